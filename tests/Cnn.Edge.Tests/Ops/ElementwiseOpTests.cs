@@ -116,10 +116,33 @@ public class ElementwiseOpTests
     }
 
     [Fact]
+    public void ReshapeRandomShapesKeepEveryByte()
+    {
+        var rng = new Random(36);
+        for (int t = 0; t < 300; t++)
+        {
+            int[] dims = [rng.Next(1, 4), rng.Next(1, 5), rng.Next(1, 5), rng.Next(1, 7)];
+            int count = dims[0] * dims[1] * dims[2] * dims[3];
+            int[] target = rng.Next(3) switch { 0 => [dims[0], count / dims[0]], 1 => [count], _ => [dims[0], dims[1] * dims[2], 1, dims[3]] };
+            var type = rng.Next(3) switch { 0 => TensorType.Int8, 1 => TensorType.Float32, _ => TensorType.Int32 };
+            var hs = new OpHarness();
+            int x = hs.Activation(type, dims, type == TensorType.Int8 ? 0.5f : 0, 0);
+            int y = hs.Activation(type, target, type == TensorType.Int8 ? 0.5f : 0, 0);
+            int bytes = count * TensorInfo.ElementSize(type);
+            var v = new byte[bytes];
+            rng.NextBytes(v);
+            v.CopyTo(hs.Arena.Slice(hs.Tensors[x].ArenaOffset, bytes));
+            hs.Run(OpHarness.Op(OpCode.Reshape, [x], y, []));
+            Assert.True(v.AsSpan().SequenceEqual(hs.Arena.Slice(hs.Tensors[y].ArenaOffset, bytes)),
+                $"case {t}: {type} [{string.Join(",", dims)}] -> [{string.Join(",", target)}]");
+        }
+    }
+
+    [Fact]
     public void ChannelShuffleIsTheReshapeTransposeOfPyTorch()
     {
         var rng = new Random(33);
-        for (int t = 0; t < 100; t++)
+        for (int t = 0; t < 300; t++)
         {
             int groups = rng.Next(1, 6), k = rng.Next(1, 6), c = groups * k, positions = rng.Next(1, 10);
             var hs = new OpHarness();
