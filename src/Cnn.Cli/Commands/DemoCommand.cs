@@ -42,7 +42,7 @@ public static class DemoCommand
             var options = new DemoOptions(pr.GetValue(outDir)!.FullName, train, test, ep, nFrames, pr.GetValue(seed));
             var sw = Stopwatch.StartNew();
             // Step lines are the transcript: stdout for people, stderr in --json mode.
-            var pipeline = new DemoPipeline(options, line => (ctx.Json ? ctx.Err : ctx.Out).WriteLine(line));
+            var pipeline = new DemoPipeline(options, line => (ctx.Json ? ctx.Err : ctx.Out).WriteLine(line), ctx);
             var written = pipeline.Run();
             if (ctx.Json)
             {
