@@ -106,3 +106,88 @@ public class CommandLineTests
         Assert.Equal(ExitCodes.Interrupted, CliRunner.Describe(new OperationCanceledException()).Code);
     }
 }
+
+public class ModelFileTests
+{
+    [Theory]
+    [InlineData("eval")]
+    [InlineData("run")]
+    public void A_corrupt_model_exits_2_naming_the_problem_without_a_stack_trace(string command)
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "corrupt.cnnq");
+        File.WriteAllText(path, "this is not a model file at all, just text");
+        var r = CliHarness.Run(command, path);
+        Assert.Equal(ExitCodes.BadInput, r.ExitCode);
+        Assert.Contains("invalid model file", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Fact]
+    public void A_truncated_model_exits_2()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "cut.cnnq");
+        byte[] good = TinyModels.FourByFour();
+        File.WriteAllBytes(path, good[..(good.Length / 2)]);
+        var r = CliHarness.Run("eval", path);
+        Assert.Equal(ExitCodes.BadInput, r.ExitCode);
+        Assert.Contains("invalid model file", r.Err);
+    }
+
+    [Fact]
+    public void A_model_over_the_budget_exits_3_naming_the_peak()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "tiny.cnnq");
+        File.WriteAllBytes(path, TinyModels.FourByFour());
+        var r = CliHarness.Run("run", path, "--budget", "8");
+        Assert.Equal(ExitCodes.BudgetExceeded, r.ExitCode);
+        Assert.Contains("budget is 8", r.Err);
+        Assert.Contains("peak", r.Err);
+    }
+
+    [Fact]
+    public void Eval_of_a_model_whose_input_does_not_match_the_data_exits_2()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "tiny.cnnq");
+        File.WriteAllBytes(path, TinyModels.FourByFour());
+        var r = CliHarness.Run("eval", path, "--data", "digits", "--limit", "20");
+        Assert.Equal(ExitCodes.BadInput, r.ExitCode);
+        Assert.Contains("[1x4x4x1]", r.Err);
+        Assert.Contains("1x28x28", r.Err);
+    }
+
+    [Fact]
+    public void Eval_json_parses_and_its_figures_add_up()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "linear.cnnq");
+        File.WriteAllBytes(path, TinyModels.Linear(28));
+        var r = CliHarness.Run("eval", path, "--data", "digits", "--limit", "30", "--json");
+        Assert.True(r.ExitCode == ExitCodes.Ok, r.Err);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(r.Out)!;
+        Assert.Equal(30, (int)doc["images"]!);
+        double acc = (double)doc["accuracy"]!;
+        Assert.InRange(acc, 0, 1);
+        var rows = doc["confusion"]!.AsArray();
+        Assert.Equal(10, rows.Count);
+        int total = rows.Sum(row => row!.AsArray().Sum(v => (int)v!));
+        int diagonal = Enumerable.Range(0, 10).Sum(i => (int)rows[i]![i]!);
+        Assert.Equal(30, total);
+        Assert.Equal(acc, diagonal / 30.0, 6);
+    }
+
+    [Fact]
+    public void Eval_below_min_accuracy_exits_4()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "linear.cnnq");
+        File.WriteAllBytes(path, TinyModels.Linear(28));
+        // A random linear model cannot reach 100 % on generated digits.
+        var r = CliHarness.Run("eval", path, "--data", "digits", "--limit", "30", "--min-accuracy", "100");
+        Assert.Equal(ExitCodes.GateFailed, r.ExitCode);
+        Assert.Contains("below --min-accuracy", r.Err);
+    }
+}
