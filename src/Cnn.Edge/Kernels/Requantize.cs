@@ -71,6 +71,14 @@ public static class Requantize
         return (sbyte)(v < actMin ? actMin : v > actMax ? actMax : v);
     }
 
+    /// <summary>numerator / denominator rounded to nearest, ties away from zero; denominator &gt; 0 and
+    /// |numerator| + denominator/2 within int32 (the callers' bounds guarantee it). Used by average pooling.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DivideRoundAwayFromZero(int numerator, int denominator)
+        => numerator >= 0
+            ? (numerator + denominator / 2) / denominator
+            : -((-numerator + denominator / 2) / denominator);
+
     private static double Frexp(double value, out int exponent)
     {
         // value = mantissa * 2^exponent with mantissa in [0.5, 1), for finite positive value.
