@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Cnn.Edge.Kernels;
@@ -94,6 +95,7 @@ public sealed unsafe class Conv2DOptimized
     }
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;

@@ -90,6 +90,7 @@ internal sealed unsafe class DepthwiseConv
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     private void Run<TStep, TReq>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
         where TStep : struct, IDepthwiseStep where TReq : struct, IRequant4
     {

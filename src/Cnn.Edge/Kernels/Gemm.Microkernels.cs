@@ -84,6 +84,7 @@ internal static unsafe class Int8Gemm
     /// 16 accumulators (4 rows x 4 channels, 4 int32 partial sums each) + 4 A + 4 W vectors = 24 of NEON's
     /// 32 registers (x86 has 32 with AVX-512's EVEX encoding, 16 without: then the JIT spills some).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     public static void Tile<TMac, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TMac : struct, IDotMac where TReq : struct, IRequant4
     {
@@ -129,6 +130,7 @@ internal static unsafe class Int8Gemm
     /// AVX2 without VNNI: A rows sign-extended to 16 int16 (VPMOVSXBW), weights pre-widened at load, VPMADDWD
     /// (pairs of int16 products summed into int32: |sum| ≤ 2*16384, no saturation) accumulated in 256-bit vectors.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     public static void TileAvx2(GemmPlan p, sbyte** a, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
         sbyte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
@@ -238,6 +240,7 @@ internal static unsafe class Int8Gemm
     /// When K is not a multiple of 16 each tile of A is first copied into <paramref name="scratch"/>
     /// (4 x Kp bytes, zero padded: the padding meets zero weights), so the kernel never reads past a row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     public static void RunRows(GemmPlan p, sbyte* a, int aStride, int rows, sbyte* c, int cStride, sbyte* scratch)
     {
         fixed (sbyte* w = p.W)
