@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Cnn.Edge;
-using Spectre.Console;
 
 namespace Cnn.Cli.Commands;
 
@@ -27,41 +26,37 @@ public static class InspectCommand
                 ctx.Out.WriteLine(report.ToJson());
                 return ExitCodes.Ok;
             }
-            Print(ctx.Console, file.Name, report);
+            Print(ctx.Out, file.Name, report);
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
-    private static void Print(IAnsiConsole console, string fileName, InspectReport r)
+    /// <summary>Plain aligned text rather than a Spectre table: it must stay whole in a log or an 80-column pipe.</summary>
+    private static void Print(TextWriter o, string fileName, InspectReport r)
     {
-        console.MarkupLine($"[bold]{Markup.Escape(fileName)}[/]: format {r.FormatVersion}, {r.FileBytes:N0} bytes, {r.Ops.Count} ops, {r.TensorCount} tensors");
-        foreach (var t in r.Inputs)
-            console.MarkupLine($"  input  {Markup.Escape(t.Name)} {t.Type.ToString().ToLowerInvariant()}[{string.Join('x', t.Shape)}]{Quant(t)}");
-        foreach (var t in r.Outputs)
-            console.MarkupLine($"  output {Markup.Escape(t.Name)} {t.Type.ToString().ToLowerInvariant()}[{string.Join('x', t.Shape)}]{Quant(t)}");
-
-        long maxLive = Math.Max(1, r.Ops.Max(o => o.LiveBytes));
-        var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("#").AddColumn("name").AddColumn("type").AddColumn("inputs").AddColumn("output")
-            .AddColumn(new TableColumn("MACs").RightAligned()).AddColumn(new TableColumn("params B").RightAligned())
-            .AddColumn(new TableColumn("live B").RightAligned()).AddColumn("taper");
-        foreach (var o in r.Ops)
+        o.WriteLine($"{fileName}: format {r.FormatVersion}, {r.FileBytes:N0} bytes, {r.Ops.Count} ops, {r.TensorCount} tensors");
+        foreach (var t in r.Inputs) o.WriteLine("  input  " + Describe(t));
+        foreach (var t in r.Outputs) o.WriteLine("  output " + Describe(t));
+        int nameWidth = Math.Clamp(r.Ops.Max(x => x.Name.Length), 4, 24);
+        int typeWidth = r.Ops.Max(x => x.Type.ToString().Length);
+        long maxLive = Math.Max(1, r.Ops.Max(x => x.LiveBytes));
+        o.WriteLine($"{"#",3} {"name".PadRight(nameWidth)} {"type".PadRight(typeWidth)} {"input",-12} {"output",-12} {"MACs",11} {"params B",9} {"live B",10}  taper");
+        foreach (var op in r.Ops)
         {
-            string bar = new string('#', (int)Math.Max(1, 24 * o.LiveBytes / maxLive));
-            table.AddRow(
-                o.Index.ToString(), Markup.Escape(o.Name), o.Type.ToString(),
-                string.Join(" ", o.InputShapes.Select(s => s.Length == 0 ? "-" : string.Join('x', s))),
-                string.Join('x', o.OutputShape), o.Macs.ToString("N0"), o.ParameterBytes.ToString("N0"),
-                o.LiveBytes.ToString("N0"), o.IsPeak ? $"[yellow]{bar} peak[/]" : bar);
+            string name = op.Name.Length > nameWidth ? op.Name[..(nameWidth - 1)] + "~" : op.Name;
+            string bar = new string('#', (int)Math.Max(1, 16 * op.LiveBytes / maxLive));
+            o.WriteLine($"{op.Index,3} {name.PadRight(nameWidth)} {op.Type.ToString().PadRight(typeWidth)} {string.Join('x', op.InputShapes[0]),-12} "
+                + $"{string.Join('x', op.OutputShape),-12} {op.Macs,11:N0} {op.ParameterBytes,9:N0} {op.LiveBytes,10:N0}  {bar}{(op.IsPeak ? " peak" : "")}");
         }
-        console.Write(table);
         double over = r.LowerBoundBytes == 0 ? 0 : 100.0 * (r.ArenaBytes - r.LowerBoundBytes) / r.LowerBoundBytes;
-        console.MarkupLine($"arena [bold]{r.ArenaBytes:N0}[/] bytes, lower bound {r.LowerBoundBytes:N0} bytes (+{over:0.0} %), peak at op #{r.PeakOpIndex} '{Markup.Escape(r.PeakOpName)}'");
-        console.MarkupLine($"{r.TotalMacs:N0} MACs, {r.ParameterBytes:N0} parameter bytes");
+        o.WriteLine($"arena {r.ArenaBytes:N0} bytes, lower bound {r.LowerBoundBytes:N0} bytes (+{over:0.0} %), peak at op #{r.PeakOpIndex} '{r.PeakOpName}'");
+        o.WriteLine($"{r.TotalMacs:N0} MACs, {r.ParameterBytes:N0} parameter bytes");
         foreach (var (k, v) in r.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            console.MarkupLine($"  {Markup.Escape(k)} = {Markup.Escape(v.Length > 80 ? v[..77] + "..." : v)}");
+            o.WriteLine($"  {k} = {(v.Length > 80 ? v[..77] + "..." : v)}");
     }
 
-    private static string Quant(InspectReport.TensorRow t) => t.Type == TensorType.Int8 ? $" scale {t.Scale:G6} zero point {t.ZeroPoint}" : "";
+    private static string Describe(InspectReport.TensorRow t) =>
+        $"{t.Name} {t.Type.ToString().ToLowerInvariant()}[{string.Join('x', t.Shape)}]"
+        + (t.Type == TensorType.Int8 ? $" scale {t.Scale:G6} zero point {t.ZeroPoint}" : "");
 }
