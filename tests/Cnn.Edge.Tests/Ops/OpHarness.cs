@@ -27,6 +27,13 @@ internal sealed class OpHarness
         return t.Index;
     }
 
+    /// <summary>Adds a tensor as given (for hostile shapes that have no valid byte length).</summary>
+    public int AddRaw(TensorInfo t)
+    {
+        _tensors.Add(t);
+        return _tensors.Count - 1;
+    }
+
     public int Int8(int[] shape, float scale, int zeroPoint, string? name = null) => Activation(TensorType.Int8, shape, scale, zeroPoint, name);
 
     public int ConstInt8(int[] shape, sbyte[] data, float[]? channelScales, float scale = 0, string? name = null)
