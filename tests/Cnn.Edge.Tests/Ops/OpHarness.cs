@@ -14,6 +14,8 @@ internal sealed class OpHarness
     private byte[] _arena = [];
 
     public IReadOnlyList<TensorInfo> Tensors => _tensors;
+    /// <summary>Arena size the tensors need (the arena itself is allocated on first use).</summary>
+    public int ArenaBytes => _arenaBytes;
 
     public int Activation(TensorType type, int[] shape, float scale = 0, int zeroPoint = 0, string? name = null)
     {
