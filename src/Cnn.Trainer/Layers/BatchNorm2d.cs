@@ -48,11 +48,13 @@ public sealed class BatchNorm2d : Layer
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
         var xhat = Tensor.Ensure(ref _xhat, x.N, x.C, x.H, x.W);
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
-        _trainedForward = ctx.Training;
+        // A frozen BN (transfer learning) keeps its running statistics: normalise with them, do not update them.
+        bool batchStats = ctx.Training && !(Gamma.Frozen && Beta.Frozen);
+        _trainedForward = batchStats;
         Parallel.For(0, Channels, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Threads) }, c =>
         {
             float mean, invStd;
-            if (ctx.Training)
+            if (batchStats)
             {
                 double s = 0, s2 = 0;
                 for (int i = 0; i < n; i++)
