@@ -16,6 +16,7 @@ public sealed class Preprocessing
     public float[] Std { get; init; } = [1f];
     public string[] Labels { get; init; } = [];
 
+    /// <summary>3 for rgb, 1 for grey; "tensor" (an input that is not an image) takes one mean/std for all values.</summary>
     public int Channels => Layout == "rgb" ? 3 : 1;
 
     /// <summary>Reads the metadata keys; absent keys keep the defaults (grey, 1/255, mean 0, std 1).</summary>
@@ -23,7 +24,7 @@ public sealed class Preprocessing
     {
         return new Preprocessing
         {
-            Layout = md.TryGetValue("input.layout", out var l) ? l : channels == 3 ? "rgb" : "grey",
+            Layout = md.TryGetValue("input.layout", out var l) ? l : channels == 3 ? "rgb" : channels == 1 ? "grey" : "tensor",
             PixelScale = md.TryGetValue("input.pixel_scale", out var ps) ? ParseFloats(ps, "input.pixel_scale")[0] : 1f / 255,
             Mean = md.TryGetValue("input.mean", out var m) ? ParseFloats(m, "input.mean") : [0f],
             Std = md.TryGetValue("input.std", out var s) ? ParseFloats(s, "input.std") : [1f],
@@ -48,7 +49,7 @@ public sealed class Preprocessing
     /// <summary>Throws when mean/std do not have 1 or <see cref="Channels"/> values or a std is not positive.</summary>
     public void Validate()
     {
-        if (Layout is not ("grey" or "rgb")) throw new FormatException($"input.layout '{Layout}' must be grey or rgb");
+        if (Layout is not ("grey" or "rgb" or "tensor")) throw new FormatException($"input.layout '{Layout}' must be grey, rgb or tensor");
         if (Mean.Length != 1 && Mean.Length != Channels) throw new FormatException($"input.mean has {Mean.Length} values, layout {Layout} needs 1 or {Channels}");
         if (Std.Length != 1 && Std.Length != Channels) throw new FormatException($"input.std has {Std.Length} values, layout {Layout} needs 1 or {Channels}");
         if (Std.Any(s => s <= 0)) throw new FormatException("input.std values must be positive");

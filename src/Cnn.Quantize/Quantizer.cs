@@ -166,7 +166,7 @@ public static class Quantizer
             Labels = o.Labels ?? md.Labels,
         };
         pre.Validate();
-        if (s.Length == 4 && pre.Channels != channels)
+        if (s.Length == 4 && pre.Layout != "tensor" && pre.Channels != channels)
             throw new FormatException($"input.layout '{pre.Layout}' has {pre.Channels} channel(s) but the model input has {channels}; pass --layout or fix the metadata");
         return pre;
     }
