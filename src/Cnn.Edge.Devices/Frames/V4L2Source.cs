@@ -62,7 +62,7 @@ public sealed unsafe class V4L2Source : IFrameSource
 
     private void OpenCore()
     {
-        var fd = Libc.open(Device, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        var fd = Libc.Open(Device, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd.IsInvalid) throw Lost($"cannot open {Device}: {Libc.Describe(Marshal.GetLastPInvokeError())}");
         _fd = fd;
 

@@ -35,7 +35,7 @@ public static unsafe class GpioChips
         foreach (string path in Directory.GetFiles(devDirectory, "gpiochip*"))
         {
             if (!int.TryParse(Path.GetFileName(path).AsSpan("gpiochip".Length), out int number)) continue;
-            using var fd = Libc.open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
+            using var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
             if (fd.IsInvalid) continue;
             ChipInfo info;
             if (Libc.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) < 0) continue;

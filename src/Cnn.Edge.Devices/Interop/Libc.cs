@@ -45,7 +45,7 @@ internal static partial class Libc
 /// <summary>A Linux file descriptor, closed exactly once.</summary>
 internal sealed class FileDescriptorHandle : SafeHandleMinusOneIsInvalid
 {
-    public FileDescriptorHandle() : base(ownsHandle: true) { }
+    public FileDescriptorHandle(int fd) : base(ownsHandle: true) => SetHandle(fd);
 
     internal int Fd => (int)handle;
 
