@@ -75,7 +75,7 @@ run_gpio_program() {
 
 if [ -n "$chip" ] && [ -x /opt/app/guest-probe ]; then
   run_gpio_program probe /opt/app/guest-probe --chip "${chip#gpiochip}" --out 0 --in 1 --video /dev/video0 --ready /tmp/held
-  grep -q '^PROBE OK' /tmp/probe.log && pass probe-frame || fail probe-frame "no 'PROBE OK' line"
+  grep -q "^PROBE OK" /tmp/probe.log && pass probe-classify-frames || fail probe-classify-frames "no PROBE OK line"
   echo "QT $(cut -d' ' -f1 /proc/uptime) probe done"
 fi
 
