@@ -34,10 +34,11 @@ done < /etc/modules.load
 if [ -z "$bad" ]; then pass modules-load; else fail modules-load "$bad"; fi
 echo "QT $(cut -d' ' -f1 /proc/uptime) modules loaded"
 
-# --- gpio-sim: one bank of 8 lines; line 0 is the output the program drives, line 1 its trigger ---
+# --- gpio-sim: one bank of 32 lines labelled like samples/RaspberryPi/qemu-virt.json expects
+# (pi-sim-bank0, BCM-like numbering); line 0 is the output the probe drives, line 1 its trigger ---
 grep -q " /sys/kernel/config " /proc/mounts || mount -t configfs configfs /sys/kernel/config
 sim=/sys/kernel/config/gpio-sim/ci
-if mkdir "$sim" && mkdir "$sim/bank0" && echo 8 > "$sim/bank0/num_lines" && echo ci-sim > "$sim/bank0/label" \
+if mkdir "$sim" && mkdir "$sim/bank0" && echo 32 > "$sim/bank0/num_lines" && echo pi-sim-bank0 > "$sim/bank0/label" \
    && mkdir "$sim/bank0/line0" && echo relay > "$sim/bank0/line0/name" \
    && mkdir "$sim/bank0/line1" && echo trigger > "$sim/bank0/line1/name" \
    && echo 1 > "$sim/live"; then
