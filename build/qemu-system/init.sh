@@ -69,6 +69,16 @@ run_gpio_program() {
     fail "$name-output-held-high" "the program never signalled that it holds the line"
   fi
   echo pull-up > "$simdir/sim_gpio1/pull"
+  # Scenes: the program announces the class pin it holds in /tmp/scene.N; only that pin may be high.
+  for n in 0 1 2; do
+    i=0
+    while [ ! -e "/tmp/scene.$n" ] && [ $i -lt 300 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -e "/tmp/scene.$n" ]; then fail "$name-scene-$n" "the program never announced scene $n"; break; fi
+    pin=$(cat "/tmp/scene.$n"); high=""
+    for p in 23 24 25; do [ "$(cat "$simdir/sim_gpio$p/value")" = 1 ] && high="$high $p"; done
+    [ "$high" = " $pin" ] && pass "$name-scene-$n-pin-$pin-held-high" || fail "$name-scene-$n-pin-$pin-held-high" "pins high:${high:- none}"
+    touch "/tmp/ack.$n"
+  done
   wait $pid; rc=$?
   cat "/tmp/$name.log"
   [ $rc -eq 0 ] && pass "$name-exit" || fail "$name-exit" "exit status $rc"

@@ -33,13 +33,21 @@ internal sealed class ColourClassifier : IDisposable
 
     /// <summary>Classifies the Side x Side block of a YUYV frame centred at (cx, cy).</summary>
     public (int Class, float Score) Classify(ReadOnlySpan<byte> yuyv, int width, int cx, int cy)
+        => Run(yuyv, width, (dx, dy) => (cx - Side / 2 + dx, cy - Side / 2 + dy));
+
+    /// <summary>Classifies a whole frame from a Side x Side grid of samples (below vivid's text overlay at the top).</summary>
+    public (int Class, float Score) ClassifyFrame(ReadOnlySpan<byte> yuyv, int width, int height)
+        => Run(yuyv, width, (dx, dy) => ((2 * dx + 1) * width / (2 * Side), height / 5 + dy * (height * 7 / 10) / Side));
+
+    private (int Class, float Score) Run(ReadOnlySpan<byte> yuyv, int width, Func<int, int, (int X, int Y)> at0)
     {
         Span<float> input = _interpreter.InputFloat();
         for (int dy = 0; dy < Side; dy++)
         {
             for (int dx = 0; dx < Side; dx++)
             {
-                int px = (cx - Side / 2 + dx) & ~1, py = cy - Side / 2 + dy;
+                var (x0, py) = at0(dx, dy);
+                int px = x0 & ~1;
                 int at = (py * width + px) * 2; // Y0 U Y1 V for the pixel pair
                 var (r, g, bl) = Bt601(yuyv[at], yuyv[at + 1], yuyv[at + 3]);
                 int o = (dy * Side + dx) * 3;

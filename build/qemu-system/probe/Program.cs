@@ -5,8 +5,12 @@
 //      the red bar was classified red, then creates --ready: /init reads the line through
 //      gpio-sim's sysfs while it is held;
 //   2. waits (up to 20 s) for --in to read high: /init fires it by writing pull-up to gpio-sim;
-//   3. captures and classifies a second frame, drives --out low, prints "PROBE OK ..." (exit 0),
-//      or "PROBE FAIL <why>" (exit 1) at the first thing that is wrong.
+//   3. captures and classifies a second frame and drives --out low;
+//   4. scenes: switches vivid to a solid red, green, blue picture, classifies each whole frame and
+//      drives that class's pin (BCM 23/24/25, as samples/RaspberryPi/qemu-virt.json maps them)
+//      high, announcing "<pin>" in /tmp/scene.N; /init reads the pins through gpio-sim's sysfs and
+//      answers with /tmp/ack.N;
+//   5. prints "PROBE OK ..." (exit 0), or "PROBE FAIL <why>" (exit 1) at the first thing that is wrong.
 using System.Device.Gpio;
 using System.Device.Gpio.Drivers;
 using System.Diagnostics;
@@ -37,6 +41,29 @@ try
     bool ok = CaptureAndClassify(classifier, opts.Video, "triggered", out why);
     controller.Write(opts.Out, PinValue.Low);
     if (!ok) return Fail(why!);
+
+    int[] classPins = [23, 24, 25];
+    foreach (int pin in classPins) controller.OpenPin(pin, PinMode.Output, PinValue.Low);
+    (int Pattern, int Class)[] scenes = [(7, 0), (8, 1), (9, 2)];
+    for (int n = 0; n < scenes.Length; n++)
+    {
+        V4l2.SetVividPattern(opts.Video, scenes[n].Pattern);
+        var frame = V4l2.CaptureYuyv(opts.Video, 640, 480, out int width, out int height);
+        var (cls, score) = classifier.ClassifyFrame(frame, width, height);
+        string expected = ColourClassifier.Labels[scenes[n].Class];
+        Console.WriteLine($"PROBE scene {n} pattern {scenes[n].Pattern}: {ColourClassifier.Labels[cls]} {score:F3}, pin {classPins[cls]} high");
+        if (cls != scenes[n].Class) return Fail($"scene {n}: solid {expected} classified {ColourClassifier.Labels[cls]}");
+        controller.Write(classPins[cls], PinValue.High);
+        File.WriteAllText($"/tmp/scene.{n}", $"{classPins[cls]}\n");
+        var acked = Stopwatch.StartNew();
+        while (!File.Exists($"/tmp/ack.{n}"))
+        {
+            if (acked.Elapsed > TimeSpan.FromSeconds(20)) return Fail($"scene {n}: /init never acknowledged");
+            Thread.Sleep(5);
+        }
+        controller.Write(classPins[cls], PinValue.Low);
+    }
+    V4l2.SetVividPattern(opts.Video, 0);
     Console.WriteLine($"PROBE OK total {sw.ElapsedMilliseconds} ms");
     return 0;
 }
