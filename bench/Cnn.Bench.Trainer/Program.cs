@@ -30,8 +30,8 @@ var pre = Preprocessing.Measure(train);
 var net = Zoo.Create(model, new Shape(1, 28, 28), 10, seed: 1);
 Console.WriteLine($"model {model}: {net.ParameterCount} parameters; {train.Count} train / {test.Count} test from {dataDir}; batch {batch}, {threads} threads, {epochs} epochs");
 var o = new TrainOptions { Epochs = epochs, BatchSize = batch, Threads = threads, LearningRate = 0.05f, Momentum = 0.9f, Preprocessing = pre, Seed = 1 };
-var hist = Trainer.Fit(net, train, null, o, new Progress<EpochReport>(_ => { }));
-var ev = Trainer.Evaluate(net, test, pre, 256, threads);
+var hist = NetworkTrainer.Fit(net, train, null, o, new Progress<EpochReport>(_ => { }));
+var ev = NetworkTrainer.Evaluate(net, test, pre, 256, threads);
 var secs = hist.Epochs.Select(e => e.Seconds).ToArray();
 foreach (var e in hist.Epochs)
     Console.WriteLine($"  epoch {e.Epoch}: loss {e.TrainLoss:F4} train acc {e.TrainAccuracy:P2} {e.Seconds:F2} s ({e.ImagesPerSecond:F0} img/s)");

@@ -11,7 +11,7 @@ namespace Cnn.Trainer.Training;
 /// only on (seed, epoch, sample), and every reduction runs in a fixed chunk order for a given thread
 /// count, so the same seed and thread count give the same weights — also after a resume.
 /// </summary>
-public static class Trainer
+public static class NetworkTrainer
 {
     public static TrainHistory Fit(Network net, IDataset train, IDataset? validation, TrainOptions o,
         IProgress<EpochReport>? progress = null, IProgress<BatchReport>? batchProgress = null, CancellationToken cancel = default)
