@@ -5,7 +5,7 @@ using Cnn.Trainer.Data;
 using Cnn.Trainer.Layers;
 using Cnn.Trainer.Models;
 using Cnn.Trainer.Training;
-using FloatTrainer = Cnn.Trainer.Training.Trainer;
+using FloatTrainer = Cnn.Trainer.Training.NetworkTrainer;
 
 namespace Cnn.Cli.Demo;
 
