@@ -15,7 +15,7 @@ public static class DemoCommand
             Description = "Folder for report.html, its pictures, the models and the frames",
             DefaultValueFactory = _ => new DirectoryInfo("cnn-demo"),
         };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 3 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 5 };
         var data = new Option<string>("--data", "-d")
         {
             Description = "'embedded' (MNIST subset inside the SDK), 'fashion' (Fashion-MNIST subset), 'digits' (generated) or an MNIST IDX folder",
