@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create()); // simd
         // Registration points for commands other engineers own (one line each, keep on merge):
         // inspect → Commands/InspectCommand.cs (edge-core), bench → Commands/BenchCommand.cs (simd).
         root.WithExamples(
