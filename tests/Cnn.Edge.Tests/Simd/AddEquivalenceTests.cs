@@ -11,7 +11,7 @@ public class AddEquivalenceTests
     {
         SkipUnlessSupported(isa);
         var rng = new Random(31 + (int)isa);
-        for (int i = 0; i < 300; i++)
+        for (int i = 0, cases = Cases(300, 100); i < cases; i++)
         {
             int n = i < 70 ? i : rng.Next(70, 600); // every length 0..69 (tails), then longer ones
             double sa = Math.Exp(rng.NextDouble() * 6 - 5), sb = sa * Math.Exp(rng.NextDouble() * 4 - 2), so = Math.Max(sa, sb) * Math.Exp(rng.NextDouble() * 3 - 1);
