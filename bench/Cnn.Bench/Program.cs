@@ -11,7 +11,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.Error.WriteLine("""
         usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Scalar,Auto]
                                 [--onnx-dir bench/models] [--json FILE]
-               Cnn.Bench count MODEL K [--isa Auto]    (K inferences; for arm64-insn-count, see bench/README.md)
+               Cnn.Bench count MODEL K [--isa Auto] [--op I]   (K inferences, or one inference then op I K times;
+                                                               for arm64-insn-count, see bench/README.md)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
         weights; ONNX Runtime runs bench/export_models.py's torchvision exports, float and QDQ int8).
         """);
@@ -31,6 +32,15 @@ if (args[0] == "count")
     string model = args[1];
     int k = int.Parse(args[2], CultureInfo.InvariantCulture);
     var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
+    int op = int.Parse(Opt("--op", "-1"), CultureInfo.InvariantCulture);
+    if (op >= 0)
+    {
+        // One op K times after one full inference (its input is then valid): per-op instruction counts.
+        runner.Invoke();
+        for (int i = 0; i < k; i++) runner.InvokeOp(op);
+        Console.WriteLine($"{model} isa={runner.Isa} op={runner.Model.Ops[op]} runs={k}");
+        return 0;
+    }
     for (int i = 0; i < k; i++) runner.Invoke();
     Console.WriteLine($"{model} isa={runner.Isa} inferences={k} checksum={runner.OutputChecksum()}");
     return 0;

@@ -9,7 +9,11 @@ public class ConvEquivalenceTests
     private enum Family { Pointwise, Depthwise, DepthwiseMultiplier, Grouped, General }
 
     [Theory]
-    [MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    [InlineData(KernelIsa.Vector128)]
+    [InlineData(KernelIsa.AdvSimd)]
+    [InlineData(KernelIsa.AdvSimdDp)]
+    [InlineData(KernelIsa.Avx2)]
+    [InlineData(KernelIsa.AvxVnni)]
     public void Conv2DMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
@@ -86,7 +90,11 @@ public class ConvEquivalenceTests
     }
 
     [Theory]
-    [MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    [InlineData(KernelIsa.Vector128)]
+    [InlineData(KernelIsa.AdvSimd)]
+    [InlineData(KernelIsa.AdvSimdDp)]
+    [InlineData(KernelIsa.Avx2)]
+    [InlineData(KernelIsa.AvxVnni)]
     public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

@@ -6,7 +6,11 @@ namespace Cnn.Edge.Tests.Simd;
 public class RequantizeSimdTests
 {
     [Theory]
-    [MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    [InlineData(KernelIsa.Vector128)]
+    [InlineData(KernelIsa.AdvSimd)]
+    [InlineData(KernelIsa.AdvSimdDp)]
+    [InlineData(KernelIsa.Avx2)]
+    [InlineData(KernelIsa.AvxVnni)]
     public void VectorizedApplyMatchesTheScalarRuleOnEdgeCasesAndRandomValues(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
