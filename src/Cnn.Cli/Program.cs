@@ -31,7 +31,9 @@ public static class Program
             "cnn demo --out demo-report          # the whole path, then open demo-report/report.html",
             "cnn train --epochs 5 --out model.onnx",
             "cnn quantize model.onnx --out model.cnnq",
-            "cnn run model.cnnq --source folder:frames --gpio sim",
+            "cnn eval model.cnnq --min-accuracy 95",
+            "cnn inspect model.cnnq                # ops, arena plan, memory taper",
+            "cnn run model.cnnq --source folder:cnn-demo/frames --gpio sim",
             "cnn <command> --help                # options and examples of one command");
         CliRunner.InstallExamplesHelp(root);
         return root;

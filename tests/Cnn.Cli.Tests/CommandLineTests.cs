@@ -8,6 +8,8 @@ public class CommandLineTests
     [InlineData("quantize")]
     [InlineData("eval")]
     [InlineData("run")]
+    [InlineData("inspect")]
+    [InlineData("bench")]
     public void Every_command_exists_and_its_help_has_examples(string name)
     {
         var r = CliHarness.Run(name, "--help");
@@ -24,7 +26,7 @@ public class CommandLineTests
     {
         var r = CliHarness.Run("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (string c in new[] { "demo", "train", "quantize", "eval", "run" }) Assert.Contains(c, r.Out);
+        foreach (string c in new[] { "demo", "train", "quantize", "eval", "run", "inspect", "bench" }) Assert.Contains(c, r.Out);
         Assert.Contains("3 budget exceeded", r.Out);
     }
 
