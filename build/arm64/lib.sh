@@ -5,8 +5,8 @@
 # names a version the mirror has dropped (security updates replace kernels and libraries): refresh
 # the index once and retry, and say so, instead of failing with apt's bare "404 Not Found".
 fetch_debs() {
-  local dir=$1; shift
-  mkdir -p "$dir"
+  mkdir -p "$1"
+  local dir; dir=$(cd "$1" && pwd); shift
   local spec name arch
   for spec in "$@"; do
     name=${spec%%:*}; arch=${spec#*:}; [ "$arch" = "$spec" ] && arch=$(dpkg --print-architecture)

@@ -10,7 +10,7 @@ namespace Cnn.Cli;
 /// document on stdout with --json (then nothing else goes to stdout, so `cnn x --json | jq` works).
 /// Both writers come from the parse result's InvocationConfiguration, which tests replace.
 /// </summary>
-public sealed class CliContext
+public sealed class CliContext : IProgressSink
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -66,4 +66,16 @@ public sealed class CliContext
                 return result;
             });
     }
+}
+
+/// <summary>Shows progress for work longer than a second (a bar on a terminal, nothing otherwise).</summary>
+public interface IProgressSink
+{
+    T WithProgress<T>(string label, double total, Func<Action<double>, T> work);
+}
+
+public sealed class NoProgress : IProgressSink
+{
+    public static readonly NoProgress Instance = new();
+    public T WithProgress<T>(string label, double total, Func<Action<double>, T> work) => work(_ => { });
 }

@@ -57,6 +57,10 @@ public static class CliRunner
     {
         CliException c => (c.ExitCode, c.Message, c.Hint),
         ModelFormatException m => (ExitCodes.BadInput, m.Message, null),
+        ArenaBudgetException b => (ExitCodes.BudgetExceeded,
+            $"the model needs {b.RequiredBytes:N0} bytes but the budget is {b.BudgetBytes:N0} ({b.MissingBytes:N0} missing); " +
+            $"the peak is at op #{b.PeakOpIndex} '{b.PeakOpName}' with {string.Join(", ", b.AliveTensors)} alive",
+            "raise --budget, or shrink the layers around the peak (fewer channels, an earlier stride)"),
         FileNotFoundException f => (ExitCodes.BadInput, $"file not found: {f.FileName ?? f.Message}", null),
         DirectoryNotFoundException d => (ExitCodes.BadInput, d.Message, null),
         UnauthorizedAccessException u => (ExitCodes.BadInput, u.Message, "check the file's permissions"),

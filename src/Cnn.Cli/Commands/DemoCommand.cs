@@ -17,13 +17,16 @@ public static class DemoCommand
         };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed for data, initialisation and shuffling", DefaultValueFactory = _ => 1 };
+        var trainSize = new Option<int>("--train-size") { Description = "Training images", DefaultValueFactory = _ => 2000 };
+        var testSize = new Option<int>("--test-size") { Description = "Test images", DefaultValueFactory = _ => 500 };
+        var frames = new Option<int>("--frames") { Description = "Frames for the device loop", DefaultValueFactory = _ => 40 };
         var json = CliRunner.JsonOption();
         var cmd = new Command("demo",
             "The whole path on embedded defaults, with no network, camera or GPIO hardware: train a small CNN, " +
             "export ONNX, quantize to int8, compare float and int8, run the device loop over a folder of frames " +
             "with simulated GPIO pins, and write report.html with pictures.")
         {
-            outDir, epochs, seed, json,
+            outDir, epochs, trainSize, testSize, frames, seed, json,
         };
         cmd.WithExamples(
             "cnn demo                           # writes ./cnn-demo/report.html",
@@ -33,10 +36,13 @@ public static class DemoCommand
         {
             int ep = pr.GetValue(epochs);
             if (ep is < 1 or > 100) throw new CliException(ExitCodes.Usage, $"--epochs must be 1..100, got {ep}");
-            var options = new DemoOptions(pr.GetValue(outDir)!.FullName, Epochs: ep, Seed: pr.GetValue(seed));
+            int train = pr.GetValue(trainSize), test = pr.GetValue(testSize), nFrames = pr.GetValue(frames);
+            if (train < 20 || test < 10 || nFrames < 1)
+                throw new CliException(ExitCodes.Usage, $"need --train-size >= 20, --test-size >= 10 and --frames >= 1 (got {train}, {test}, {nFrames})");
+            var options = new DemoOptions(pr.GetValue(outDir)!.FullName, train, test, ep, nFrames, pr.GetValue(seed));
             var sw = Stopwatch.StartNew();
             // Step lines are the transcript: stdout for people, stderr in --json mode.
-            var pipeline = new DemoPipeline(options, line => (ctx.Json ? ctx.Err : ctx.Out).WriteLine(line));
+            var pipeline = new DemoPipeline(options, line => (ctx.Json ? ctx.Err : ctx.Out).WriteLine(line), ctx);
             var written = pipeline.Run();
             if (ctx.Json)
             {

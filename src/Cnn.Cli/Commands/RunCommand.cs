@@ -27,7 +27,7 @@ public static class RunCommand
             "cnn run model.cnnq --source file:digit.pgm --json");
         cmd.SetGuardedAction(json, (pr, ctx) =>
         {
-            CliRunner.ExistingFile(pr.GetValue(model), "model file");
+            var file = CliRunner.ExistingFile(pr.GetValue(model), "model file");
             string src = pr.GetValue(source)!;
             if (src.StartsWith("folder:", StringComparison.Ordinal) && !Directory.Exists(src[7..]))
                 throw new CliException(ExitCodes.BadInput, $"frame folder not found: {Path.GetFullPath(src[7..])}");
@@ -35,6 +35,10 @@ public static class RunCommand
                 throw new CliException(ExitCodes.BadInput, $"frame file not found: {Path.GetFullPath(src[5..])}");
             if (src != "synthetic" && !src.StartsWith("folder:", StringComparison.Ordinal) && !src.StartsWith("file:", StringComparison.Ordinal))
                 throw new CliException(ExitCodes.Usage, $"unknown --source '{src}'", "use folder:DIR, file:PATH or synthetic");
+            // Load and prepare first: a corrupt file (exit 2) or a plan over budget (exit 3) is refused
+            // before any frame is read, as on the device.
+            using var interpreter = new Cnn.Edge.Interpreter(Cnn.Edge.EdgeModel.LoadFile(file.FullName),
+                new Cnn.Edge.InterpreterOptions { BudgetBytes = pr.GetValue(budget) });
             throw CliException.NotInThisBuild("run", "the edge runtime and the classify loop (src/Cnn.Edge, src/Cnn.Edge.Devices)");
         });
         return cmd;

@@ -64,7 +64,7 @@ public static class ReportWriter
 
         if (m.FirstConv is { } fc)
         {
-            int fscale = Math.Max(4, 48 / Math.Max(fc.KernelH, fc.KernelW));
+            int fscale = Math.Max(4, 72 / Math.Max(fc.KernelH, fc.KernelW));
             figures["conv1-filters"] = Png(outDir, "conv1-filters", Raster.Grid(fc.Filters, fc.KernelH, fc.KernelW, fscale, Math.Min(8, fc.Filters.Count), diverging: true), "first conv filters");
             notes["conv1-filters"] = $"{fc.LayerName}: {fc.Filters.Count} filters of {fc.KernelH}×{fc.KernelW} (red positive, blue negative, each scaled to its own range). Weights from {fc.Source}.";
             var maps = new List<float[]> { fc.Input };

@@ -252,8 +252,9 @@ public static class OpShapes
 
     private static int TransposeOutput(OpInfo op, int size, int stride, int padBefore, int padAfter, int dilation, int kernel, int outputPad, string axis)
     {
-        long o = (long)(size - 1) * stride - padBefore - padAfter + (long)dilation * (kernel - 1) + outputPad + 1;
-        if (o < 1 || o > int.MaxValue)
+        long full = (long)(size - 1) * stride + (long)dilation * (kernel - 1) + outputPad + 1; // before cropping by the pads
+        long o = full - padBefore - padAfter;
+        if (o < 1 || full + padBefore > int.MaxValue) // the gather loop computes oy + pad_top - ky*dilation_h in int32
             throw Fail(op, $"output {axis} in [1, int.MaxValue]", o.ToString(), $"pads and output_pad along {axis}");
         return (int)o;
     }

@@ -93,3 +93,17 @@ public class ElementwiseReferenceTests
         Assert.Equal(new float[] { 0f, -64.5f, 63f }, f);
     }
 }
+
+public class ActivationRangeTests
+{
+    [Fact]
+    public void ReluAndRelu6BecomeClamps()
+    {
+        Assert.Equal((-5, 127), Requantize.ActivationRange(0, double.PositiveInfinity, 0.1f, -5));
+        Assert.Equal((-5, 55), Requantize.ActivationRange(0, 6, 0.1f, -5));          // 6/0.1 = 60 -> -5 + 60
+        Assert.Equal((-128, 127), Requantize.ActivationRange(double.NegativeInfinity, double.PositiveInfinity, 0.1f, 0));
+        Assert.Equal((127, 127), Requantize.ActivationRange(0, 6, 0.01f, 127));      // saturated: only 127 remains
+        Assert.Throws<ArgumentOutOfRangeException>(() => Requantize.ActivationRange(1, 0, 0.1f, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Requantize.ActivationRange(0, 6, 0f, 0));
+    }
+}

@@ -61,7 +61,7 @@ internal sealed class OpHarness
     {
         get
         {
-            if (_arena.Length != _arenaBytes) _arena = new byte[_arenaBytes];
+            if (_arena.Length != _arenaBytes) Array.Resize(ref _arena, _arenaBytes); // tensors added later keep earlier data
             return _arena;
         }
     }

@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+
+namespace Cnn.Cli.Tests;
+
+public class DemoTests
+{
+    [Fact]
+    public void Demo_json_is_one_parsable_document_and_the_report_exists()
+    {
+        string dir = CliHarness.TempDir();
+        var r = CliHarness.Run("demo", "--out", dir, "--train-size", "200", "--test-size", "50", "--frames", "5", "--epochs", "1", "--json");
+        Assert.True(r.ExitCode == ExitCodes.Ok, r.Err);
+        var doc = JsonNode.Parse(r.Out)!;   // throws if anything but the document went to stdout
+        Assert.Equal(Path.Combine(dir, "report.html"), (string)doc["report"]!);
+        Assert.True(File.Exists(Path.Combine(dir, "report.html")));
+        Assert.Contains("data-samples", doc["pictures"]!.AsArray().Select(p => (string)p!));
+        var steps = doc["steps"]!.AsArray().Select(s => (string)s!["name"]!).ToList();
+        Assert.Equal("data", steps[0]);
+        Assert.Contains("frames", steps);
+        // Every picture is either drawn or listed as missing with a reason: nothing silently dropped.
+        var missing = doc["missing"]!.AsObject().Select(kv => kv.Key);
+        Assert.Equal(9, doc["pictures"]!.AsArray().Count + missing.Count());
+        Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "frames")).Length);
+        Assert.Contains("[data] done", r.Err);   // the transcript goes to stderr in --json mode
+    }
+
+    [Fact]
+    public void Demo_rejects_sizes_too_small_to_mean_anything()
+    {
+        var r = CliHarness.Run("demo", "--out", CliHarness.TempDir(), "--train-size", "3");
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains("--train-size", r.Err);
+    }
+}
