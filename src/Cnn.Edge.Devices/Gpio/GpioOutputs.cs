@@ -34,6 +34,10 @@ public sealed class GpioOutputs : IDisposable
     private TimeSpan _nextHeartbeat;
     private bool _heartbeatLevel;
     private readonly List<int> _opened = new();
+    // Writes go through GpioPin (straight to the driver): GpioController.Write allocates per call in 4.2.
+    private readonly Dictionary<int, GpioPin> _pins = new();
+    private GpioPin[] _classPins = [];
+    private GpioPin? _busy, _heartbeat;
     private int _state = -1;
 
     public GpioOutputs(GpioController gpio, IReadOnlyList<OutputPinSpec> outputs, LoopClock clock,
@@ -51,8 +55,9 @@ public sealed class GpioOutputs : IDisposable
         try
         {
             foreach (var o in _outputs) OpenOutput(o.Pin, o.ActiveLow);
-            if (busyPin is int b) OpenOutput(b, busyActiveLow);
-            if (heartbeatPin is int h) OpenOutput(h, false);
+            if (busyPin is int b) _busy = OpenOutput(b, busyActiveLow);
+            if (heartbeatPin is int h) _heartbeat = OpenOutput(h, false);
+            _classPins = _outputs.Select(o => _pins[o.Pin]).ToArray();
         }
         catch
         {
@@ -66,12 +71,14 @@ public sealed class GpioOutputs : IDisposable
     public int State => _state;
     public IReadOnlyList<OutputPinSpec> Outputs => _outputs;
 
-    private void OpenOutput(int pin, bool activeLow)
+    private GpioPin OpenOutput(int pin, bool activeLow)
     {
         if (_opened.Contains(pin)) throw new ArgumentException($"GPIO {pin} is used twice in the output configuration");
         // Open with the inactive level so a relay never clicks on at start.
-        _gpio.OpenPin(pin, PinMode.Output, activeLow ? PinValue.High : PinValue.Low);
+        var p = _gpio.OpenPin(pin, PinMode.Output, activeLow ? PinValue.High : PinValue.Low);
         _opened.Add(pin);
+        _pins[pin] = p;
+        return p;
     }
 
     /// <summary>Re-targets the class pins after a model swap changed the label order (same pins, new class indices).</summary>
@@ -82,6 +89,7 @@ public sealed class GpioOutputs : IDisposable
             if (outputs[i].Pin != _outputs[i].Pin) throw new ArgumentException("a remap must keep the same pins");
         SafeState();
         _outputs = outputs.ToArray();
+        _classPins = _outputs.Select(o => _pins[o.Pin]).ToArray();
     }
 
     /// <summary>Shows decision <paramref name="classIndex"/> (-1 = none): level pins follow it, pulse pins fire on entry.</summary>
@@ -105,7 +113,7 @@ public sealed class GpioOutputs : IDisposable
 
     public void Busy(bool busy)
     {
-        if (_busyPin is int b) _gpio.Write(b, busy ^ _busyActiveLow ? PinValue.High : PinValue.Low);
+        _busy?.Write(busy ^ _busyActiveLow ? PinValue.High : PinValue.Low);
     }
 
     /// <summary>Ends due pulses and toggles the heartbeat; returns when it next needs to be called.</summary>
@@ -119,12 +127,12 @@ public sealed class GpioOutputs : IDisposable
             if (now >= _pulseEnd[i]) Drive(i, false);
             else if (_pulseEnd[i] < next) next = _pulseEnd[i];
         }
-        if (_heartbeatPin is int h)
+        if (_heartbeat is { } h)
         {
             if (now >= _nextHeartbeat)
             {
                 _heartbeatLevel = !_heartbeatLevel;
-                _gpio.Write(h, _heartbeatLevel ? PinValue.High : PinValue.Low);
+                h.Write(_heartbeatLevel ? PinValue.High : PinValue.Low);
                 _nextHeartbeat = now + _heartbeatPeriod;
             }
             if (_nextHeartbeat < next) next = _nextHeartbeat;
@@ -145,8 +153,7 @@ public sealed class GpioOutputs : IDisposable
     {
         if (_active[i] == active && !force) return;
         _active[i] = active;
-        var o = _outputs[i];
-        _gpio.Write(o.Pin, active ^ o.ActiveLow ? PinValue.High : PinValue.Low);
+        _classPins[i].Write(active ^ _outputs[i].ActiveLow ? PinValue.High : PinValue.Low);
     }
 
     public bool IsActive(int outputIndex) => _active[outputIndex];

@@ -56,12 +56,8 @@ public sealed class ManualClock : LoopClock
         WaitCount++;
         Waiting?.Invoke(_now, timeout);
         if (cancellationToken.IsCancellationRequested) return;
-        if (wake is not null && wake.WaitOne(0))
-        {
-            // Keep the signal for the consumer: the loop checks its trigger after waking.
-            if (wake is EventWaitHandle e) e.Set();
-            return;
-        }
+        // A signalled wake handle ends the wait at once (and is consumed, as a real wait would).
+        if (wake is not null && wake.WaitOne(0)) return;
         if (timeout > TimeSpan.Zero) _now += timeout;
     }
 }
