@@ -4,7 +4,7 @@ namespace Cnn.Edge.Format;
 /// CRC-32 (IEEE 802.3 / zlib: reflected polynomial 0xEDB88320, initial value and final xor 0xFFFFFFFF),
 /// slicing-by-4. "123456789" gives 0xCBF43926. Written here because Cnn.Edge takes no package dependencies.
 /// </summary>
-internal static class Crc32
+public static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 

@@ -47,12 +47,7 @@ public sealed class EdgeModel
     public ReadOnlySpan<byte> ConstantBytes(int tensorIndex) => Tensors[tensorIndex].Data.Span;
 
     /// <summary>Validates and loads a model file. Any malformed file raises <see cref="ModelFormatException"/>.</summary>
-    public static EdgeModel Load(ReadOnlySpan<byte> file)
-    {
-        var (buffer, start) = AllocateAligned(file.Length);
-        file.CopyTo(buffer.AsSpan(start));
-        return new Parser(buffer, start, file.Length).Parse();
-    }
+    public static EdgeModel Load(ReadOnlySpan<byte> file) => new Parser(file).Parse(null, 0);
 
     /// <summary>Reads a model file straight into the aligned buffer (one copy) and validates it.</summary>
     public static EdgeModel LoadFile(string path)
@@ -63,7 +58,7 @@ public sealed class EdgeModel
             throw new ModelFormatException("header", 0, "a file below 2 GiB", $"{length} bytes", $"'{path}' is not an edge model");
         var (buffer, start) = AllocateAligned((int)length);
         stream.ReadExactly(buffer, start, (int)length);
-        return new Parser(buffer, start, (int)length).Parse();
+        return new Parser(new ReadOnlySpan<byte>(buffer, start, (int)length)).Parse(buffer, start);
     }
 
     /// <summary>A pinned array with a 64-byte-aligned window of <paramref name="length"/> bytes at start.</summary>
@@ -76,12 +71,21 @@ public sealed class EdgeModel
         return (buffer, start);
     }
 
-    /// <summary>The strict reader. Every field is checked before it is used as a size, index or offset.</summary>
-    private sealed class Parser(byte[] buffer, int start, int length)
+    /// <summary>
+    /// The strict reader. Every field is checked before it is used as a size, index or offset. It reads
+    /// the caller's bytes; only a file that passes every check is copied (once) into the pinned buffer.
+    /// </summary>
+    private ref struct Parser
     {
+        private readonly ReadOnlySpan<byte> File;
+        private readonly int length;
         private int _stringsOffset, _stringsLength, _dataOffset, _dataLength;
 
-        private ReadOnlySpan<byte> File => new(buffer, start, length);
+        public Parser(ReadOnlySpan<byte> file)
+        {
+            File = file;
+            length = file.Length;
+        }
 
         private uint U32(int at) => BinaryPrimitives.ReadUInt32LittleEndian(File.Slice(at, 4));
         private int I32(int at) => BinaryPrimitives.ReadInt32LittleEndian(File.Slice(at, 4));
@@ -127,7 +131,8 @@ public sealed class EdgeModel
                     $"offset {off}");
         }
 
-        public EdgeModel Parse()
+        /// <param name="pinned">The file already in an aligned pinned buffer at <paramref name="pinnedStart"/> (LoadFile), or null to copy it there.</param>
+        public EdgeModel Parse(byte[]? pinned, int pinnedStart)
         {
             // Header: identity and integrity first, so a wrong file gets the most useful message.
             if (length < ModelLayout.HeaderSize)
@@ -169,18 +174,38 @@ public sealed class EdgeModel
             _dataLength = Count(ModelLayout.HDataLength, "data section length", 0, int.MaxValue);
             _dataOffset = Section(ModelLayout.HDataOffset, "data", _dataLength, ModelLayout.DataAlignment);
 
-            var tensors = ReadTensors(tensorsOffset, tensorCount, planOffset);
+            var dataAt = new int[tensorCount];
+            var tensors = ReadTensors(tensorsOffset, tensorCount, planOffset, dataAt);
             var ops = ReadOps(opsOffset, opsLength, opCount, tensors);
             int[] inputs = ReadIo(ioOffset, inputCount, tensors, "input");
             int[] outputs = ReadIo(ioOffset + 4 * inputCount, outputCount, tensors, "output");
             var (first, last) = Lifetimes.Compute(tensors, ops, inputs, outputs);
             CheckShapes(ops, tensors);
-            var plan = ReadPlan(planOffset, tensors, opCount, first, last, ops);
+            var plan = ReadPlan(planOffset, tensors, opCount, first, last);
             var metadata = ReadMetadata(metadataOffset, metadataCount);
-            return new EdgeModel(buffer, tensors, ops, inputs, outputs, plan, metadata, minor, length);
+
+            // Valid: now the one copy into the aligned pinned buffer, and constants become slices of it.
+            if (pinned is null)
+            {
+                (pinned, pinnedStart) = AllocateAligned(length);
+                File.CopyTo(pinned.AsSpan(pinnedStart));
+            }
+            for (int i = 0; i < tensors.Length; i++)
+            {
+                TensorInfo t = tensors[i];
+                if (!t.IsConstant) continue;
+                tensors[i] = new TensorInfo
+                {
+                    Index = t.Index, Name = t.Name, Type = t.Type, Shape = t.Shape, Scale = t.Scale, ZeroPoint = t.ZeroPoint,
+                    ChannelScales = t.ChannelScales, IsConstant = true, ArenaOffset = -1,
+                    Data = new ReadOnlyMemory<byte>(pinned, pinnedStart + dataAt[i], t.ByteLength),
+                };
+            }
+            return new EdgeModel(pinned, tensors, ops, inputs, outputs, plan, metadata, minor, length);
         }
 
-        private TensorInfo[] ReadTensors(int tensorsOffset, int count, int planOffset)
+        /// <summary>Reads and checks the tensor records; constants get their data offset in <paramref name="dataAt"/> (Data is attached after all checks).</summary>
+        private TensorInfo[] ReadTensors(int tensorsOffset, int count, int planOffset, int[] dataAt)
         {
             var tensors = new TensorInfo[count];
             for (int i = 0; i < count; i++)
@@ -263,13 +288,17 @@ public sealed class EdgeModel
                     throw Fail("tensors", r + ModelLayout.TScalesCount, "no per-channel scales (only int8 constants have them)", $"{scalesCount} at {scalesOffset}", Where());
 
                 uint dataOffset = U32(r + ModelLayout.TDataOffset), dataLength = U32(r + ModelLayout.TDataLength);
-                ReadOnlyMemory<byte> data = default;
                 if (constant)
                 {
                     if (dataLength != byteLength)
                         throw Fail("tensors", r + ModelLayout.TDataLength, $"{byteLength} data bytes for {tt}[{string.Join('x', shape)}]", dataLength.ToString(), Where());
                     CheckData(r + ModelLayout.TDataOffset, dataOffset, dataLength, ModelLayout.DataAlignment, "constant data");
-                    data = new ReadOnlyMemory<byte>(buffer, start + (int)dataOffset, byteLength);
+                    dataAt[i] = (int)dataOffset;
+                    // Symmetric int8 weights live in [-127, 127] (TFLite's rule): -128 would break the
+                    // kernels' |w| <= 127 accumulator bounds and has no symmetric counterpart.
+                    int bad = int8Weights ? File.Slice((int)dataOffset, byteLength).IndexOf((byte)0x80) : -1;
+                    if (bad >= 0)
+                        throw Fail("tensors", dataOffset + bad, "int8 weights in [-127, 127] (symmetric)", "-128", $"{Where()}, element {bad}");
                 }
                 else if (dataOffset != 0 || dataLength != 0)
                     throw Fail("tensors", r + ModelLayout.TDataOffset, "no data for an activation (offset 0, length 0)", $"offset {dataOffset}, length {dataLength}", Where());
@@ -286,7 +315,6 @@ public sealed class EdgeModel
                     ChannelScales = channelScales,
                     IsConstant = constant,
                     ArenaOffset = I32(planAt), // checked against lifetimes in ReadPlan
-                    Data = data,
                 };
             }
             return tensors;
@@ -402,7 +430,7 @@ public sealed class EdgeModel
             }
         }
 
-        private ArenaPlan ReadPlan(int planOffset, TensorInfo[] tensors, int opCount, int[] first, int[] last, OpInfo[] ops)
+        private ArenaPlan ReadPlan(int planOffset, TensorInfo[] tensors, int opCount, int[] first, int[] last)
         {
             uint arenaBytes = U32(planOffset + ModelLayout.PArenaBytes);
             uint storedBound = U32(planOffset + ModelLayout.PLowerBound);
@@ -456,7 +484,7 @@ public sealed class EdgeModel
         /// start, checking each against its neighbours by offset among the live ones (which are disjoint,
         /// by induction). O(n log n) for n activations.
         /// </summary>
-        private void CheckNoOverlap(int planOffset, TensorInfo[] tensors, int[] slot, int[] first, int[] last, int opCount)
+        private readonly void CheckNoOverlap(int planOffset, TensorInfo[] tensors, int[] slot, int[] first, int[] last, int opCount)
         {
             var byFirst = new List<int>();
             for (int t = 0; t < tensors.Length; t++) if (first[t] >= 0) byFirst.Add(t);

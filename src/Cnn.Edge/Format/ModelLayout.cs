@@ -5,7 +5,7 @@ namespace Cnn.Edge.Format;
 /// Everything is little-endian; offsets marked "absolute" count from the first byte of the file,
 /// name and metadata offsets count from the start of the strings section.
 /// </summary>
-internal static class ModelLayout
+public static class ModelLayout
 {
     public const uint Magic = 0x51_4E_4E_43; // "CNNQ" read as a little-endian uint32
     public const ushort VersionMajor = 1;

@@ -79,6 +79,26 @@ public static class Requantize
             ? (numerator + denominator / 2) / denominator
             : -((-numerator + denominator / 2) / denominator);
 
+    /// <summary>
+    /// The int8 clamp of a fused activation whose real output range is [realMin, realMax] (use
+    /// negative/positive infinity for "unbounded"): ReLU is (0, +inf), ReLU6 is (0, 6). Result in
+    /// output units: [max(-128, zp + round(realMin / scale)), min(127, zp + round(realMax / scale))],
+    /// rounding half away from zero.
+    /// </summary>
+    public static (int Min, int Max) ActivationRange(double realMin, double realMax, float scale, int zeroPoint)
+    {
+        if (!(scale > 0) || !float.IsFinite(scale))
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "must be finite and > 0");
+        if (double.IsNaN(realMin) || double.IsNaN(realMax) || realMin > realMax)
+            throw new ArgumentOutOfRangeException(nameof(realMin), $"[{realMin}, {realMax}] is not a range");
+        static int ToQ(double real, float scale, int zp)
+        {
+            double q = Math.Round(real / scale, MidpointRounding.AwayFromZero) + zp;
+            return (int)Math.Clamp(q, sbyte.MinValue, sbyte.MaxValue);
+        }
+        return (ToQ(realMin, scale, zeroPoint), ToQ(realMax, scale, zeroPoint));
+    }
+
     private static double Frexp(double value, out int exponent)
     {
         // value = mantissa * 2^exponent with mantissa in [0.5, 1), for finite positive value.

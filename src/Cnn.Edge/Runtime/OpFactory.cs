@@ -39,7 +39,7 @@ public static class OpFactory
             OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors),
             OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors),
             OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors),
-            OpCode.Add => PrepareAdd(op, tensors),
+            OpCode.Add => OptimizedOps.Add(PrepareAdd(op, tensors), op, tensors, isa), // simd hook
             OpCode.Concat => PrepareConcat(op, tensors),
             OpCode.Reshape => PrepareReshape(op, tensors),
             OpCode.ChannelShuffle => PrepareChannelShuffle(op, tensors),
@@ -53,16 +53,12 @@ public static class OpFactory
     // ---- kernel selection: the one place where an ISA picks a kernel ----
 
     /// <summary>Picks the Conv2D kernel. Optimized kernels must be bit-identical to <see cref="Conv2DReference"/>.</summary>
-    internal static PreparedOp SelectConv2D(Conv2DData d, KernelIsa isa) => isa switch
-    {
-        _ => new Conv2DReferenceOp(d),
-    };
+    internal static PreparedOp SelectConv2D(Conv2DData d, KernelIsa isa)
+        => OptimizedOps.TryConv2D(d, isa) ?? new Conv2DReferenceOp(d); // simd hook: null for KernelIsa.Scalar
 
     /// <summary>Picks the FullyConnected kernel. Optimized kernels must be bit-identical to <see cref="FullyConnectedReference"/>.</summary>
-    internal static PreparedOp SelectFullyConnected(FullyConnectedData d, KernelIsa isa) => isa switch
-    {
-        _ => new FullyConnectedReferenceOp(d),
-    };
+    internal static PreparedOp SelectFullyConnected(FullyConnectedData d, KernelIsa isa)
+        => OptimizedOps.TryFullyConnected(d, isa) ?? new FullyConnectedReferenceOp(d); // simd hook: null for KernelIsa.Scalar
 
     // ---- per-op preparation ----
 

@@ -43,6 +43,13 @@ public static class OpShapes
             OpCode.Dequantize => Elementwise(op, tensors, TensorType.Int8, TensorType.Float32),
             _ => throw Fail(op, "a known op code", ((int)op.Code).ToString(), "code"),
         };
+        // Softmax, Dequantize and Reshape check their own output types; every other op writes int8.
+        if (op.Code is not (OpCode.Softmax or OpCode.Dequantize or OpCode.Reshape))
+        {
+            var o = OutputTensor(op, tensors);
+            if (o is not null && o.Type != TensorType.Int8)
+                throw Fail(op, "an Int8 output", $"{o.Type} tensor '{o.Name}'", "output 0 type");
+        }
         return [shape];
     }
 
@@ -252,8 +259,9 @@ public static class OpShapes
 
     private static int TransposeOutput(OpInfo op, int size, int stride, int padBefore, int padAfter, int dilation, int kernel, int outputPad, string axis)
     {
-        long o = (long)(size - 1) * stride - padBefore - padAfter + (long)dilation * (kernel - 1) + outputPad + 1;
-        if (o < 1 || o > int.MaxValue)
+        long full = (long)(size - 1) * stride + (long)dilation * (kernel - 1) + outputPad + 1; // before cropping by the pads
+        long o = full - padBefore - padAfter;
+        if (o < 1 || full + padBefore > int.MaxValue) // the gather loop computes oy + pad_top - ky*dilation_h in int32
             throw Fail(op, $"output {axis} in [1, int.MaxValue]", o.ToString(), $"pads and output_pad along {axis}");
         return (int)o;
     }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using Cnn.Trainer.Data;
+using Cnn.Trainer.Layers;
+using Cnn.Trainer.Models;
+using Cnn.Trainer.Training;
+
+// Usage: Cnn.Bench.Trainer [--model lenet5|mobilenet|...] [--data DIR] [--epochs N] [--threads T] [--batch B]
+//        [--limit N] [--torch] [--torch-python /usr/bin/python3]
+// Trains the model with the recipe (SGD momentum 0.9, lr 0.05 cosine) on an IDX folder and
+// prints seconds per epoch and test accuracy; with --torch it runs bench/Cnn.Bench.Trainer/torch_ref.py
+// with the same model, batch, threads and epochs right after, and prints the ratio.
+var opts = new Dictionary<string, string>();
+for (int i = 0; i < args.Length; i++)
+    if (args[i].StartsWith("--", StringComparison.Ordinal))
+        opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+string Opt(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
+string model = Opt("model", "lenet5");
+string dataDir = Opt("data", Path.Combine(FindRoot(), "..", "shared", "data", model == "lenet5" ? "mnist" : "fashion-mnist"));
+int epochs = int.Parse(Opt("epochs", "3"), CultureInfo.InvariantCulture);
+int threads = int.Parse(Opt("threads", "2"), CultureInfo.InvariantCulture);
+int batch = int.Parse(Opt("batch", "64"), CultureInfo.InvariantCulture);
+int limit = int.Parse(Opt("limit", "0"), CultureInfo.InvariantCulture);
+
+if (Opt("profile", "false") == "true")
+{
+    // Per-layer forward/backward seconds over 30 batches of random data (after 5 warm-up batches).
+    var pnet = Zoo.Create(model, new Shape(1, 28, 28), 10, seed: 1);
+    var fwd = new double[pnet.Nodes.Count]; var bwd = new double[pnet.Nodes.Count];
+    var ctx = new RunContext { Training = true, Threads = threads };
+    var x = new Cnn.Trainer.Tensor(batch, 1, 28, 28);
+    var rng = new Random(1);
+    for (int i = 0; i < x.Length; i++) x.Data[i] = (float)rng.NextDouble();
+    var g = new Cnn.Trainer.Tensor(batch, 10, 1, 1);
+    var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+    var cpu0 = TimeSpan.Zero; var sw = new Stopwatch();
+    for (int it = 0; it < 35; it++)
+    {
+        if (it == 5) { pnet.Profile = (i, back, s) => (back ? bwd : fwd)[i] += s; cpu0 = Process.GetCurrentProcess().TotalProcessorTime; sw.Start(); }
+        var y = pnet.Forward(x, ctx);
+        Cnn.Trainer.SoftmaxCrossEntropy.Compute(y, labels, g);
+        pnet.ZeroGrad();
+        pnet.Backward([g], ctx);
+    }
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+    for (int i = 0; i < pnet.Nodes.Count; i++)
+        Console.WriteLine($"{pnet.Nodes[i].Layer.Name,-14} {pnet.Nodes[i].Layer.Kind,-14} {pnet.Nodes[i].Shape,-10} fwd {fwd[i] / 30 * 1000,7:F2} ms  bwd {bwd[i] / 30 * 1000,7:F2} ms");
+    Console.WriteLine($"total fwd {fwd.Sum() / 30 * 1000:F2} ms bwd {bwd.Sum() / 30 * 1000:F2} ms per batch; wall {sw.Elapsed.TotalMilliseconds / 30:F1} ms, cpu {cpu.TotalMilliseconds / 30:F1} ms per batch");
+    return 0;
+}
+if (!Directory.Exists(dataDir)) { Console.Error.WriteLine($"data folder not found: {dataDir}"); return 2; }
+var train = Idx.LoadFolder(dataDir, "train");
+var test = Idx.LoadFolder(dataDir, "t10k");
+if (limit > 0) { train = train.Take(limit); test = test.Take(Math.Max(1000, limit / 6)); }
+var pre = Preprocessing.Measure(train);
+var net = Zoo.Create(model, new Shape(1, 28, 28), 10, seed: 1);
+Console.WriteLine($"model {model}: {net.ParameterCount} parameters; {train.Count} train / {test.Count} test from {dataDir}; batch {batch}, {threads} threads, {epochs} epochs");
+var o = new TrainOptions { Epochs = epochs, BatchSize = batch, Threads = threads, LearningRate = 0.05f, Momentum = 0.9f, Preprocessing = pre, Seed = 1 };
+var hist = NetworkTrainer.Fit(net, train, null, o, new Progress<EpochReport>(_ => { }));
+var ev = NetworkTrainer.Evaluate(net, test, pre, 256, threads);
+var secs = hist.Epochs.Select(e => e.Seconds).ToArray();
+foreach (var e in hist.Epochs)
+    Console.WriteLine($"  epoch {e.Epoch}: loss {e.TrainLoss:F4} train acc {e.TrainAccuracy:P2} {e.Seconds:F2} s ({e.ImagesPerSecond:F0} img/s)");
+double median = secs.Order().ElementAt(secs.Length / 2);
+Console.WriteLine($"cnn-trainer {model}: test accuracy {ev.Accuracy:P2}, median {median:F2} s/epoch");
+
+if (Opt("torch", "false") == "true")
+{
+    string script = Path.Combine(FindRoot(), "bench", "Cnn.Bench.Trainer", "torch_ref.py");
+    var psi = new ProcessStartInfo(Opt("torch-python", "/usr/bin/python3"))
+    {
+        ArgumentList = { script, "--model", model, "--data", dataDir, "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
+            "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch", batch.ToString(CultureInfo.InvariantCulture),
+            "--limit", limit.ToString(CultureInfo.InvariantCulture) },
+        RedirectStandardOutput = true,
+    };
+    using var p = Process.Start(psi)!;
+    double torchMedian = double.NaN;
+    while (p.StandardOutput.ReadLine() is { } line)
+    {
+        Console.WriteLine("  torch| " + line);
+        if (line.StartsWith("median_seconds_per_epoch ", StringComparison.Ordinal))
+            torchMedian = double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+    p.WaitForExit();
+    if (p.ExitCode != 0 || double.IsNaN(torchMedian)) { Console.Error.WriteLine("PyTorch reference failed (apt-get install python3-torch)"); return 1; }
+    Console.WriteLine($"ratio cnn-trainer / pytorch seconds per epoch: {median / torchMedian:F2} ({median:F2} s vs {torchMedian:F2} s)");
+}
+return 0;
+
+static string FindRoot()
+{
+    var d = new DirectoryInfo(AppContext.BaseDirectory);
+    while (d is not null && !File.Exists(Path.Combine(d.FullName, "Cnn.sln"))) d = d.Parent;
+    return d?.FullName ?? Directory.GetCurrentDirectory();
+}

@@ -1,0 +1,200 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Cnn.Edge.Kernels;
+
+/// <summary>
+/// The optimized Conv2D, bit-identical to <see cref="Conv2DReference"/>, prepared once at load:
+/// <list type="bullet">
+/// <item>pointwise (1x1, stride 1, no padding, one group): a GEMM straight over the NHWC pixels;</item>
+/// <item>depthwise with multiplier 1 (groups = Cin = Cout): <see cref="DepthwiseConv"/>, vectorized over channels;</item>
+/// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
+/// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
+/// hold the input zero point), so no whole-image im2col is ever materialized.</item>
+/// </list>
+/// OpFactory hook: <c>Conv2DOptimized.TryCreate(KernelSelector.Resolve(options.Isa), ...)</c>; null means
+/// "use the reference" (Scalar ISA).
+/// </summary>
+public sealed unsafe class Conv2DOptimized
+{
+    private enum Kind { Pointwise, Depthwise, Gathered }
+
+    private readonly Conv2DShape _s;
+    private readonly Kind _kind;
+    private readonly GemmPlan[] _plans = [];
+    private readonly DepthwiseConv? _depthwise;
+    private readonly int _inZp;
+
+    /// <summary>The ISA the kernels run with.</summary>
+    public KernelIsa Isa { get; }
+
+    /// <summary>Temporary bytes <see cref="Run"/> needs.</summary>
+    public int ScratchBytes { get; }
+
+    private Conv2DOptimized(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+    {
+        Isa = isa;
+        _s = s;
+        _inZp = inZp;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
+        if (cg == 1 && coutG == 1 && s.Groups == s.InputChannels)
+        {
+            _kind = Kind.Depthwise;
+            _depthwise = new DepthwiseConv(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+            ScratchBytes = 0;
+            return;
+        }
+        bool pointwise = s.KernelHeight == 1 && s.KernelWidth == 1 && s.StrideH == 1 && s.StrideW == 1
+            && s.PadTop == 0 && s.PadLeft == 0 && s.Groups == 1
+            && s.OutputHeight == s.InputHeight && s.OutputWidth == s.InputWidth;
+        _kind = pointwise ? Kind.Pointwise : Kind.Gathered;
+        int k = s.KernelHeight * s.KernelWidth * cg;
+        _plans = new GemmPlan[s.Groups];
+        for (int g = 0; g < s.Groups; g++)
+        {
+            int oc0 = g * coutG;
+            _plans[g] = new GemmPlan(isa, coutG, k, weights.Slice(oc0 * k, coutG * k),
+                bias.IsEmpty ? bias : bias.Slice(oc0, coutG),
+                multipliers.Slice(oc0, coutG), shifts.Slice(oc0, coutG), inZp, outZp, actMin, actMax);
+        }
+        ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0]) : GemmPlan.MR * _plans[0].Kp;
+    }
+
+    /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
+    /// <param name="isa">A resolved ISA (see <see cref="KernelSelector.Resolve"/>).</param>
+    public static Conv2DOptimized? TryCreate(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+    {
+        isa = KernelSelector.Resolve(isa);
+        if (isa == KernelIsa.Scalar) return null;
+        return new Conv2DOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+    }
+
+    /// <summary>Same contract as <see cref="Conv2DReference.Run"/> with the parameters captured at prepare.</summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
+    {
+        switch (_kind)
+        {
+            case Kind.Depthwise:
+                _depthwise!.Run(input, output, 0, _s.Batch * _s.OutputHeight);
+                break;
+            case Kind.Pointwise:
+                fixed (sbyte* x = input)
+                fixed (sbyte* y = output)
+                fixed (byte* t = scratch)
+                {
+                    int rows = _s.Batch * _s.InputHeight * _s.InputWidth;
+                    Int8Gemm.RunRows(_plans[0], x, _s.InputChannels, rows, y, _s.OutputChannels, (sbyte*)t);
+                }
+                break;
+            default:
+                RunGathered(input, output, scratch, 0, _s.Batch * _s.OutputHeight * _s.OutputWidth);
+                break;
+        }
+    }
+
+    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
+    {
+        ref readonly Conv2DShape s = ref _s;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
+        int kp = _plans[0].Kp;
+        int ohw = s.OutputHeight * s.OutputWidth;
+        sbyte zp = (sbyte)_inZp;
+        fixed (sbyte* x = input)
+        fixed (sbyte* y = output)
+        fixed (byte* t = scratch)
+        {
+            sbyte* tile = (sbyte*)t;
+            sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
+            sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
+            int* pix = stackalloc int[GemmPlan.MR];
+            new Span<sbyte>(tile, GemmPlan.MR * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
+            for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
+            {
+                int valid = Math.Min(GemmPlan.MR, p1 - m0);
+                for (int r = 0; r < GemmPlan.MR; r++)
+                {
+                    pix[r] = m0 + Math.Min(r, valid - 1);
+                    ar[r] = tile + (r < valid ? r : valid - 1) * kp;
+                }
+                for (int g = 0; g < s.Groups; g++)
+                {
+                    for (int r = 0; r < valid; r++)
+                    {
+                        int pIndex = pix[r];
+                        int n = pIndex / ohw, rem = pIndex - n * ohw;
+                        int oy = rem / s.OutputWidth, ox = rem - oy * s.OutputWidth;
+                        sbyte* dst = tile + r * kp;
+                        sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
+                        int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
+                        for (int ky = 0; ky < s.KernelHeight; ky++)
+                        {
+                            int iy = iy0 + ky * s.DilationH;
+                            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
+                            {
+                                int ix = ix0 + kx * s.DilationW;
+                                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
+                                {
+                                    sbyte* src = inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels;
+                                    if (cg <= 8) for (int i = 0; i < cg; i++) dst[i] = src[i]; // the stem's 3 channels: no call
+                                    else Buffer.MemoryCopy(src, dst, cg, cg);
+                                }
+                                else
+                                {
+                                    for (int i = 0; i < cg; i++) dst[i] = zp; // padding is the real value 0
+                                }
+                            }
+                        }
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
+                    }
+                    for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
+                    GemmPlan p = _plans[g];
+                    fixed (sbyte* w = p.W)
+                    fixed (short* w16 = p.W16)
+                    fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
+                        Int8Gemm.RunTile(p, ar, cr, valid, w, w16, bias, mult, left, rpos, rneg);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>The optimized FullyConnected (a GEMM over the batch rows), bit-identical to <see cref="FullyConnectedReference"/>.</summary>
+public sealed unsafe class FullyConnectedOptimized
+{
+    private readonly GemmPlan _plan;
+    private readonly FullyConnectedShape _s;
+
+    public KernelIsa Isa { get; }
+    public int ScratchBytes { get; }
+
+    private FullyConnectedOptimized(KernelIsa isa, in FullyConnectedShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+    {
+        Isa = isa;
+        _s = s;
+        _plan = new GemmPlan(isa, s.OutputChannels, s.InputChannels, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+        ScratchBytes = Int8Gemm.RowsScratchBytes(_plan);
+    }
+
+    /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA.</summary>
+    public static FullyConnectedOptimized? TryCreate(KernelIsa isa, in FullyConnectedShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+    {
+        isa = KernelSelector.Resolve(isa);
+        if (isa == KernelIsa.Scalar) return null;
+        return new FullyConnectedOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+    }
+
+    /// <summary>Same contract as <see cref="FullyConnectedReference.Run"/>.</summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
+    {
+        fixed (sbyte* x = input)
+        fixed (sbyte* y = output)
+        fixed (byte* t = scratch)
+            Int8Gemm.RunRows(_plan, x, _s.InputChannels, _s.Batch, y, _s.OutputChannels, (sbyte*)t);
+    }
+}

@@ -1,0 +1,179 @@
+using Cnn.Trainer.Kernels;
+
+namespace Cnn.Trainer.Layers;
+
+/// <summary>
+/// 2-D convolution, weight [Cout, Cin/groups, KH, KW] (the ONNX/PyTorch layout), optional bias [Cout].
+/// Forward per sample and group: col[Cin_g*KH*KW, OH*OW] = im2col(x); y_g[Cout_g, OH*OW] = W_g · col.
+/// Batch split into fixed chunks (one per thread); weight gradients are summed per chunk then in chunk order.
+/// </summary>
+public sealed class Conv2d : Layer
+{
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int Groups { get; }
+    public ConvGeometry Geometry { get; }
+    public Parameter Weight { get; }
+    public Parameter? Bias { get; }
+    public override string Kind => "Conv2d";
+
+    private Tensor? _x, _y, _dx;
+    private float[][] _col = [], _dcol = [], _dw = [], _db = [];
+
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1,
+        int groups = 1, bool bias = true, Random? rng = null)
+        : this(inChannels, outChannels, new ConvGeometry(kernel, kernel, stride, stride, padding, padding, dilation, dilation), groups, bias, rng) { }
+
+    public Conv2d(int inChannels, int outChannels, ConvGeometry geometry, int groups, bool bias, Random? rng)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"Conv2d: channels {inChannels}->{outChannels} must be positive multiples of groups {groups}");
+        if (geometry.KH <= 0 || geometry.KW <= 0 || geometry.StrideH <= 0 || geometry.StrideW <= 0 || geometry.DilH <= 0 || geometry.DilW <= 0 || geometry.PadH < 0 || geometry.PadW < 0)
+            throw new ArgumentException($"Conv2d: invalid geometry {geometry}");
+        InChannels = inChannels; OutChannels = outChannels; Groups = groups; Geometry = geometry;
+        int fanIn = inChannels / groups * geometry.KH * geometry.KW;
+        Weight = new Parameter("weight", [outChannels, inChannels / groups, geometry.KH, geometry.KW]);
+        rng ??= new Random(0);
+        float bound = 1f / MathF.Sqrt(fanIn);
+        Init.Uniform(Weight.Value, bound, rng);
+        if (bias)
+        {
+            Bias = new Parameter("bias", [outChannels]) { Decay = false };
+            Init.Uniform(Bias.Value, bound, rng);
+        }
+    }
+
+    /// <summary>One filter per input channel (multiplier 1): uses the direct depthwise kernel.</summary>
+    public bool IsDepthwise => Groups == InChannels && OutChannels == InChannels && Groups > 1;
+
+    public override IReadOnlyList<Parameter> Parameters => Bias is null ? [Weight] : [Weight, Bias];
+
+    public override Shape OutputShape(Shape[] inputs)
+    {
+        ExpectArity(inputs);
+        var s = inputs[0];
+        if (s.C != InChannels) throw Bad($"expects {InChannels} input channels, got {s.C} (input {s})");
+        int oh = Geometry.OutH(s.H), ow = Geometry.OutW(s.W);
+        if (oh <= 0 || ow <= 0) throw Bad($"kernel {Geometry.KH}x{Geometry.KW} (dilation {Geometry.DilH}, padding {Geometry.PadH}) does not fit input {s}");
+        return new Shape(OutChannels, oh, ow);
+    }
+
+    private void EnsureScratch(int chunks, int colLen)
+    {
+        if (_col.Length != chunks || _col[0].Length < colLen)
+        {
+            _col = new float[chunks][]; _dcol = new float[chunks][];
+            for (int i = 0; i < chunks; i++) { _col[i] = new float[colLen]; _dcol[i] = new float[colLen]; }
+        }
+    }
+
+    public override Tensor Forward(Tensor[] inputs, RunContext ctx)
+    {
+        var x = inputs[0];
+        _x = x;
+        int oh = Geometry.OutH(x.H), ow = Geometry.OutW(x.W), ohw = oh * ow;
+        var y = Tensor.Ensure(ref _y, x.N, OutChannels, oh, ow);
+        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
+        bool pointwise = Geometry.IsPointwise;
+        int chunks = Par.Chunks(x.N, ctx.Threads);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
+        float[] w = Weight.Value;
+        float[]? b = Bias?.Value;
+        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
+        {
+            var col = _col[chunk];
+            for (int n = n0; n < n1; n++)
+            {
+                var xs = x.Sample(n);
+                var ys = y.Sample(n);
+                for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
+                if (IsDepthwise)
+                {
+                    int kk2 = Geometry.KH * Geometry.KW;
+                    for (int c = 0; c < OutChannels; c++)
+                        Depthwise.Forward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, ys.Slice(c * ohw, ohw), oh, ow);
+                    continue;
+                }
+                for (int g = 0; g < Groups; g++)
+                {
+                    var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                    ReadOnlySpan<float> src = xg;
+                    if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
+                    Gemm.NN(coutG, ohw, kk, w.AsSpan(g * coutG * kk), kk, 1, src, ohw, ys.Slice(g * coutG * ohw), ohw);
+                }
+            }
+        });
+        return y;
+    }
+
+    public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
+    {
+        var x = _x!;
+        int ohw = dy.H * dy.W;
+        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
+        bool pointwise = Geometry.IsPointwise;
+        int chunks = Par.Chunks(x.N, ctx.Threads);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
+        if (_dw.Length != chunks)
+        {
+            _dw = new float[chunks][]; _db = new float[chunks][];
+            for (int i = 0; i < chunks; i++) { _dw[i] = new float[Weight.Value.Length]; _db[i] = new float[OutChannels]; }
+        }
+        Tensor? dx = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
+        float[] w = Weight.Value;
+        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
+        {
+            var col = _col[chunk]; var dcol = _dcol[chunk];
+            var dw = _dw[chunk]; var db = _db[chunk];
+            Array.Clear(dw); Array.Clear(db);
+            for (int n = n0; n < n1; n++)
+            {
+                var xs = x.Sample(n);
+                var dys = dy.Sample(n);
+                for (int oc = 0; oc < OutChannels; oc++)
+                {
+                    var row = dys.Slice(oc * ohw, ohw);
+                    float s = 0; foreach (float v in row) s += v;
+                    db[oc] += s;
+                }
+                Span<float> dxs = dx is null ? default : dx.Sample(n);
+                if (dx is not null) dxs.Clear();
+                if (IsDepthwise)
+                {
+                    int kk2 = Geometry.KH * Geometry.KW;
+                    for (int c = 0; c < OutChannels; c++)
+                        Depthwise.Backward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, dys.Slice(c * ohw, ohw), dy.H, dy.W,
+                            dw.AsSpan(c * kk2, kk2), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
+                    continue;
+                }
+                for (int g = 0; g < Groups; g++)
+                {
+                    var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                    ReadOnlySpan<float> src = xg;
+                    if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
+                    var dyg = dys.Slice(g * coutG * ohw, coutG * ohw);
+                    // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]^T
+                    Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
+                    if (dx is null) continue;
+                    // dcol[kk, ohw] = W_g^T · dY_g, then scattered back (col2im)
+                    var dxg = dxs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                    if (pointwise)
+                        Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dxg, ohw);
+                    else
+                    {
+                        var dc = dcol.AsSpan(0, kk * ohw);
+                        dc.Clear();
+                        Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dc, ohw);
+                        Im2Col.Backward(dc, cinG, x.H, x.W, Geometry, dxg);
+                    }
+                }
+            }
+        });
+        for (int c = 0; c < chunks; c++)
+        {
+            Gemm.Axpy(1f, _dw[c], Weight.Grad);
+            if (Bias is not null) Gemm.Axpy(1f, _db[c], Bias.Grad);
+        }
+        return [dx];
+    }
+}

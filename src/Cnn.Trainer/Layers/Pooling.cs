@@ -1,0 +1,121 @@
+using Cnn.Trainer.Kernels;
+
+namespace Cnn.Trainer.Layers;
+
+/// <summary>
+/// Max or average pooling over KxK windows. Average counts padded cells (PyTorch's default
+/// count_include_pad=True; the exporter writes count_include_pad=1). Global=true pools the whole plane to 1x1
+/// (adaptive pooling to 1x1, exported as GlobalAveragePool/GlobalMaxPool).
+/// </summary>
+public sealed class Pool2d : Layer
+{
+    public bool IsMax { get; }
+    public bool Global { get; }
+    public ConvGeometry Geometry { get; private set; }
+    public bool CeilMode => false;
+    public override string Kind => (Global ? "Global" : "") + (IsMax ? "MaxPool" : "AvgPool");
+
+    private Tensor? _x, _y, _dx;
+    private int[] _argmax = [];
+
+    public Pool2d(bool isMax, int kernel, int stride, int padding = 0)
+    {
+        if (kernel <= 0 || stride <= 0 || padding < 0 || padding * 2 > kernel)
+            throw new ArgumentException($"pool: invalid kernel {kernel}, stride {stride}, padding {padding}");
+        IsMax = isMax;
+        Geometry = new ConvGeometry(kernel, kernel, stride, stride, padding, padding, 1, 1);
+    }
+
+    private Pool2d(bool isMax) { IsMax = isMax; Global = true; }
+
+    public static Pool2d Max(int kernel, int? stride = null, int padding = 0) => new(true, kernel, stride ?? kernel, padding);
+    public static Pool2d Avg(int kernel, int? stride = null, int padding = 0) => new(false, kernel, stride ?? kernel, padding);
+    public static Pool2d GlobalAvg() => new(false);
+    public static Pool2d GlobalMax() => new(true);
+
+    public override Shape OutputShape(Shape[] inputs)
+    {
+        ExpectArity(inputs);
+        var s = inputs[0];
+        if (Global) return new Shape(s.C, 1, 1);
+        int oh = Geometry.OutH(s.H), ow = Geometry.OutW(s.W);
+        if (oh <= 0 || ow <= 0) throw Bad($"window {Geometry.KH}x{Geometry.KW} does not fit input {s}");
+        return new Shape(s.C, oh, ow);
+    }
+
+    public override Tensor Forward(Tensor[] inputs, RunContext ctx)
+    {
+        var x = _x = inputs[0];
+        var g = Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
+        int oh = g.OutH(x.H), ow = g.OutW(x.W);
+        var y = Tensor.Ensure(ref _y, x.N, x.C, oh, ow);
+        if (IsMax && _argmax.Length < y.Length) _argmax = new int[y.Length];
+        float inv = 1f / (g.KH * g.KW);
+        Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                int xo = p * x.Plane, yo = p * oh * ow;
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
+                        float best = float.NegativeInfinity, sum = 0; int arg = -1;
+                        for (int ky = 0; ky < g.KH; ky++)
+                        {
+                            int iy = y0 + ky;
+                            if ((uint)iy >= (uint)x.H) continue;
+                            for (int kx = 0; kx < g.KW; kx++)
+                            {
+                                int ix = x0 + kx;
+                                if ((uint)ix >= (uint)x.W) continue;
+                                float v = x.Data[xo + iy * x.W + ix];
+                                sum += v;
+                                if (v > best || arg < 0) { best = v; arg = iy * x.W + ix; }
+                            }
+                        }
+                        int yi = yo + oy * ow + ox;
+                        if (IsMax) { y.Data[yi] = best; _argmax[yi] = xo + arg; }
+                        else y.Data[yi] = sum * inv;
+                    }
+            }
+        });
+        return y;
+    }
+
+    public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
+    {
+        var x = _x!;
+        var g = Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
+        var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
+        int oh = dy.H, ow = dy.W;
+        float inv = 1f / (g.KH * g.KW);
+        Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                int xo = p * x.Plane, yo = p * oh * ow;
+                dx.Data.AsSpan(xo, x.Plane).Clear();
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        int yi = yo + oy * ow + ox;
+                        if (IsMax) { dx.Data[_argmax[yi]] += dy.Data[yi]; continue; }
+                        float d = dy.Data[yi] * inv;
+                        int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
+                        for (int ky = 0; ky < g.KH; ky++)
+                        {
+                            int iy = y0 + ky;
+                            if ((uint)iy >= (uint)x.H) continue;
+                            for (int kx = 0; kx < g.KW; kx++)
+                            {
+                                int ix = x0 + kx;
+                                if ((uint)ix < (uint)x.W) dx.Data[xo + iy * x.W + ix] += d;
+                            }
+                        }
+                    }
+            }
+        });
+        return [dx];
+    }
+}

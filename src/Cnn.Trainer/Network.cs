@@ -1,0 +1,146 @@
+using Cnn.Trainer.Layers;
+
+namespace Cnn.Trainer;
+
+/// <summary>One layer applied to earlier nodes' outputs (-1 = the network input).</summary>
+public sealed class Node
+{
+    internal Node(Layer layer, int[] inputs, Shape shape) { Layer = layer; Inputs = inputs; Shape = shape; }
+    public Layer Layer { get; }
+    public int[] Inputs { get; }
+    /// <summary>Per-sample output shape, checked when the node was added.</summary>
+    public Shape Shape { get; }
+}
+
+/// <summary>
+/// A directed acyclic graph of layers in topological order (nodes only reference earlier nodes).
+/// Output 0 is the classifier; further outputs are auxiliary heads trained with extra loss terms.
+/// </summary>
+public sealed class Network
+{
+    private readonly List<Node> _nodes;
+    private readonly Tensor?[] _outs, _grads, _gradOwned;
+    private readonly int[] _consumers;
+    private readonly bool[] _needGrad;
+    private readonly Tensor[][] _inputScratch;
+    private readonly bool[][] _needInput;
+
+    internal Network(Shape inputShape, List<Node> nodes, int[] outputs)
+    {
+        if (nodes.Count == 0) throw new ModelSpecException("(network)", "has no layers");
+        if (outputs.Length == 0) throw new ModelSpecException("(network)", "has no outputs");
+        InputShape = inputShape; _nodes = nodes; Outputs = outputs;
+        _outs = new Tensor?[nodes.Count]; _grads = new Tensor?[nodes.Count]; _gradOwned = new Tensor?[nodes.Count];
+        _consumers = new int[nodes.Count];
+        foreach (var n in nodes) foreach (int i in n.Inputs) if (i >= 0) _consumers[i]++;
+        foreach (int o in outputs) _consumers[o]++;
+        var seen = new HashSet<string>();
+        foreach (var n in nodes)
+            if (!seen.Add(n.Layer.Name)) throw new ModelSpecException(n.Layer.Name, "layer names must be unique");
+        // A node needs a gradient when any trainable parameter lies upstream of it (inclusive).
+        _needGrad = new bool[nodes.Count];
+        _inputScratch = new Tensor[nodes.Count][];
+        _needInput = new bool[nodes.Count][];
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            _inputScratch[i] = new Tensor[nodes[i].Inputs.Length];
+            bool need = nodes[i].Layer.Parameters.Count > 0;
+            foreach (int j in nodes[i].Inputs) if (j >= 0 && _needGrad[j]) need = true;
+            _needGrad[i] = need;
+            _needInput[i] = nodes[i].Inputs.Select(j => j >= 0 && _needGrad[j]).ToArray();
+        }
+    }
+
+    public Shape InputShape { get; }
+    public IReadOnlyList<Node> Nodes => _nodes;
+    public int[] Outputs { get; }
+    public Shape OutputShape => _nodes[Outputs[0]].Shape;
+    public int Classes => OutputShape.Size;
+
+    /// <summary>Class names (used in exported metadata); defaults to "0".."K-1".</summary>
+    public string[]? Labels { get; set; }
+
+    public IEnumerable<Parameter> Parameters => _nodes.SelectMany(n => n.Layer.Parameters);
+    public long ParameterCount => Parameters.Sum(p => (long)p.Value.Length);
+
+    public Layer this[string name] => _nodes.FirstOrDefault(n => n.Layer.Name == name)?.Layer
+        ?? throw new KeyNotFoundException($"no layer named '{name}'");
+
+    public int IndexOf(string name)
+    {
+        for (int i = 0; i < _nodes.Count; i++) if (_nodes[i].Layer.Name == name) return i;
+        throw new KeyNotFoundException($"no layer named '{name}'");
+    }
+
+    /// <summary>Runs every node; returns output 0 (logits [N, K, 1, 1]). Tensors are owned by the layers.</summary>
+    public Tensor Forward(Tensor input, RunContext ctx)
+    {
+        if (input.C != InputShape.C || input.H != InputShape.H || input.W != InputShape.W)
+            throw new ArgumentException($"input {input} does not match the network input {InputShape}");
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            var node = _nodes[i];
+            var ins = _inputScratch[i];
+            for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
+            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+            _outs[i] = node.Layer.Forward(ins, ctx);
+            Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        }
+        return _outs[Outputs[0]]!;
+    }
+
+    /// <summary>Optional per-node timing hook (node index, backward?, seconds) for benchmarks.</summary>
+    public Action<int, bool, double>? Profile { get; set; }
+
+    public Tensor Output(int i) => _outs[Outputs[i]] ?? throw new InvalidOperationException("run Forward first");
+
+    /// <summary>Back-propagates the given gradients of the outputs (null = output not in the loss).</summary>
+    public void Backward(Tensor?[] outputGrads, RunContext ctx)
+    {
+        Array.Clear(_grads);
+        for (int o = 0; o < Outputs.Length; o++)
+            if (outputGrads[o] is { } g) Accumulate(Outputs[o], g);
+        for (int i = _nodes.Count - 1; i >= 0; i--)
+        {
+            var g = _grads[i];
+            if (g is null) continue;
+            var node = _nodes[i];
+            var need = _needInput[i];
+            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+            var dins = node.Layer.Backward(g, need, ctx);
+            Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            for (int k = 0; k < need.Length; k++)
+                if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
+        }
+    }
+
+    private void Accumulate(int node, Tensor g)
+    {
+        var cur = _grads[node];
+        if (cur is null) { _grads[node] = g; return; }
+        // Fan-out: sum into a buffer the network owns, never into a layer's reusable gradient tensor.
+        if (!ReferenceEquals(cur, _gradOwned[node]))
+        {
+            var own = Tensor.Ensure(ref _gradOwned[node], cur.N, cur.C, cur.H, cur.W);
+            cur.Span.CopyTo(own.Span);
+            _grads[node] = cur = own;
+        }
+        var a = cur.Span; var b = g.Span;
+        for (int i = 0; i < a.Length; i++) a[i] += b[i];
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters) Array.Clear(p.Grad);
+    }
+
+    public string Summary()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"input {InputShape}");
+        foreach (var n in _nodes)
+            sb.AppendLine($"{n.Layer.Name,-16} {n.Layer.Kind,-16} -> {n.Shape,-12} params {n.Layer.Parameters.Sum(p => p.Value.Length)}");
+        sb.Append($"total parameters {ParameterCount}");
+        return sb.ToString();
+    }
+}

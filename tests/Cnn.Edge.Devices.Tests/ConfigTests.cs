@@ -1,0 +1,75 @@
+using Cnn.Edge.Devices.Config;
+
+namespace Cnn.Edge.Devices.Tests;
+
+public class ConfigTests
+{
+    [Fact]
+    public void AValidConfigLoadsWithSnakeCaseKeysAndComments()
+    {
+        var c = ConfigValidator.Load("""
+            // a comment
+            { "model": "m.cnnq", "board": "pi5",
+              "camera": { "source": "synthetic", "width": 160, "height": 120 },
+              "trigger": { "mode": "gpio", "pin": 17, "debounce_ms": 30, "burst": 3 },
+              "decision": { "min_confidence": 0.7, "confirm_frames": 2 },
+              "gpio": { "chip_label": "pinctrl-rp1", "busy_pin": 22,
+                        "outputs": [ { "class": "bird", "pin": 23, "mode": "pulse", "pulse_ms": 300 } ] }, }
+            """, checkFiles: false);
+        Assert.Equal("pinctrl-rp1", c.Gpio.ChipLabel);
+        Assert.Equal(300, c.Gpio.Outputs[0].PulseMs);
+        Assert.Equal(17, c.Trigger.Pin);
+        Assert.Equal(0.7f, c.Decision.MinConfidence);
+        Assert.Equal(0.56f, ConfigValidator.ReleaseConfidence(c.Decision), 4);
+    }
+
+    [Fact]
+    public void EveryProblemIsReportedAtOnceByKey()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""
+            { "modle": "typo.cnnq", "threads": 0, "board": "pi4",
+              "camera": { "source": "webcam", "width": 8, "reopen_min_ms": 5000, "reopen_max_ms": 1000, "colour": 1 },
+              "trigger": { "mode": "gpio", "burst": 1 },
+              "decision": { "min_confidence": 1.5, "confirm_frames": 3 },
+              "gpio": { "driver": "magic", "busy_pin": 23,
+                        "outputs": [ { "class": "a", "pin": 23, "mode": "blink" }, { "pin": 99 } ] } }
+            """, "pi.json", checkFiles: false));
+        string[] keys = e.Problems.Select(p => p.Key).ToArray();
+        string[] expected = [
+            "modle", "model", "threads", "camera.colour", "camera.source", "camera.width", "camera.reopen_max_ms",
+            "decision.min_confidence", "trigger.burst", "trigger.pin", "gpio.driver",
+            "gpio.outputs[0].pin", "gpio.outputs[0].mode", "gpio.outputs[1].class", "gpio.outputs[1].pin"];
+        foreach (string k in expected) Assert.Contains(k, keys);
+        Assert.StartsWith("pi.json: ", e.Message);
+        Assert.Contains("GPIO 23 is already used by gpio.busy_pin", e.Message);
+        Assert.Contains(e.Problems, p => p.Key == "gpio.outputs[1].pin" && p.Message.Contains("0..57"));
+        Assert.True(e.Problems.Count >= expected.Length);
+    }
+
+    [Fact]
+    public void TypeErrorsNameTheKey()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""{ "model": "m", "camera": { "width": "wide" } }""", checkFiles: false));
+        Assert.Equal("camera.width", e.Problems.Single().Key);
+    }
+
+    [Fact]
+    public void MissingFilesAreReported()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load(
+            """{ "model": "/nonexistent/m.cnnq", "camera": { "source": "folder", "path": "/nonexistent/frames" } }"""));
+        Assert.Contains(e.Problems, p => p.Key == "model" && p.Message.Contains("does not exist"));
+        Assert.Contains(e.Problems, p => p.Key == "camera.path");
+    }
+
+    [Fact]
+    public void OutputClassesAreCheckedAgainstConfiguredLabels()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load(
+            """{ "model": "m", "labels": ["none", "cat", "cat"], "gpio": { "outputs": [ { "class": "dog", "pin": 5 }, { "class": "1", "pin": 6 } ] } }""",
+            checkFiles: false));
+        Assert.Contains(e.Problems, p => p.Key == "labels[2]");
+        Assert.Contains(e.Problems, p => p.Key == "gpio.outputs[0].class");
+        Assert.DoesNotContain(e.Problems, p => p.Key == "gpio.outputs[1].class");
+    }
+}

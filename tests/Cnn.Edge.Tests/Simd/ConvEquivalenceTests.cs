@@ -1,0 +1,130 @@
+using Cnn.Edge.Kernels;
+using static Cnn.Edge.Tests.Simd.SimdTestUtil;
+
+namespace Cnn.Edge.Tests.Simd;
+
+/// <summary>Every optimized Conv2D / FullyConnected path is bit-identical to the reference over random shapes.</summary>
+public class ConvEquivalenceTests
+{
+    private enum Family { Pointwise, Depthwise, DepthwiseMultiplier, Grouped, General }
+
+    [Theory]
+    [InlineData(KernelIsa.Vector128)]
+    [InlineData(KernelIsa.AdvSimd)]
+    [InlineData(KernelIsa.AdvSimdDp)]
+    [InlineData(KernelIsa.Avx2)]
+    [InlineData(KernelIsa.AvxVnni)]
+    public void Conv2DMatchesReferenceOverRandomShapes(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(7 + (int)isa);
+        int cases = 0, perFamily = Cases(40, 15);
+        foreach (Family f in Enum.GetValues<Family>())
+            for (int i = 0; i < perFamily; i++, cases++)
+                RunCase(isa, rng, f, i);
+        Assert.Equal(5 * perFamily, cases);
+    }
+
+    private static void RunCase(KernelIsa isa, Random rng, Family f, int caseIndex)
+    {
+        int batch = rng.Next(1, 3);
+        int h = rng.Next(1, 10), w = rng.Next(1, 10);
+        int kh, kw, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0, groups, cin, cout;
+        switch (f)
+        {
+            case Family.Pointwise:
+                kh = kw = 1; groups = 1;
+                cin = rng.Next(1, 70); cout = rng.Next(1, 40);
+                break;
+            case Family.Depthwise:
+            case Family.DepthwiseMultiplier:
+                kh = rng.Next(1, 6); kw = rng.Next(1, 6);
+                cin = rng.Next(1, 50); groups = cin;
+                cout = f == Family.Depthwise ? cin : cin * rng.Next(2, 4);
+                break;
+            case Family.Grouped:
+                kh = rng.Next(1, 4); kw = rng.Next(1, 4);
+                groups = rng.Next(2, 5);
+                cin = groups * rng.Next(1, 9); cout = groups * rng.Next(1, 7);
+                break;
+            default:
+                kh = rng.Next(1, 6); kw = rng.Next(1, 6); groups = 1;
+                cin = rng.Next(1, 24); cout = rng.Next(1, 24);
+                break;
+        }
+        if (f != Family.Pointwise)
+        {
+            sh = rng.Next(1, 4); sw = rng.Next(1, 4);
+            if (rng.Next(3) == 0) { dh = rng.Next(1, 3); dw = rng.Next(1, 3); }
+            pt = rng.Next(0, kh + 1); pl = rng.Next(0, kw + 1); pb = rng.Next(0, kh + 1); pr = rng.Next(0, kw + 1);
+        }
+        // The reference's output-size rule; grow the input until the window fits at least once.
+        while ((h + pt + pb - dh * (kh - 1) - 1) < 0) h++;
+        while ((w + pl + pr - dw * (kw - 1) - 1) < 0) w++;
+        int oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+        int ow = (w + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+        var s = new Conv2DShape(batch, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups);
+
+        int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+        // Half the cases keep weights in [-127, 127] (the AdvSimd SMLAL pairing), half include -128.
+        bool full = rng.Next(2) == 0;
+        sbyte[] x = RandomInt8(rng, batch * h * w * cin);
+        sbyte[] wt = RandomInt8(rng, cout * kh * kw * (cin / groups), full ? -128 : -127, 127);
+        int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+        (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
+        (int actMin, int actMax) = RandomClamp(rng, outZp);
+
+        var expected = new sbyte[batch * oh * ow * cout];
+        Conv2DReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+        var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
+        Assert.NotNull(kernel);
+        Assert.Equal(isa, kernel.Isa);
+        var got = new sbyte[expected.Length];
+        got.AsSpan().Fill(99);
+        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        int d = FirstDifference(got, expected);
+        if (d >= 0)
+            Assert.Fail($"{isa} {f} case {caseIndex}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, inZp={inZp}, outZp={outZp}, " +
+                $"clamp=[{actMin},{actMax}], weights {(full ? "include -128" : "in [-127,127]")}, bias {(bias.Length == 0 ? "none" : "random")}, " +
+                $"mult[oc]={mult[d % cout]}, shift[oc]={shift[d % cout]}");
+    }
+
+    [Theory]
+    [InlineData(KernelIsa.Vector128)]
+    [InlineData(KernelIsa.AdvSimd)]
+    [InlineData(KernelIsa.AdvSimdDp)]
+    [InlineData(KernelIsa.Avx2)]
+    [InlineData(KernelIsa.AvxVnni)]
+    public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(99 + (int)isa);
+        for (int i = 0, n = Cases(60, 25); i < n; i++)
+        {
+            int batch = rng.Next(1, 7), cin = rng.Next(1, 200), cout = rng.Next(1, 40);
+            var s = new FullyConnectedShape(batch, cin, cout);
+            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+            bool full = rng.Next(2) == 0;
+            sbyte[] x = RandomInt8(rng, batch * cin);
+            sbyte[] wt = RandomInt8(rng, cout * cin, full ? -128 : -127, 127);
+            int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+            (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
+            (int actMin, int actMax) = RandomClamp(rng, outZp);
+            var expected = new sbyte[batch * cout];
+            FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+            var kernel = FullyConnectedOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
+            Assert.NotNull(kernel);
+            var got = new sbyte[expected.Length];
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+            int d = FirstDifference(got, expected);
+            if (d >= 0)
+                Assert.Fail($"{isa} FC case {i}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, inZp={inZp}, outZp={outZp}, " +
+                    $"clamp=[{actMin},{actMax}], weights {(full ? "include -128" : "in [-127,127]")}, mult={mult[d % cout]}, shift={shift[d % cout]}");
+        }
+    }
+
+    [Fact]
+    public void ScalarIsaKeepsTheReference()
+        => Assert.Null(Conv2DOptimized.TryCreate(KernelIsa.Scalar, new Conv2DShape(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1),
+            new sbyte[1], [], [1 << 30], [0], 0, 0, -128, 127));
+}
