@@ -34,8 +34,8 @@ public sealed class Interpreter : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         options ??= new InterpreterOptions();
         Model = model;
-        // Only the scalar reference kernels exist so far: every ISA request resolves to them.
-        Isa = options.Isa == KernelIsa.Auto ? KernelIsa.Scalar : options.Isa;
+        // simd: Auto picks the best ISA this CPU supports, once; a forced unsupported ISA fails here (NotSupportedException).
+        Isa = Cnn.Edge.Kernels.KernelSelector.Resolve(options.Isa);
 
         _ops = new PreparedOp[model.Ops.Count];
         int scratch = 0;
