@@ -100,6 +100,8 @@ internal sealed unsafe class DepthwiseConv
         Vector128<sbyte> zp8 = Vector128.Create((sbyte)_inZp);
         Vector128<short> zp16 = Vector128.Create((short)_inZp);
         Vector128<int> ozp = Vector128.Create(_outZp), lo = Vector128.Create(_actMin), hi = Vector128.Create(_actMax);
+        int cp = _cp, kw = s.KernelWidth;
+        long xStep = (long)s.DilationW * c, yStep = (long)s.DilationH * s.InputWidth * c;
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (short* w = _w)
@@ -131,12 +133,12 @@ internal sealed unsafe class DepthwiseConv
                         Vector128<int> a2 = Vector128.Load(bias + c0 + 8), a3 = Vector128.Load(bias + c0 + 12);
                         for (int ky = kyLo; ky < kyHi; ky++)
                         {
-                            long rowBase = pixBase + (long)ky * s.DilationH * s.InputWidth * c + c0;
-                            short* wRow = w + ky * s.KernelWidth * _cp + c0;
-                            for (int kx = kxLo; kx < kxHi; kx++)
+                            // Strength-reduced pointers: one add each per tap, no multiplies in the tap loop.
+                            sbyte* xp = x + pixBase + ky * yStep + kxLo * xStep + c0;
+                            short* wt = w + (ky * kw + kxLo) * cp + c0;
+                            for (int kx = kxLo; kx < kxHi; kx++, xp += xStep, wt += cp)
                             {
-                                Vector128<sbyte> xv = Vector128.Load(x + rowBase + (long)kx * s.DilationW * c);
-                                short* wt = wRow + kx * _cp;
+                                Vector128<sbyte> xv = Vector128.Load(xp);
                                 Vector128<short> wl = Vector128.Load(wt), wh = Vector128.Load(wt + 8);
                                 // The step is written out here (not through a ref-taking helper) so the four
                                 // accumulators stay in registers: passing them by ref made the JIT keep them on the stack.
