@@ -31,7 +31,7 @@ public static class ConfigValidator
     public static readonly string[] TriggerModes = ["interval", "motion", "gpio"];
     public static readonly string[] Edges = ["rising", "falling", "both"];
     public static readonly string[] Pulls = ["none", "up", "down"];
-    public static readonly string[] Drivers = ["auto", "sim", "libgpiod", "libgpiod2", "sysfs", "rpi"];
+    public static readonly string[] Drivers = ["auto", "sim", "libgpiod", "sysfs", "rpi"];
     public static readonly string[] Crops = ["center", "stretch"];
     public static readonly string[] OutputModes = ["level", "pulse"];
 

@@ -14,17 +14,14 @@ public static class GpioFactory
 {
     public static GpioController Create(GpioConfig config, BoardProfile? board, out string description, Func<TimeSpan>? simClock = null)
     {
-        string driver = config.Driver == "auto" && board is not null ? board.GpioDriver : config.Driver;
+        // "auto" means the board profile's driver, else libgpiod (the character device works on every Pi
+        // and in QEMU). System.Device.Gpio's own board detection and its libgpiod v2 driver are not used:
+        // they carry trim warnings (UnmanagedArray<T>) that would break the NativeAOT build.
+        string driver = config.Driver == "auto" ? board?.GpioDriver ?? "libgpiod" : config.Driver;
         if (driver == "sim")
         {
             description = "simulated GPIO (no pins are driven)";
             return new GpioController(new SimulatedGpioDriver(64, simClock));
-        }
-        if (driver == "auto")
-        {
-            description = "System.Device.Gpio default driver for this board";
-            try { return new GpioController(); }
-            catch (Exception e) { throw new InvalidOperationException($"no GPIO driver fits this machine: {e.Message} (set gpio.driver, e.g. sim or libgpiod)", e); }
         }
         if (driver is "rpi")
         {
@@ -39,11 +36,7 @@ public static class GpioFactory
 
         int chip = ResolveChip(config, board, out string chipText);
         description = $"{driver} on {chipText}";
-        return driver switch
-        {
-            "libgpiod2" => Wrap(driver, () => new GpioController(new LibGpiodV2Driver(chip))),
-            _ => Wrap(driver, () => new GpioController(new LibGpiodDriver(chip))),
-        };
+        return Wrap(driver, () => new GpioController(new LibGpiodDriver(chip)));
     }
 
     /// <summary>Chip number from gpio.chip, else gpio.chip_label / the profile's label, else the profile's number, else 0.</summary>
