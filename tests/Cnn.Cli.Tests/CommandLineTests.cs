@@ -217,6 +217,17 @@ public class TrainQuantizeTests
         Assert.True((int)qj["arenaBytes"]! > 0);
         Assert.True(File.Exists(edge));
 
+        // Command-line preprocessing wins over the ONNX metadata and lands in the edge model's metadata.
+        string edge2 = Path.Combine(dir, "m2.cnnq");
+        var q2 = CliHarness.Run("quantize", onnx, "--calibration-size", "20", "--test-size", "20", "--out", edge2,
+            "--mean", "0.5", "--std", "0.25", "--labels", "a,b,c,d,e,f,g,h,i,j");
+        Assert.True(q2.ExitCode == ExitCodes.Ok, q2.Err);
+        var md = Cnn.Edge.EdgeModel.LoadFile(edge2).Metadata;
+        Assert.Equal(0.5f, float.Parse(md["input.mean"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0.25f, float.Parse(md["input.std"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.StartsWith("a,b,c", md["labels"]);
+        Assert.Equal(ExitCodes.Usage, CliHarness.Run("quantize", onnx, "--mean", "zero").ExitCode);
+
         var e = CliHarness.Run("eval", edge, "--limit", "100", "--json");
         Assert.True(e.ExitCode == ExitCodes.Ok, e.Err);
         var ej = System.Text.Json.Nodes.JsonNode.Parse(e.Out)!;

@@ -21,21 +21,28 @@ public static class QuantizeCommand
         var outFile = new Option<FileInfo?>("--out", "-o") { Description = "Edge model to write (default: MODEL with extension .cnnq)" };
         var maxDrop = new Option<double?>("--max-drop") { Description = "Fail (exit 4) if int8 accuracy is more than this many points below float" };
         var budget = new Option<long?>("--budget") { Description = "Arena byte budget; refuse (exit 3) a model whose plan does not fit" };
+        var mean = new Option<string?>("--mean") { Description = "Per-channel mean after pixel scaling, e.g. 0.1307 or 0.485,0.456,0.406 (default: the model's metadata)" };
+        var std = new Option<string?>("--std") { Description = "Per-channel standard deviation, e.g. 0.3081 (default: the model's metadata)" };
+        var pixelScale = new Option<float?>("--pixel-scale") { Description = "Pixel byte to float factor (default: metadata, else 1/255)" };
+        var labels = new Option<string?>("--labels") { Description = "Comma-separated class names (default: metadata)" };
         var json = CliRunner.JsonOption();
         var cmd = new Command("quantize", "Fold, fuse, calibrate and convert an ONNX CNN to an int8 edge model; report accuracy and per-layer SQNR.")
         {
-            model, calib, count, testSize, outFile, maxDrop, budget, json,
+            model, calib, count, testSize, outFile, maxDrop, budget, mean, std, pixelScale, labels, json,
         };
         cmd.WithExamples(
             "cnn quantize model.onnx                      # writes model.cnnq",
             "cnn quantize resnet.onnx --out r.cnnq --max-drop 1.0",
+            "cnn quantize torch.onnx --mean 0.1307 --std 0.3081   # a PyTorch export without metadata",
             "cnn quantize model.onnx --json | jq .sqnrDb");
         cmd.SetGuardedAction(json, (pr, ctx) =>
         {
             var file = CliRunner.ExistingFile(pr.GetValue(model), "model file");
             string outPath = pr.GetValue(outFile)?.FullName ?? Path.ChangeExtension(file.FullName, ".cnnq");
             var d = DataSets.Load(pr.GetValue(calib)!, 0, pr.GetValue(testSize), seed: 1);
-            var q = Steps.Quantize(file.FullName, d.Train, Math.Max(1, pr.GetValue(count)), d.Test, pr.GetValue(budget), ctx);
+            var overrides = new Steps.PreprocessingOverride(pr.GetValue(pixelScale), Floats(pr.GetValue(mean), "--mean"),
+                Floats(pr.GetValue(std), "--std"), pr.GetValue(labels)?.Split(',', StringSplitOptions.TrimEntries));
+            var q = Steps.Quantize(file.FullName, d.Train, Math.Max(1, pr.GetValue(count)), d.Test, pr.GetValue(budget), ctx, overrides);
             ReportWriter.WriteAtomic(outPath, q.Result.EdgeModel);
             var r = q.Result.Report;
             var a = q.Accuracy;
@@ -68,5 +75,16 @@ public static class QuantizeCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    private static float[]? Floats(string? text, string option)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out values[i]))
+                throw new CliException(ExitCodes.Usage, $"{option} '{text}' is not a comma-separated list of numbers");
+        return values;
     }
 }

@@ -39,17 +39,34 @@ public static class Steps
 
     public sealed record Quantized(QuantizeResult Result, AccuracyReport Accuracy);
 
+    /// <summary>Preprocessing given on the command line; null fields come from the ONNX metadata.</summary>
+    public sealed record PreprocessingOverride(float? PixelScale, float[]? Mean, float[]? Std, string[]? Labels);
+
     /// <summary>
     /// Calibrates on the first <paramref name="calibrationCount"/> images of <paramref name="calibration"/>
     /// (pixels normalized as the ONNX metadata says), converts, then compares float and int8 on
     /// <paramref name="test"/> with the edge interpreter.
     /// </summary>
-    public static Quantized Quantize(string onnxPath, IDataset calibration, int calibrationCount, IDataset? test, long? budget, IProgressSink progress)
+    public static Quantized Quantize(string onnxPath, IDataset calibration, int calibrationCount, IDataset? test, long? budget, IProgressSink progress,
+        PreprocessingOverride? overrides = null)
     {
         var graph = FloatGraph.Load(onnxPath);
-        var pre = QPreprocessing.FromMetadata(graph.Metadata, calibration.Channels);
+        var md = QPreprocessing.FromMetadata(graph.Metadata, calibration.Channels);
+        // Values given on the command line win over the model's metadata (PyTorch exports carry none).
+        var pre = new QPreprocessing
+        {
+            Layout = md.Layout,
+            PixelScale = overrides?.PixelScale ?? md.PixelScale,
+            Mean = overrides?.Mean ?? md.Mean,
+            Std = overrides?.Std ?? md.Std,
+            Labels = overrides?.Labels ?? md.Labels,
+        };
         var calib = Pixels(calibration, Math.Min(calibrationCount, calibration.Count)).Select(p => pre.ToTensor(p.Pixels)).ToList();
-        var result = progress.WithProgress("calibrating", 1, _ => Quantizer.Quantize(graph, calib, new QuantizeOptions { BudgetBytes = budget }));
+        var options = new QuantizeOptions
+        {
+            BudgetBytes = budget, PixelScale = overrides?.PixelScale, Mean = overrides?.Mean, Std = overrides?.Std, Labels = overrides?.Labels,
+        };
+        var result = progress.WithProgress("calibrating", 1, _ => Quantizer.Quantize(graph, calib, options));
         AccuracyReport accuracy;
         if (test is not null)
         {
