@@ -34,10 +34,11 @@ done < /etc/modules.load
 if [ -z "$bad" ]; then pass modules-load; else fail modules-load "$bad"; fi
 echo "QT $(cut -d' ' -f1 /proc/uptime) modules loaded"
 
-# --- gpio-sim: one bank of 8 lines; line 0 is the output the program drives, line 1 its trigger ---
+# --- gpio-sim: one bank of 32 lines labelled like samples/RaspberryPi/qemu-virt.json expects
+# (pi-sim-bank0, BCM-like numbering); line 0 is the output the probe drives, line 1 its trigger ---
 grep -q " /sys/kernel/config " /proc/mounts || mount -t configfs configfs /sys/kernel/config
 sim=/sys/kernel/config/gpio-sim/ci
-if mkdir "$sim" && mkdir "$sim/bank0" && echo 8 > "$sim/bank0/num_lines" && echo ci-sim > "$sim/bank0/label" \
+if mkdir "$sim" && mkdir "$sim/bank0" && echo 32 > "$sim/bank0/num_lines" && echo pi-sim-bank0 > "$sim/bank0/label" \
    && mkdir "$sim/bank0/line0" && echo relay > "$sim/bank0/line0/name" \
    && mkdir "$sim/bank0/line1" && echo trigger > "$sim/bank0/line1/name" \
    && echo 1 > "$sim/live"; then
@@ -68,6 +69,16 @@ run_gpio_program() {
     fail "$name-output-held-high" "the program never signalled that it holds the line"
   fi
   echo pull-up > "$simdir/sim_gpio1/pull"
+  # Scenes: the program announces the class pin it holds in /tmp/scene.N; only that pin may be high.
+  for n in 0 1 2; do
+    i=0
+    while [ ! -e "/tmp/scene.$n" ] && [ $i -lt 300 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -e "/tmp/scene.$n" ]; then fail "$name-scene-$n" "the program never announced scene $n"; break; fi
+    pin=$(cat "/tmp/scene.$n"); high=""
+    for p in 23 24 25; do [ "$(cat "$simdir/sim_gpio$p/value")" = 1 ] && high="$high $p"; done
+    [ "$high" = " $pin" ] && pass "$name-scene-$n-pin-$pin-held-high" || fail "$name-scene-$n-pin-$pin-held-high" "pins high:${high:- none}"
+    touch "/tmp/ack.$n"
+  done
   wait $pid; rc=$?
   cat "/tmp/$name.log"
   [ $rc -eq 0 ] && pass "$name-exit" || fail "$name-exit" "exit status $rc"
@@ -75,7 +86,7 @@ run_gpio_program() {
 
 if [ -n "$chip" ] && [ -x /opt/app/guest-probe ]; then
   run_gpio_program probe /opt/app/guest-probe --chip "${chip#gpiochip}" --out 0 --in 1 --video /dev/video0 --ready /tmp/held
-  grep -q '^PROBE OK' /tmp/probe.log && pass probe-frame || fail probe-frame "no 'PROBE OK' line"
+  grep -q "^PROBE OK" /tmp/probe.log && pass probe-classify-frames || fail probe-classify-frames "no PROBE OK line"
   echo "QT $(cut -d' ' -f1 /proc/uptime) probe done"
 fi
 

@@ -2,7 +2,7 @@
 # The full-system arm64 test: Debian's arm64 kernel under qemu-system-aarch64 (-M virt -cpu
 # cortex-a72, TCG) with gpio-sim and vivid, running the NativeAOT programs inside.
 #
-#   build/qemu-system/test.sh [--force-fail]
+#   build/qemu-system/test.sh [--force-fail]       (env: QEMU_SYSTEM_TIMEOUT, QEMU_SYSTEM_APPEND)
 #
 # 1. setup.sh: kernel, modules (gpio-sim built out of tree), guest userland; cached in work/.
 # 2. cross-publishes the guest programs (NativeAOT, linux-arm64) into artifacts/arm64/guest.
@@ -21,6 +21,9 @@ app=$out/guest
 mkdir -p "$logs"
 append='console=ttyAMA0 panic=-1 quiet'
 [ "${1:-}" = --force-fail ] && append="$append qtforcefail"
+# Extra kernel arguments, e.g. QEMU_SYSTEM_APPEND=rdinit=/bin/false to check that a guest that dies
+# before its marker (qemu then exits 0) is counted as a failure.
+append="$append ${QEMU_SYSTEM_APPEND:-}"
 timeout_s=${QEMU_SYSTEM_TIMEOUT:-300}
 
 harness_fail() { echo "qemu-system: FAILED: $*"; echo "0 passed, 1 failed"; exit 1; }

@@ -23,13 +23,17 @@ public static class Program
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
-        // Registration points for commands other engineers own (one line each, keep on merge):
-        // inspect → Commands/InspectCommand.cs (edge-core), bench → Commands/BenchCommand.cs (simd).
+        // Commands other engineers own (one line each, keep on merge):
+        root.Subcommands.Add(InspectCommand.Create());       // edge-core: Commands/InspectCommand.cs
+        root.Subcommands.Add(BenchCommand.Create()); // simd
+
         root.WithExamples(
             "cnn demo --out demo-report          # the whole path, then open demo-report/report.html",
             "cnn train --epochs 5 --out model.onnx",
             "cnn quantize model.onnx --out model.cnnq",
-            "cnn run model.cnnq --source folder:frames --gpio sim",
+            "cnn eval model.cnnq --min-accuracy 95",
+            "cnn inspect model.cnnq                # ops, arena plan, memory taper",
+            "cnn run model.cnnq --source folder:cnn-demo/frames --gpio sim",
             "cnn <command> --help                # options and examples of one command");
         CliRunner.InstallExamplesHelp(root);
         return root;

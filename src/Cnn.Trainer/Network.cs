@@ -82,10 +82,15 @@ public sealed class Network
             var node = _nodes[i];
             var ins = _inputScratch[i];
             for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
+            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             _outs[i] = node.Layer.Forward(ins, ctx);
+            Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
         }
         return _outs[Outputs[0]]!;
     }
+
+    /// <summary>Optional per-node timing hook (node index, backward?, seconds) for benchmarks.</summary>
+    public Action<int, bool, double>? Profile { get; set; }
 
     public Tensor Output(int i) => _outs[Outputs[i]] ?? throw new InvalidOperationException("run Forward first");
 
@@ -101,7 +106,9 @@ public sealed class Network
             if (g is null) continue;
             var node = _nodes[i];
             var need = _needInput[i];
+            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             var dins = node.Layer.Backward(g, need, ctx);
+            Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
             for (int k = 0; k < need.Length; k++)
                 if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
         }

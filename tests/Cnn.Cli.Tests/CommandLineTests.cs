@@ -8,6 +8,8 @@ public class CommandLineTests
     [InlineData("quantize")]
     [InlineData("eval")]
     [InlineData("run")]
+    [InlineData("inspect")]
+    [InlineData("bench")]
     public void Every_command_exists_and_its_help_has_examples(string name)
     {
         var r = CliHarness.Run(name, "--help");
@@ -24,7 +26,7 @@ public class CommandLineTests
     {
         var r = CliHarness.Run("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (string c in new[] { "demo", "train", "quantize", "eval", "run" }) Assert.Contains(c, r.Out);
+        foreach (string c in new[] { "demo", "train", "quantize", "eval", "run", "inspect", "bench" }) Assert.Contains(c, r.Out);
         Assert.Contains("3 budget exceeded", r.Out);
     }
 
@@ -189,5 +191,69 @@ public class ModelFileTests
         var r = CliHarness.Run("eval", path, "--data", "digits", "--limit", "30", "--min-accuracy", "100");
         Assert.Equal(ExitCodes.GateFailed, r.ExitCode);
         Assert.Contains("below --min-accuracy", r.Err);
+    }
+}
+
+public class TrainQuantizeTests
+{
+    [Fact]
+    public void Train_then_quantize_then_eval_chain_with_json_at_each_step()
+    {
+        string dir = CliHarness.TempDir();
+        string onnx = Path.Combine(dir, "m.onnx");
+        var t = CliHarness.Run("train", "--data", "embedded", "--train-size", "300", "--epochs", "1", "--out", onnx, "--json");
+        Assert.True(t.ExitCode == ExitCodes.Ok, t.Err);
+        var tj = System.Text.Json.Nodes.JsonNode.Parse(t.Out)!;
+        Assert.Equal(onnx, (string)tj["model"]!);
+        Assert.Single(tj["epochs"]!.AsArray());
+        Assert.True(new FileInfo(onnx).Length > 1000);
+
+        string edge = Path.Combine(dir, "m.cnnq");
+        var q = CliHarness.Run("quantize", onnx, "--calibration-size", "50", "--test-size", "100", "--out", edge, "--json");
+        Assert.True(q.ExitCode == ExitCodes.Ok, q.Err);
+        var qj = System.Text.Json.Nodes.JsonNode.Parse(q.Out)!;
+        Assert.Equal(100, (int)qj["testImages"]!);
+        Assert.True(qj["sqnrDb"]!.AsObject().Count >= 3, "a LeNet has at least 3 int8 layers");
+        Assert.True((int)qj["arenaBytes"]! > 0);
+        Assert.True(File.Exists(edge));
+
+        var e = CliHarness.Run("eval", edge, "--limit", "100", "--json");
+        Assert.True(e.ExitCode == ExitCodes.Ok, e.Err);
+        var ej = System.Text.Json.Nodes.JsonNode.Parse(e.Out)!;
+        // eval runs the same interpreter on the same 100 images as quantize's int8 figure.
+        Assert.Equal((double)qj["int8Accuracy"]!, (double)ej["accuracy"]!, 6);
+    }
+
+    [Fact]
+    public void Quantize_of_a_file_that_is_not_onnx_exits_2()
+    {
+        string dir = CliHarness.TempDir();
+        string path = Path.Combine(dir, "junk.onnx");
+        File.WriteAllBytes(path, [0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
+        var r = CliHarness.Run("quantize", path);
+        Assert.Equal(ExitCodes.BadInput, r.ExitCode);
+        Assert.Contains("ONNX", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Fact]
+    public void Run_over_a_folder_classifies_every_frame_and_reports_json()
+    {
+        string dir = CliHarness.TempDir();
+        string model = Path.Combine(dir, "linear.cnnq");
+        File.WriteAllBytes(model, TinyModels.Linear(28));
+        string frames = Path.Combine(dir, "frames");
+        Directory.CreateDirectory(frames);
+        var rng = new Random(5);
+        for (int i = 0; i < 3; i++)
+            File.WriteAllBytes(Path.Combine(frames, $"f{i}.pgm"), Demo.SyntheticDigits.ToPgm(Demo.SyntheticDigits.Draw(i, rng), 28, 28));
+        var r = CliHarness.Run("run", model, "--source", "folder:" + frames, "--pin", "3=17", "--json");
+        Assert.True(r.ExitCode == ExitCodes.Ok, r.Err);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(r.Out)!;
+        Assert.Equal(3, (long)doc["frames"]!);
+        var results = doc["results"]!.AsArray();
+        Assert.Equal(["f0.pgm", "f1.pgm", "f2.pgm"], results.Select(x => (string)x!["file"]!));
+        Assert.All(results, x => Assert.InRange((double)x!["score"]!, 0, 1));
+        Assert.Equal("3", (string)doc["pins"]!["17"]!);
     }
 }

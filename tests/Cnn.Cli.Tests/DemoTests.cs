@@ -17,9 +17,13 @@ public class DemoTests
         var steps = doc["steps"]!.AsArray().Select(s => (string)s!["name"]!).ToList();
         Assert.Equal("data", steps[0]);
         Assert.Contains("frames", steps);
-        // Every picture is either drawn or listed as missing with a reason: nothing silently dropped.
-        var missing = doc["missing"]!.AsObject().Select(kv => kv.Key);
-        Assert.Equal(9, doc["pictures"]!.AsArray().Count + missing.Count());
+        // Every SDK part is in this build, so every picture is drawn and nothing is listed as missing.
+        Assert.Empty(doc["missing"]!.AsObject());
+        Assert.Equal(9, doc["pictures"]!.AsArray().Count);
+        Assert.All(doc["steps"]!.AsArray(), s => Assert.Equal("done", (string)s!["status"]!));
+        Assert.True(File.Exists(Path.Combine(dir, "model.onnx")));
+        Assert.True(File.Exists(Path.Combine(dir, "model.cnnq")));
+        Assert.Equal(5, (int)doc["device"]!["frames"]!);
         Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "frames")).Length);
         Assert.Contains("[data] done", r.Err);   // the transcript goes to stderr in --json mode
     }

@@ -8,5 +8,13 @@ public static class Checks
         new("cpu.model-matches-expectation", CpuChecks.ModelMatchesExpectation),
         new("requantize.apply-matches-wide-reference", RequantizeChecks.ApplyMatchesWideReference),
         new("requantize.to-int8-clamps", RequantizeChecks.ToInt8Clamps),
+        new("kernels.conv2d-every-isa-matches-scalar", ModelChecks.Conv2DMatchesScalar),
+        new("kernels.fully-connected-every-isa-matches-scalar", ModelChecks.FullyConnectedMatchesScalar),
+        new("kernels.network-every-isa-matches-scalar", ModelChecks.NetworkMatchesScalar),
+        new("interpreter.invoke-allocates-nothing", ModelChecks.InvokeAllocatesNothing),
+        new("interpreter.budget-below-plan-is-refused", ModelChecks.BudgetBelowPlanIsRefused),
+        new("loader.truncated-files-are-rejected", LoaderChecks.TruncatedFilesAreRejected),
+        new("loader.mutated-files-are-rejected-or-run", LoaderChecks.MutatedFilesAreRejectedOrRun),
+        new("loader.wrong-magic-names-the-header", LoaderChecks.WrongMagicNamesTheHeader),
     ];
 }

@@ -90,4 +90,24 @@ public class InterpreterTests
         Assert.Contains("100 bytes missing", e.Message);
         Assert.Contains(e.PeakOpName, e.Message);
     }
+
+    [Fact]
+    public void EveryIsaThisCpuSupportsGivesTheScalarOutputsBitForBit()
+    {
+        EdgeModel m = EdgeModel.Load(BuilderModels.Branchy());
+        var rng = new Random(8);
+        var input = new sbyte[m.Tensors[m.Inputs[0]].ElementCount];
+        foreach (ref sbyte v in input.AsSpan()) v = (sbyte)rng.Next(-128, 128);
+        sbyte[] Run(KernelIsa isa)
+        {
+            using var it = new Interpreter(m, new InterpreterOptions { Isa = isa });
+            input.CopyTo(it.InputInt8());
+            it.Invoke();
+            return it.OutputInt8().ToArray();
+        }
+        sbyte[] reference = Run(KernelIsa.Scalar);
+        foreach (KernelIsa isa in Cnn.Edge.Kernels.KernelSelector.Supported())
+            Assert.True(reference.AsSpan().SequenceEqual(Run(isa)), $"{isa} differs from Scalar");
+        Assert.True(reference.AsSpan().SequenceEqual(Run(KernelIsa.Auto)));
+    }
 }

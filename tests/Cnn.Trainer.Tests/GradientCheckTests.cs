@@ -86,7 +86,9 @@ public class GradientCheckTests
     [InlineData(3, 4, 3, 1, 1, 1, 1, true)]
     [InlineData(4, 6, 3, 2, 1, 1, 2, true)]
     [InlineData(4, 4, 3, 1, 2, 2, 4, false)]   // depthwise, dilated
-    [InlineData(4, 8, 3, 2, 0, 1, 4, true)]    // depthwise multiplier 2
+    [InlineData(4, 8, 3, 2, 0, 1, 4, true)]    // depthwise multiplier 2 (im2col path)
+    [InlineData(4, 4, 3, 2, 1, 1, 4, true)]    // depthwise stride 2 (direct kernel)
+    [InlineData(3, 3, 5, 3, 1, 1, 3, false)]   // depthwise stride 3, 5x5
     [InlineData(5, 3, 1, 1, 0, 1, 1, true)]    // pointwise fast path
     [InlineData(2, 3, 5, 1, 2, 1, 1, true)]
     public void Conv2d(int cin, int cout, int k, int stride, int pad, int dil, int groups, bool bias)

@@ -11,7 +11,7 @@ public class LayerSemanticsTests
     public void Conv2dMatchesNaiveLoopsForAllGeometries()
     {
         var rng = new Random(11);
-        foreach (var (cin, cout, k, s, p, d, g) in new[] { (3, 4, 3, 1, 1, 1, 1), (4, 8, 3, 2, 1, 1, 4), (6, 6, 3, 1, 2, 2, 6), (2, 4, 1, 1, 0, 1, 2), (3, 5, 5, 2, 2, 1, 1) })
+        foreach (var (cin, cout, k, s, p, d, g) in new[] { (3, 4, 3, 1, 1, 1, 1), (4, 8, 3, 2, 1, 1, 4), (6, 6, 3, 1, 2, 2, 6), (5, 5, 3, 2, 1, 1, 5), (4, 4, 5, 3, 0, 1, 4), (2, 4, 1, 1, 0, 1, 2), (3, 5, 5, 2, 2, 1, 1) })
         {
             var conv = new Conv2d(cin, cout, new Kernels.ConvGeometry(k, k, s, s, p, p, d, d), g, true, rng);
             var x = new Tensor(2, cin, 9, 8);

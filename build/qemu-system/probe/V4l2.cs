@@ -28,6 +28,29 @@ internal static unsafe partial class V4l2
         [FieldOffset(8)] public PixFormat Pix;
     }
 
+    // _IOWR('V', 28, struct v4l2_control { __u32 id; __s32 value; }).
+    private const nuint VidiocSCtrl = 0xC008561C;
+    // vivid's "Test Pattern" menu control (VIVID_CID_VIVID_BASE + 0).
+    private const uint VividCidTestPattern = 0x00f0f000;
+
+    /// <summary>vivid's test pattern menu (enum tpg_pattern): 0 = 75% colour bars, 7/8/9 = 100% red/green/blue.</summary>
+    public static void SetVividPattern(string device, int pattern)
+    {
+        int fd = Open(device, ORdWr);
+        if (fd < 0) throw new IOException($"open {device}: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            uint* ctrl = stackalloc uint[2];
+            ctrl[0] = VividCidTestPattern;
+            ctrl[1] = (uint)pattern;
+            if (Ioctl(fd, VidiocSCtrl, ctrl) < 0) throw new IOException($"VIDIOC_S_CTRL test pattern {pattern} on {device}: errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
     public static byte[] CaptureYuyv(string device, int width, int height, out int gotWidth, out int gotHeight)
     {
         int fd = Open(device, ORdWr);

@@ -13,8 +13,8 @@ public static class EvalCommand
         var model = new Argument<FileInfo>("model") { Description = "An int8 edge model (.cnnq); float .onnx needs the quantizer's float evaluator" };
         var data = new Option<string>("--data", "-d")
         {
-            Description = "Test set: 'digits' (generated) or a folder with MNIST IDX files (t10k-* is used)",
-            DefaultValueFactory = _ => "digits",
+            Description = "Test set: 'embedded' (MNIST subset in the SDK), 'fashion', 'digits' (generated) or a folder with MNIST IDX files (t10k-* is used)",
+            DefaultValueFactory = _ => "embedded",
         };
         var limit = new Option<int>("--limit") { Description = "Evaluate only the first N test images (0: all)", DefaultValueFactory = _ => 0 };
         var minAcc = new Option<double?>("--min-accuracy") { Description = "Fail (exit 4) below this test accuracy, in percent" };

@@ -10,12 +10,24 @@ public static class DataSets
     public sealed record Loaded(IDataset Train, IDataset Test, string Name, string Source, Preprocessing? Preprocessing);
 
     /// <summary>
-    /// 'digits': generated seven-segment digits (always available); a folder: MNIST-style IDX files
+    /// 'embedded' (or 'mnist'): the MNIST subset compiled into Cnn.Trainer (4,000 train, 1,000 test);
+    /// 'fashion': its Fashion-MNIST subset; 'digits': generated seven-segment digits; a folder: MNIST-style IDX files
     /// (train-* and t10k-*, .gz or plain). <paramref name="trainCount"/>/<paramref name="testCount"/>
     /// cap the sizes (0 = all).
     /// </summary>
     public static Loaded Load(string spec, int trainCount, int testCount, int seed)
     {
+        if (spec is "embedded" or "mnist" or "fashion")
+        {
+            bool fashionSubset = spec == "fashion";
+            IDataset train = fashionSubset ? EmbeddedDatasets.FashionMnistSubset() : EmbeddedDatasets.MnistSubset();
+            IDataset test = fashionSubset ? EmbeddedDatasets.FashionMnistSubset(test: true) : EmbeddedDatasets.MnistSubset(test: true);
+            if (trainCount > 0) train = ((InMemoryDataset)train).Take(trainCount);
+            if (testCount > 0) test = ((InMemoryDataset)test).Take(testCount);
+            return new Loaded(train, test, fashionSubset ? "Fashion-MNIST subset" : "MNIST subset",
+                "embedded in Cnn.Trainer (first images of the official files)",
+                fashionSubset ? Preprocessing.FashionMnist : Preprocessing.Mnist);
+        }
         if (spec == "digits")
         {
             var train = ToDataset(SyntheticDigits.Generate(trainCount > 0 ? trainCount : 2000, seed));
@@ -24,7 +36,7 @@ public static class DataSets
         }
         if (!Directory.Exists(spec))
             throw new CliException(ExitCodes.BadInput, $"data folder not found: {Path.GetFullPath(spec)}",
-                "give 'digits' or a folder holding train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz) and the t10k-* pair");
+                "give 'embedded', 'fashion', 'digits' or a folder holding train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz) and the t10k-* pair");
         bool fashion = spec.Contains("fashion", StringComparison.OrdinalIgnoreCase);
         string[]? names = fashion ? Idx.FashionMnistLabels : null;
         var tr = Idx.LoadFolder(spec, "train", names);

@@ -5,7 +5,7 @@ using Cnn.Trainer.Data;
 using Cnn.Trainer.Layers;
 using Cnn.Trainer.Models;
 using Cnn.Trainer.Training;
-using FloatTrainer = Cnn.Trainer.Training.Trainer;
+using FloatTrainer = Cnn.Trainer.Training.NetworkTrainer;
 
 namespace Cnn.Cli.Demo;
 
@@ -34,23 +34,14 @@ public sealed class DemoPipeline(DemoOptions options, Action<string> log, IProgr
             return (d, $"{d.Name}: {d.Train.Count} train / {d.Test.Count} test images, {d.Train.Height}x{d.Train.Width}x{d.Train.Channels}, {d.Train.Labels.Length} classes");
         });
 
-        var (net, history) = Step("train", () =>
+        var trained = Step("train", () =>
         {
-            var n = Zoo.Create(options.Architecture, new Shape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.Labels.Length, options.Seed);
-            var o = new TrainOptions
-            {
-                Epochs = options.Epochs, BatchSize = 64, LearningRate = 0.05f, Seed = options.Seed,
-                Preprocessing = data.Preprocessing, Threads = Math.Max(1, Environment.ProcessorCount),
-            };
-            int batches = (data.Train.Count + o.BatchSize - 1) / o.BatchSize;
-            var h = (progress ?? NoProgress.Instance).WithProgress("training", (double)batches * o.Epochs, set =>
-                FloatTrainer.Fit(n, data.Train, data.Test, o,
-                    new Progress<EpochReport>(e => log($"  epoch {e.Epoch}/{e.Epochs}: loss {e.TrainLoss:0.000}, train {e.TrainAccuracy:P1}, test {e.ValidationAccuracy:P1} ({e.Seconds:0.0} s)")),
-                    new Progress<BatchReport>(b => set((b.Epoch - 1) * (double)b.Batches + b.Batch))));
-            Report.Training = new TrainingSection(options.Architecture, n.ParameterCount,
-                [.. h.Epochs.Select(e => new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss ?? double.NaN, e.ValidationAccuracy ?? double.NaN, e.Seconds))]);
-            return ((n, h), $"{options.Architecture}, {n.ParameterCount:N0} parameters, {h.Epochs.Count} epochs, test accuracy {h.Last.ValidationAccuracy:P2}");
+            var t = Steps.Train(data, options.Architecture, options.Epochs, options.Seed, progress ?? NoProgress.Instance, log);
+            Report.Training = new TrainingSection(options.Architecture, t.Net.ParameterCount,
+                [.. t.History.Epochs.Select(e => new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss ?? double.NaN, e.ValidationAccuracy ?? double.NaN, e.Seconds))]);
+            return (t, $"{options.Architecture}, {t.Net.ParameterCount:N0} parameters, {t.History.Epochs.Count} epochs, test accuracy {t.History.Last.ValidationAccuracy:P2}");
         });
+        var (net, history) = (trained.Net, trained.History);
 
         var floatEval = Step("evaluate float", () =>
         {
@@ -61,23 +52,77 @@ public sealed class DemoPipeline(DemoOptions options, Action<string> log, IProgr
             return (ev, $"float32 test accuracy {ev.Accuracy:P2} on {data.Test.Count} images");
         });
 
-        Step("frames", () =>
+        string framesDir = Step("frames", () =>
         {
-            // The device loop reads these as a camera would; labels in the names let the report score it.
+            // The device loop reads these as a camera would; the label in each name lets the report score it.
             string dir = Path.Combine(options.OutDir, "frames");
             Directory.CreateDirectory(dir);
-            var frames = SyntheticDigits.Generate(options.Frames, seed: options.Seed + 2);
-            for (int i = 0; i < frames.Length; i++)
-                ReportWriter.WriteAtomic(Path.Combine(dir, $"frame-{i:D3}-label-{frames[i].Label}.pgm"),
-                    SyntheticDigits.ToPgm(frames[i].Pixels, SyntheticDigits.Size, SyntheticDigits.Size));
-            return (dir, $"{frames.Length} frames written to {dir}");
+            foreach (string old in Directory.GetFiles(dir, "frame-*.pgm")) File.Delete(old);
+            int n = Math.Min(options.Frames, data.Test.Count);
+            var px = new byte[data.Test.Channels * data.Test.Height * data.Test.Width];
+            for (int i = 0; i < n; i++)
+            {
+                data.Test.GetPixels(i, px);
+                var f = Array.ConvertAll(px[..(data.Test.Height * data.Test.Width)], b => b / 255f);
+                ReportWriter.WriteAtomic(Path.Combine(dir, $"frame-{i:D3}-label-{data.Test.Label(i)}.pgm"),
+                    SyntheticDigits.ToPgm(f, data.Test.Height, data.Test.Width));
+            }
+            return (dir, $"{n} test images written as PGM frames to {dir}");
         });
 
-        Missing("export onnx", "ONNX export (src/Cnn.Trainer + src/Cnn.Onnx) is not in this build");
-        Missing("quantize", "the quantizer (src/Cnn.Quantize) is not in this build", "sqnr");
-        Missing("evaluate int8", "int8 evaluation needs the quantizer (src/Cnn.Quantize) and the edge interpreter (src/Cnn.Edge)", "confusion-int8");
-        Missing("plan memory", "the edge runtime (src/Cnn.Edge: EdgeModel, arena plan) is not in this build", "memory-taper");
-        Missing("device loop", "the classify loop (src/Cnn.Edge.Devices) and a quantized model are not in this build", "device-timeline");
+        string onnxPath = Path.Combine(options.OutDir, "model.onnx");
+        Step("export onnx", () =>
+        {
+            Steps.ExportOnnx(trained, onnxPath);
+            return (0, $"{onnxPath} ({new FileInfo(onnxPath).Length:N0} bytes)");
+        });
+
+        string edgePath = Path.Combine(options.OutDir, "model.cnnq");
+        var quantized = Step("quantize", () =>
+        {
+            var q = Steps.Quantize(onnxPath, data.Train, options.CalibrationCount, data.Test, options.BudgetBytes, progress ?? NoProgress.Instance);
+            ReportWriter.WriteAtomic(edgePath, q.Result.EdgeModel);
+            Report.Sqnr = [.. q.Accuracy.Layers.Select(l => new LayerSqnr(l.Name, l.SqnrDb))];
+            var r = q.Result.Report;
+            return (q, $"{r.FoldedBatchNorms} BN folded, {r.FusedActivations} activations fused, {r.CalibrationSamples} calibration images, " +
+                       $"{r.ModelBytes:N0}-byte model, worst layer {q.Accuracy.WorstLayer?.Name} {q.Accuracy.WorstLayer?.SqnrDb:0.0} dB");
+        });
+
+        var edge = Cnn.Edge.EdgeModel.Load(quantized.Result.EdgeModel);
+        Step("evaluate int8", () =>
+        {
+            var ev = EdgeEval.Evaluate(edge, data.Test);
+            var acc = quantized.Accuracy;
+            Report.Accuracy = Report.Accuracy! with { Int8Confusion = ev.Confusion, Int8Accuracy = ev.Accuracy, Agreement = acc.Top1Agreement };
+            return (ev, $"int8 test accuracy {ev.Accuracy:P2} (float {floatEval.Accuracy:P2}), top-1 agreement {acc.Top1Agreement:P2}, median {ev.MedianMs:0.000} ms per image");
+        });
+
+        Step("plan memory", () =>
+        {
+            Report.Taper = EdgeInsight.Taper(edge, options.BudgetBytes);
+            var t = Report.Taper;
+            return (0, $"arena {t.ArenaBytes:N0} B (lower bound {t.LowerBoundBytes:N0} B), peak at op {t.OpNames[t.PeakOpIndex]}, weights {t.WeightBytes:N0} B");
+        });
+
+        Step("device loop", () =>
+        {
+            using var source = new Cnn.Edge.Devices.Frames.ImageFolderSource(framesDir, loop: false);
+            var run = DeviceRun.Run(edgePath, source, DeviceRun.DemoPins, options.BudgetBytes ?? 0, 0, intervalMs: 0);
+            // Frame files are named frame-NNN-label-L.pgm: the label scores the loop's decisions.
+            static string? Truth(string? file) => file is not null && file.LastIndexOf("-label-", StringComparison.Ordinal) is int i and >= 0
+                ? Path.GetFileNameWithoutExtension(file)[(i + 7)..] : null;
+            Report.Device = new DeviceSection($"{framesDir} (ImageFolderSource), simulated GPIO",
+                [.. run.Frames.Select(f => new DeviceFrame(f.File ?? "", f.Class, f.Score, Truth(f.File)))],
+                [.. run.Pins.Select(p => $"GPIO{p.Number} = {p.Class}")],
+                [.. run.Pins.Select((_, i) => run.Frames.Select(f => f.PinLevels[i]).ToArray())],
+                run.Log, Commands.RunCommand.Median(run.Frames.Select(f => f.LatencyMs)));
+            int right = run.Frames.Count(f => Truth(f.File) == f.Class);
+            int switches = 0;
+            for (int i = 1; i < run.Frames.Count; i++)
+                for (int k = 0; k < run.Pins.Count; k++)
+                    if (run.Frames[i].PinLevels[k] != run.Frames[i - 1].PinLevels[k]) switches++;
+            return (run, $"{run.Summary.Frames} frames, {right} classified as labelled, {run.Summary.Decisions} decisions, {switches} pin changes; stopped: {run.Summary.StopReason}");
+        });
 
         var written = Step("report", () =>
         {
@@ -115,5 +160,5 @@ public sealed class DemoPipeline(DemoOptions options, Action<string> log, IProgr
     }
 }
 
-public sealed record DemoOptions(string OutDir, int TrainCount = 2000, int TestCount = 500, int Epochs = 4, int Frames = 40, int Seed = 1,
-    string Data = "digits", string Architecture = "lenet5");
+public sealed record DemoOptions(string OutDir, int TrainCount = 0, int TestCount = 0, int Epochs = 3, int Frames = 40, int Seed = 1,
+    string Data = "embedded", string Architecture = "lenet5", int CalibrationCount = 200, long? BudgetBytes = null);

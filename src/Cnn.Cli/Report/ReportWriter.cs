@@ -149,7 +149,7 @@ public static class ReportWriter
         sb.Append($"<title>{E(m.Title)}</title><style>");
         sb.Append("body{font-family:sans-serif;margin:24px;max-width:1100px;color:#222}h1{margin-bottom:4px}");
         sb.Append("table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}");
-        sb.Append("td.n{text-align:right}.Done{color:#2a7d2a}.Missing{color:#b36b00}.Failed{color:#c00}");
+        sb.Append("td.n{text-align:right;white-space:nowrap}.Done{color:#2a7d2a}.Missing{color:#b36b00}.Failed{color:#c00}");
         sb.Append("figure.picture{margin:18px 0;padding:8px;border:1px solid #ddd;border-radius:4px;display:inline-block;vertical-align:top}");
         sb.Append("figure.picture img{image-rendering:pixelated}figcaption{max-width:720px;font-size:13px;color:#444;margin-top:6px}");
         sb.Append(".missing-note{padding:16px;background:#fff4e0;border:1px dashed #b36b00;color:#7a4a00;max-width:680px}");

@@ -137,9 +137,15 @@ public sealed unsafe class Conv2DOptimized
                             {
                                 int ix = ix0 + kx * s.DilationW;
                                 if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
-                                    Buffer.MemoryCopy(inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels, dst, cg, cg);
+                                {
+                                    sbyte* src = inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels;
+                                    if (cg <= 8) for (int i = 0; i < cg; i++) dst[i] = src[i]; // the stem's 3 channels: no call
+                                    else Buffer.MemoryCopy(src, dst, cg, cg);
+                                }
                                 else
-                                    new Span<sbyte>(dst, cg).Fill(zp); // padding is the real value 0
+                                {
+                                    for (int i = 0; i < cg; i++) dst[i] = zp; // padding is the real value 0
+                                }
                             }
                         }
                         cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;

@@ -126,6 +126,31 @@ internal static unsafe class Int8Gemm
         }
     }
 
+    /// <summary>One row of A (batch-1 FullyConnected, the last pixels of a layer): 1x4 blocks, so no MACs are wasted on repeated rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile1<TMac, TReq>(GemmPlan p, sbyte* a0, sbyte* c0, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TMac : struct, IDotMac where TReq : struct, IRequant4
+    {
+        int kBlocks = p.KBlocks;
+        Vector128<int> zp = Vector128.Create(p.OutZp), lo = Vector128.Create(p.ActMin), hi = Vector128.Create(p.ActMax);
+        for (int g = 0; g < p.Groups; g++)
+        {
+            Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
+            sbyte* wk = w + (long)g * kBlocks * (GemmPlan.NR * GemmPlan.KBlock);
+            for (int kb = 0; kb < kBlocks; kb++, wk += GemmPlan.NR * GemmPlan.KBlock)
+            {
+                Vector128<sbyte> x0 = TMac.PrepareA(Vector128.Load(a0 + kb * GemmPlan.KBlock));
+                c00 = TMac.Mac(c00, x0, Vector128.Load(wk));
+                c01 = TMac.Mac(c01, x0, Vector128.Load(wk + 16));
+                c02 = TMac.Mac(c02, x0, Vector128.Load(wk + 32));
+                c03 = TMac.Mac(c03, x0, Vector128.Load(wk + 48));
+            }
+            int n0 = g * GemmPlan.NR;
+            Finish<TReq>(Reduce4(c00, c01, c02, c03), Vector128.Load(bias + n0), Vector128.Load(mult + n0), Vector128.Load(left + n0),
+                Vector128.Load(rpos + n0), Vector128.Load(rneg + n0), zp, lo, hi, c0 + n0, Math.Min(GemmPlan.NR, p.N - n0));
+        }
+    }
+
     /// <summary>
     /// AVX2 without VNNI: A rows sign-extended to 16 int16 (VPMOVSXBW), weights pre-widened at load, VPMADDWD
     /// (pairs of int16 products summed into int32: |sum| ≤ 2*16384, no saturation) accumulated in 256-bit vectors.
@@ -214,6 +239,18 @@ internal static unsafe class Int8Gemm
     /// <summary>Runs one tile of up to 4 rows with the plan's ISA (the switch is predictable: one ISA per plan).</summary>
     public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
+        if (rows == 1 && p.Isa != KernelIsa.Avx2)
+        {
+            switch (p.Isa)
+            {
+                case KernelIsa.AdvSimdDp: Tile1<DpMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd when p.PairProducts: Tile1<SmlalMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd: Tile1<SmullMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AvxVnni: Tile1<VnniMac, X86Requant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                default: Tile1<PortableMac, ScalarLaneRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+            }
+            return;
+        }
         switch (p.Isa)
         {
             case KernelIsa.AdvSimdDp:

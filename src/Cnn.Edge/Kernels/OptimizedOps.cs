@@ -22,6 +22,22 @@ internal static class OptimizedOps
             d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax);
         return k is null ? null : new FullyConnectedOptimizedOp(d, k);
     }
+
+    /// <summary>Add: OpFactory's PrepareAdd validates first; the same AddReference.ComputeParams then feeds the vectorized kernel.</summary>
+    public static PreparedOp Add(PreparedOp reference, OpInfo op, IReadOnlyList<TensorInfo> t, KernelIsa isa)
+    {
+        isa = KernelSelector.Resolve(isa);
+        if (isa == KernelIsa.Scalar) return reference;
+        TensorInfo a = t[op.Inputs[0]], b = t[op.Inputs[1]], y = t[op.Outputs[0]];
+        var p = AddReference.ComputeParams(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, y.Scale, y.ZeroPoint, op.Params[0], op.Params[1]);
+        return new AddOptimizedOp(isa, p, new TensorView(a), new TensorView(b), new TensorView(y));
+    }
+}
+
+internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, TensorView b, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => AddOptimized.Run(isa, p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
 }
 
 internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : PreparedOp

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Cnn.Edge.Kernels;
 using Cnn.Edge.Runtime;
 
 namespace Cnn.Edge;
@@ -34,8 +35,8 @@ public sealed class Interpreter : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         options ??= new InterpreterOptions();
         Model = model;
-        // Only the scalar reference kernels exist so far: every ISA request resolves to them.
-        Isa = options.Isa == KernelIsa.Auto ? KernelIsa.Scalar : options.Isa;
+        // Auto picks the best the CPU supports; a forced ISA the CPU lacks is a NotSupportedException.
+        Isa = KernelSelector.Resolve(options.Isa);
 
         _ops = new PreparedOp[model.Ops.Count];
         int scratch = 0;

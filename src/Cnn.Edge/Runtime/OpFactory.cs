@@ -39,7 +39,7 @@ public static class OpFactory
             OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors),
             OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors),
             OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors),
-            OpCode.Add => PrepareAdd(op, tensors),
+            OpCode.Add => OptimizedOps.Add(PrepareAdd(op, tensors), op, tensors, isa), // simd hook
             OpCode.Concat => PrepareConcat(op, tensors),
             OpCode.Reshape => PrepareReshape(op, tensors),
             OpCode.ChannelShuffle => PrepareChannelShuffle(op, tensors),

@@ -43,6 +43,13 @@ public static class OpShapes
             OpCode.Dequantize => Elementwise(op, tensors, TensorType.Int8, TensorType.Float32),
             _ => throw Fail(op, "a known op code", ((int)op.Code).ToString(), "code"),
         };
+        // Softmax, Dequantize and Reshape check their own output types; every other op writes int8.
+        if (op.Code is not (OpCode.Softmax or OpCode.Dequantize or OpCode.Reshape))
+        {
+            var o = OutputTensor(op, tensors);
+            if (o is not null && o.Type != TensorType.Int8)
+                throw Fail(op, "an Int8 output", $"{o.Type} tensor '{o.Name}'", "output 0 type");
+        }
         return [shape];
     }
 

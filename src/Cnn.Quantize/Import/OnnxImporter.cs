@@ -34,7 +34,9 @@ public static class OnnxImporter
         "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Add", "Concat", "Flatten", "Reshape", "Transpose",
         "Softmax", "Identity", "Dropout", "Constant", "Pad",
         // Folded when their inputs are constant (shape computations of exporters):
-        "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
+        "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Div", "Sub",
+        // ReduceMean over H and W is a global average pool.
+        "ReduceMean",
     ];
 
     public static QGraph Import(FloatGraph onnx)
@@ -55,6 +57,8 @@ public static class OnnxImporter
         private readonly Dictionary<string, (int C, int H, int W)> _flattenedFrom = [];
         private readonly List<string> _problems = [];
         private readonly HashSet<OnnxNode> _consumed = [];
+        /// <summary>5-D views of a channel shuffle in progress: source tensor, groups, source shape, and whether transposed yet.</summary>
+        private readonly Dictionary<string, (string Input, int Groups, int[] Shape, string Origin, bool Transposed)> _shuffle = [];
         public QGraph Result { get; private set; } = null!;
 
         public void Run()
@@ -89,6 +93,11 @@ public static class OnnxImporter
                 {
                     _problems.Add($"{node.Describe()}: {e.Problem}");
                 }
+            }
+            foreach (var n in Result.Nodes)
+            {
+                foreach (var i in n.Inputs.Where(i => !Result.Shapes.ContainsKey(i)))
+                    _problems.Add($"node '{n.Origin}' reads '{i}', a 5-D view of an incomplete channel shuffle pattern");
             }
             foreach (var o in onnx.Outputs)
             {
@@ -194,7 +203,10 @@ public static class OnnxImporter
                         _const[node.Outputs[0]] = t.Floats != null ? new OnnxTensor(node.Outputs[0], dims, t.Floats) : new OnnxTensor(node.Outputs[0], dims, t.Ints!);
                         return;
                     }
-                case "Shape" or "Gather" or "Unsqueeze" or "Squeeze" or "Cast":
+                case "Mul" or "Div" or "Sub" or "Add" when allConst: FoldArithmetic(node); return;
+                case "ReduceMean": ConvertReduceMean(node); return;
+                case "Transpose" when allConst: FoldTranspose(node); return;
+                case "Shape" or "Gather" or "Unsqueeze" or "Squeeze" or "Cast" or "Mul" or "Div" or "Sub":
                     throw new OnnxFormatException(node.Describe(), $"{node.OpType} on a runtime tensor is not supported (only shape computations on constants are folded)");
                 case "Conv": ConvertConv(node); return;
                 case "ConvTranspose": ConvertConvTranspose(node); return;
@@ -232,8 +244,7 @@ public static class OnnxImporter
                         return;
                     }
                 case "Reshape": ConvertReshape(node); return;
-                case "Transpose":
-                    throw new OnnxFormatException(node.Describe(), "Transpose is only supported inside the Reshape-Transpose-Reshape channel shuffle pattern");
+                case "Transpose": ConvertTranspose(node); return;
                 case "Softmax":
                     {
                         var s = ShapeOf(node, 0);
@@ -253,6 +264,73 @@ public static class OnnxImporter
         private static void Require4D(OnnxNode node, int[] s)
         {
             if (s.Length != 4) throw new OnnxFormatException(node.Describe(), $"expects a 4-D NCHW input, got [{string.Join(",", s)}]");
+        }
+
+        /// <summary>Integer shape arithmetic of exporters (e.g. channels / 2), elementwise with scalar broadcast.</summary>
+        private void FoldArithmetic(OnnxNode node)
+        {
+            var a = RequireConst(node, 0, "A");
+            var b = RequireConst(node, 1, "B");
+            if (a.Ints == null || b.Ints == null || (a.Count != b.Count && b.Count != 1))
+                throw new OnnxFormatException(node.Describe(), $"{node.OpType} of constants is only folded for integer tensors of one size (or a scalar B)");
+            var r = new long[a.Count];
+            for (int i = 0; i < r.Length; i++)
+            {
+                long x = a.Ints[i], y = b.Ints[b.Count == 1 ? 0 : i];
+                r[i] = node.OpType switch
+                {
+                    "Mul" => x * y,
+                    "Div" => y == 0 ? throw new OnnxFormatException(node.Describe(), "division by zero") : x / y,
+                    "Sub" => x - y,
+                    _ => x + y,
+                };
+            }
+            _const[node.Outputs[0]] = new OnnxTensor(node.Outputs[0], a.Dims, r);
+        }
+
+        /// <summary>Transpose of a constant (e.g. a Linear weight exported as Transpose + MatMul).</summary>
+        private void FoldTranspose(OnnxNode node)
+        {
+            var t = RequireConst(node, 0, "data");
+            int r = t.Dims.Length;
+            var perm = node.GetInts("perm")?.Select(v => (int)v).ToArray() ?? Enumerable.Range(0, r).Reverse().ToArray();
+            if (perm.Length != r || perm.Order().Where((v, i) => v != i).Any())
+                throw new OnnxFormatException(node.Describe(), $"perm [{string.Join(",", perm)}] is not a permutation of {r} axes");
+            var outDims = perm.Select(p => t.Dims[p]).ToArray();
+            var inStrides = new long[r];
+            for (int i = r - 1, st = 1; i >= 0; st *= t.Dims[i], i--) inStrides[i] = st;
+            long n = t.Count;
+            var idx = new int[r];
+            var f = t.Floats != null ? new float[n] : null;
+            var l = t.Ints != null ? new long[n] : null;
+            for (long o = 0; o < n; o++)
+            {
+                long src = 0;
+                for (int a = 0; a < r; a++) src += idx[a] * inStrides[perm[a]];
+                if (f != null) f[o] = t.Floats![src];
+                else l![o] = t.Ints![src];
+                for (int a = r - 1; a >= 0; a--)
+                {
+                    if (++idx[a] < outDims[a]) break;
+                    idx[a] = 0;
+                }
+            }
+            _const[node.Outputs[0]] = f != null ? new OnnxTensor(node.Outputs[0], outDims, f) : new OnnxTensor(node.Outputs[0], outDims, l!);
+        }
+
+        private void ConvertReduceMean(OnnxNode node)
+        {
+            var s = ShapeOf(node, 0);
+            long[] axes = node.GetInts("axes") ?? Const(node.Input(1))?.RequireInts() ?? [];
+            var norm = axes.Select(a => a < 0 ? a + s.Length : a).Order().ToArray();
+            if (s.Length != 4 || !norm.SequenceEqual([2L, 3L]))
+                throw new OnnxFormatException(node.Describe(), $"ReduceMean over axes [{string.Join(",", axes)}] is not supported (only over H and W of a 4-D tensor)");
+            string input = Runtime(node, 0);
+            bool keep = node.GetInt("keepdims", 1) != 0;
+            string pooled = keep ? node.Outputs[0] : node.Outputs[0] + ".pooled";
+            Add(new QNode { Kind = NodeKind.GlobalAveragePool, Name = node.Name, Inputs = [input], Output = pooled }, [s[0], s[1], 1, 1]);
+            if (!keep)
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".squeeze", Inputs = [pooled], Output = node.Outputs[0], Origin = node.Name }, [s[0], s[1]]);
         }
 
         private void FoldGather(OnnxNode node)
@@ -630,6 +708,14 @@ public static class OnnxImporter
                 ?? throw new OnnxFormatException(node.Describe(), "Reshape needs a constant shape (computed shapes from Shape/Gather/Concat on constants are folded; others are not supported)");
             var dims = ReshapeDims(node, s, shapeT.RequireInts());
             string input = Runtime(node, 0);
+            if (_shuffle.TryGetValue(input, out var sh))
+            {
+                // Channel shuffle, step 3: back to [N,C,H,W].
+                if (!sh.Transposed || !dims.SequenceEqual(sh.Shape))
+                    throw new OnnxFormatException(node.Describe(), "incomplete channel shuffle pattern (expected Reshape [N,g,C/g,H,W], Transpose [0,2,1,3,4], Reshape [N,C,H,W])");
+                Add(new QNode { Kind = NodeKind.ChannelShuffle, Name = node.Name, Inputs = [sh.Input], Output = node.Outputs[0], Groups = sh.Groups, Origin = sh.Origin + "+" + node.Name }, dims);
+                return;
+            }
             if (dims.Length == 5 && s.Length == 4 && TryChannelShuffle(node, s, dims, input)) return;
             if (s.Length == 4 && dims.Length == 2 && dims[0] == s[0])
             {
@@ -646,26 +732,28 @@ public static class OnnxImporter
             throw new OnnxFormatException(node.Describe(), $"Reshape of [{string.Join(",", s)}] to [{string.Join(",", dims)}] is not supported (only flatten to [N,K], [N,C,1,1]↔[N,C], and the channel shuffle pattern)");
         }
 
+        /// <summary>Channel shuffle, step 1: x [N,C,H,W] → Reshape [N,g,C/g,H,W]. Remembered until the Transpose and Reshape back.</summary>
         private bool TryChannelShuffle(OnnxNode reshape1, int[] s, int[] dims, string input)
         {
-            // x [N,C,H,W] → Reshape [N,g,C/g,H,W] → Transpose perm [0,2,1,3,4] → Reshape [N,C,H,W]
             if (dims[0] != s[0] || dims[1] * dims[2] != s[1] || dims[3] != s[2] || dims[4] != s[3]) return false;
-            var t = onnx.Nodes.Where(n => n.Inputs.Contains(reshape1.Outputs[0])).ToList();
-            if (t is not [{ OpType: "Transpose" } transpose] || !(transpose.GetInts("perm") ?? []).SequenceEqual([0L, 2, 1, 3, 4])) return false;
-            var r2 = onnx.Nodes.Where(n => n.Inputs.Contains(transpose.Outputs[0])).ToList();
-            if (r2 is not [{ OpType: "Reshape" } reshape2]) return false;
-            var shape2 = Const(reshape2.Input(1));
-            if (shape2 == null) return false;
-            var outDims = ReshapeDims(reshape2, [dims[0], dims[2], dims[1], dims[3], dims[4]], shape2.RequireInts());
-            if (!outDims.SequenceEqual(s)) return false;
-            _consumed.Add(transpose);
-            _consumed.Add(reshape2);
-            Add(new QNode
-            {
-                Kind = NodeKind.ChannelShuffle, Name = reshape1.Name, Inputs = [input], Output = reshape2.Outputs[0], Groups = dims[1],
-                Origin = $"{reshape1.Name}+{transpose.Name}+{reshape2.Name}",
-            }, s);
+            _shuffle[reshape1.Outputs[0]] = (input, dims[1], s, reshape1.Name, false);
+            _shape[reshape1.Outputs[0]] = dims;
             return true;
+        }
+
+        /// <summary>Channel shuffle, step 2: Transpose perm [0,2,1,3,4] of the 5-D view.</summary>
+        private void ConvertTranspose(OnnxNode node)
+        {
+            string x = Resolve(node.Input(0));
+            var perm = node.GetInts("perm") ?? [];
+            if (_shuffle.TryGetValue(x, out var sh) && !sh.Transposed && perm.SequenceEqual([0L, 2, 1, 3, 4]))
+            {
+                _shuffle[node.Outputs[0]] = sh with { Transposed = true, Origin = sh.Origin + "+" + node.Name };
+                var d = _shape[x];
+                _shape[node.Outputs[0]] = [d[0], d[2], d[1], d[3], d[4]];
+                return;
+            }
+            throw new OnnxFormatException(node.Describe(), "Transpose is only supported inside the Reshape-Transpose-Reshape channel shuffle pattern");
         }
 
         private void ConvertPad(OnnxNode node)

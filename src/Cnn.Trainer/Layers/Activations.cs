@@ -12,6 +12,9 @@ public sealed class Activation : Layer
 
     public Activation(Kinds function, float slope = 0.01f) { Function = function; Slope = slope; }
 
+    private float Slope0 => Function == Kinds.LeakyRelu ? Slope : 0f;
+    private float High => Function == Kinds.Relu6 ? 6f : float.PositiveInfinity;
+
     public static Activation Relu() => new(Kinds.Relu);
     public static Activation Relu6() => new(Kinds.Relu6);
     public static Activation LeakyRelu(float slope = 0.01f) => new(Kinds.LeakyRelu, slope);
@@ -22,13 +25,8 @@ public sealed class Activation : Layer
     {
         var x = _x = inputs[0];
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
-        var xs = x.Span; var ys = y.Span;
-        switch (Function)
-        {
-            case Kinds.Relu: for (int i = 0; i < xs.Length; i++) ys[i] = xs[i] > 0 ? xs[i] : 0f; break;
-            case Kinds.Relu6: for (int i = 0; i < xs.Length; i++) ys[i] = Math.Clamp(xs[i], 0f, 6f); break;
-            default: for (int i = 0; i < xs.Length; i++) ys[i] = xs[i] > 0 ? xs[i] : xs[i] * Slope; break;
-        }
+        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), (_, i0, i1) =>
+            Kernels.Vec.Activate(x.Data.AsSpan(i0, i1 - i0), y.Data.AsSpan(i0, i1 - i0), Slope0, High));
         return y;
     }
 
@@ -36,13 +34,8 @@ public sealed class Activation : Layer
     {
         var x = _x!;
         var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
-        var xs = x.Span; var ds = dy.Span; var o = dx.Span;
-        switch (Function)
-        {
-            case Kinds.Relu: for (int i = 0; i < xs.Length; i++) o[i] = xs[i] > 0 ? ds[i] : 0f; break;
-            case Kinds.Relu6: for (int i = 0; i < xs.Length; i++) o[i] = xs[i] > 0 && xs[i] < 6f ? ds[i] : 0f; break;
-            default: for (int i = 0; i < xs.Length; i++) o[i] = xs[i] > 0 ? ds[i] : ds[i] * Slope; break;
-        }
+        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), (_, i0, i1) =>
+            Kernels.Vec.ActivateBackward(x.Data.AsSpan(i0, i1 - i0), dy.Data.AsSpan(i0, i1 - i0), dx.Data.AsSpan(i0, i1 - i0), Slope0, High));
         return [dx];
     }
 }

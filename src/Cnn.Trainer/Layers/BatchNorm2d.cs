@@ -48,18 +48,18 @@ public sealed class BatchNorm2d : Layer
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
         var xhat = Tensor.Ensure(ref _xhat, x.N, x.C, x.H, x.W);
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
-        _trainedForward = ctx.Training;
+        // A frozen BN (transfer learning) keeps its running statistics: normalise with them, do not update them.
+        bool batchStats = ctx.Training && !(Gamma.Frozen && Beta.Frozen);
+        _trainedForward = batchStats;
         Parallel.For(0, Channels, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Threads) }, c =>
         {
             float mean, invStd;
-            if (ctx.Training)
+            if (batchStats)
             {
                 double s = 0, s2 = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    var p = x.Data.AsSpan(i * cs + c * plane, plane);
-                    double ps = 0, ps2 = 0;
-                    foreach (float v in p) { ps += v; ps2 += (double)v * v; }
+                    var (ps, ps2) = Kernels.Vec.SumAndSquares(x.Data.AsSpan(i * cs + c * plane, plane));
                     s += ps; s2 += ps2;
                 }
                 long m = (long)n * plane;
@@ -80,12 +80,7 @@ public sealed class BatchNorm2d : Layer
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                for (int k = 0; k < plane; k++)
-                {
-                    float h = (x.Data[o + k] - mean) * invStd;
-                    xhat.Data[o + k] = h;
-                    y.Data[o + k] = h * g + b;
-                }
+                Kernels.Vec.Normalize(x.Data.AsSpan(o, plane), xhat.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), mean, invStd, g, b);
             }
         });
         return y;
@@ -103,7 +98,8 @@ public sealed class BatchNorm2d : Layer
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                for (int k = 0; k < plane; k++) { float d = dy.Data[o + k]; sdy += d; sdyx += d * (double)xhat.Data[o + k]; }
+                var (a, d) = Kernels.Vec.SumAndDot(dy.Data.AsSpan(o, plane), xhat.Data.AsSpan(o, plane));
+                sdy += a; sdyx += d;
             }
             Gamma.Grad[c] += (float)sdyx;
             Beta.Grad[c] += (float)sdy;
@@ -116,8 +112,7 @@ public sealed class BatchNorm2d : Layer
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                for (int k = 0; k < plane; k++)
-                    dx.Data[o + k] = k1 * (dy.Data[o + k] - mdy - xhat.Data[o + k] * mdyx);
+                Kernels.Vec.BnBackward(dy.Data.AsSpan(o, plane), xhat.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), k1, mdy, mdyx);
             }
         });
         return [need[0] ? dx : null];

@@ -43,6 +43,9 @@ public sealed class Conv2d : Layer
         }
     }
 
+    /// <summary>One filter per input channel (multiplier 1): uses the direct depthwise kernel.</summary>
+    public bool IsDepthwise => Groups == InChannels && OutChannels == InChannels && Groups > 1;
+
     public override IReadOnlyList<Parameter> Parameters => Bias is null ? [Weight] : [Weight, Bias];
 
     public override Shape OutputShape(Shape[] inputs)
@@ -73,7 +76,7 @@ public sealed class Conv2d : Layer
         int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
         bool pointwise = Geometry.IsPointwise;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise ? 1 : kk * ohw);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
         float[] w = Weight.Value;
         float[]? b = Bias?.Value;
         Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
@@ -84,6 +87,13 @@ public sealed class Conv2d : Layer
                 var xs = x.Sample(n);
                 var ys = y.Sample(n);
                 for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
+                if (IsDepthwise)
+                {
+                    int kk2 = Geometry.KH * Geometry.KW;
+                    for (int c = 0; c < OutChannels; c++)
+                        Depthwise.Forward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, ys.Slice(c * ohw, ohw), oh, ow);
+                    continue;
+                }
                 for (int g = 0; g < Groups; g++)
                 {
                     var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
@@ -103,7 +113,7 @@ public sealed class Conv2d : Layer
         int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
         bool pointwise = Geometry.IsPointwise;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise ? 1 : kk * ohw);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
         if (_dw.Length != chunks)
         {
             _dw = new float[chunks][]; _db = new float[chunks][];
@@ -128,6 +138,14 @@ public sealed class Conv2d : Layer
                 }
                 Span<float> dxs = dx is null ? default : dx.Sample(n);
                 if (dx is not null) dxs.Clear();
+                if (IsDepthwise)
+                {
+                    int kk2 = Geometry.KH * Geometry.KW;
+                    for (int c = 0; c < OutChannels; c++)
+                        Depthwise.Backward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, dys.Slice(c * ohw, ohw), dy.H, dy.W,
+                            dw.AsSpan(c * kk2, kk2), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
+                    continue;
+                }
                 for (int g = 0; g < Groups; g++)
                 {
                     var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);

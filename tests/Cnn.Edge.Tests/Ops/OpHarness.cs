@@ -14,6 +14,8 @@ internal sealed class OpHarness
     private byte[] _arena = [];
 
     public IReadOnlyList<TensorInfo> Tensors => _tensors;
+    /// <summary>Arena size the tensors need (the arena itself is allocated on first use).</summary>
+    public int ArenaBytes => _arenaBytes;
 
     public int Activation(TensorType type, int[] shape, float scale = 0, int zeroPoint = 0, string? name = null)
     {
@@ -25,6 +27,13 @@ internal sealed class OpHarness
         _arenaBytes += (t.ByteLength + 63) & ~63;
         _tensors.Add(t);
         return t.Index;
+    }
+
+    /// <summary>Adds a tensor as given (for hostile shapes that have no valid byte length).</summary>
+    public int AddRaw(TensorInfo t)
+    {
+        _tensors.Add(t);
+        return _tensors.Count - 1;
     }
 
     public int Int8(int[] shape, float scale, int zeroPoint, string? name = null) => Activation(TensorType.Int8, shape, scale, zeroPoint, name);
