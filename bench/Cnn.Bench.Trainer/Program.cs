@@ -61,7 +61,8 @@ var ev = NetworkTrainer.Evaluate(net, test, pre, 256, threads);
 var secs = hist.Epochs.Select(e => e.Seconds).ToArray();
 foreach (var e in hist.Epochs)
     Console.WriteLine($"  epoch {e.Epoch}: loss {e.TrainLoss:F4} train acc {e.TrainAccuracy:P2} {e.Seconds:F2} s ({e.ImagesPerSecond:F0} img/s)");
-double median = secs.Order().ElementAt(secs.Length / 2);
+var sorted = secs.Order().ToArray();
+double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 Console.WriteLine($"cnn-trainer {model}: test accuracy {ev.Accuracy:P2}, median {median:F2} s/epoch");
 
 if (Opt("torch", "false") == "true")

@@ -113,6 +113,31 @@ public class TrainingTests
     }
 
     [Fact]
+    public void CrashBeforeRenameLeavesThePreviousCheckpointIntact()
+    {
+        string dir = Directory.CreateTempSubdirectory("cnn-ckpt").FullName;
+        try
+        {
+            string ck = Path.Combine(dir, "a.ckpt");
+            var net = Zoo.ConvNet(new Shape(1, 28, 28), 10, seed: 1);
+            Checkpoint.Save(ck, net, null, 1, 1f, []);
+            var before = File.ReadAllBytes(ck);
+            var other = Zoo.ConvNet(new Shape(1, 28, 28), 10, seed: 2);
+            AtomicFile.BeforeRename = tmp =>
+            {
+                Assert.True(File.Exists(tmp));          // the new checkpoint is complete on disk but not yet in place
+                throw new IOException("simulated crash");
+            };
+            try { Assert.Throws<IOException>(() => Checkpoint.Save(ck, other, null, 2, 1f, [])); }
+            finally { AtomicFile.BeforeRename = null; }
+            Assert.Equal(before, File.ReadAllBytes(ck));
+            Assert.Equal(1, Checkpoint.Load(ck, Zoo.ConvNet(new Shape(1, 28, 28), 10)).EpochsDone);
+            Assert.Single(Directory.GetFiles(dir));      // no temporary file left behind
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void EarlyStoppingStopsWhenValidationStalls()
     {
         var data = EmbeddedDatasets.MnistSubset().Take(64);

@@ -129,6 +129,9 @@ public static class Checkpoint
 /// <summary>Write to a temporary file beside the target, flush to disk, rename over the target.</summary>
 public static class AtomicFile
 {
+    /// <summary>Test hook: runs after the temporary file is flushed, before the rename (simulates a crash there).</summary>
+    [ThreadStatic] internal static Action<string>? BeforeRename;
+
     public static void Write(string path, ReadOnlySpan<byte> data)
     {
         string full = Path.GetFullPath(path);
@@ -142,6 +145,7 @@ public static class AtomicFile
                 fs.Write(data);
                 fs.Flush(flushToDisk: true);
             }
+            BeforeRename?.Invoke(tmp);
             File.Move(tmp, full, overwrite: true);
         }
         catch
