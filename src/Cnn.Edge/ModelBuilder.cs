@@ -56,12 +56,14 @@ public sealed class ModelBuilder
         return _tensors.Count - 1;
     }
 
-    /// <summary>Int8 weights, symmetric (zero point 0), one positive scale per output channel (shape[0]).</summary>
+    /// <summary>Int8 weights, symmetric (zero point 0, values in [-127, 127]), one positive scale per output channel (shape[0]).</summary>
     public int AddConstantInt8(string name, int[] shape, ReadOnlySpan<sbyte> data, float[] channelScales)
     {
         long n = CheckShape(name, shape);
         if (data.Length != n) throw new ArgumentException($"constant '{name}' of shape [{string.Join(',', shape)}] needs {n} values, got {data.Length}");
         if (channelScales.Length != shape[0]) throw new ArgumentException($"constant '{name}' needs {shape[0]} channel scales (shape[0]), got {channelScales.Length}");
+        int bad = MemoryMarshal.AsBytes(data).IndexOf((byte)0x80);
+        if (bad >= 0) throw new ArgumentOutOfRangeException(nameof(data), -128, $"constant '{name}' element {bad}: symmetric int8 weights are in [-127, 127]");
         foreach (float s in channelScales)
             if (!(float.IsFinite(s) && s > 0)) throw new ArgumentOutOfRangeException(nameof(channelScales), s, $"constant '{name}': channel scales must be positive and finite");
         _tensors.Add(new Tensor

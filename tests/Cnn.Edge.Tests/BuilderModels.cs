@@ -75,4 +75,36 @@ internal static class BuilderModels
 
     public static byte[] Chain(int seed = 1) => ChainBuilder(seed).Build();
     public static byte[] Branchy(int seed = 2) => BranchyBuilder(seed).Build();
+
+    /// <summary>Two Inception blocks (1x1 | 1x1→3x3 | 1x1→3x3→3x3 | maxpool→1x1, concatenated) on int8 [1,16,16,16].</summary>
+    public static ModelBuilder InceptionBuilder(int seed = 3)
+    {
+        var rng = new Random(seed);
+        var b = new ModelBuilder();
+        int x = b.AddInput("input", TensorType.Int8, [1, 16, 16, 16], 0.05f, 0);
+        for (int block = 0; block < 2; block++)
+        {
+            string n = $"b{block}";
+            int cin = b.ShapeOf(x)[3];
+            int Conv1(string name, int from, int cout)
+            {
+                var (w, bias) = Weights(b, name, rng, cout, 1, 1, b.ShapeOf(from)[3]);
+                return b.Conv2D(name, from, w, bias, Conv(pad: 0), 0.05f, 0);
+            }
+            int Conv3(string name, int from, int cout)
+            {
+                var (w, bias) = Weights(b, name, rng, cout, 3, 3, b.ShapeOf(from)[3]);
+                return b.Conv2D(name, from, w, bias, Conv(), 0.05f, 0);
+            }
+            int a = Conv1(n + ".1x1", x, 8);
+            int c = Conv3(n + ".3x3", Conv1(n + ".3x3r", x, 6), 12);
+            int d = Conv3(n + ".5x5b", Conv3(n + ".5x5a", Conv1(n + ".5x5r", x, 4), 6), 6);
+            int e = Conv1(n + ".poolproj", b.MaxPool2D(n + ".pool", x, new PoolParams(3, 3, 1, 1, 1, 1, 1, 1, false, false, -128, 127)), 6);
+            x = b.Concat(n + ".concat", [a, c, d, e], 0.06f, 0);
+            _ = cin;
+        }
+        int g = b.GlobalAveragePool("gap", x, 0.04f, 0);
+        b.MarkOutput(g);
+        return b;
+    }
 }

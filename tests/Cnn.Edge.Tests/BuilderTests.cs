@@ -46,6 +46,7 @@ public class BuilderTests
         Assert.Equal(tensors, b.TensorCount);
         Assert.Throws<ArgumentOutOfRangeException>(() => b.AddActivation("y", TensorType.Int8, [1, 2], 0f));
         Assert.Throws<ArgumentException>(() => b.AddConstantInt8("w", [2, 2], new sbyte[3], [1f, 1f]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => b.AddConstantInt8("w", [1, 2], [5, -128], [1f]));
         Assert.Throws<InvalidOperationException>(() => b.Build()); // no op, no output
     }
 

@@ -49,6 +49,7 @@ public class PlannerTests(ITestOutputHelper output)
     public void RandomGraphsArePlacedWithoutOverlapAndNeverBelowTheBound()
     {
         var rng = new Random(11);
+        double worst = 0, total = 0;
         for (int trial = 0; trial < 300; trial++)
         {
             int ops = rng.Next(1, 30), n = rng.Next(1, 40);
@@ -66,7 +67,12 @@ public class PlannerTests(ITestOutputHelper output)
             Assert.Equal(r.LowerBound, r.LiveBytes.Max());
             Assert.Equal(r.LowerBound, r.LiveBytes[r.PeakOp]);
             AssertNoOverlap(r, slot, first, last);
+            double over = (double)r.ArenaBytes / r.LowerBound - 1;
+            worst = Math.Max(worst, over);
+            total += over;
         }
+        // Random interval sets are much harder than real networks (which stay at the bound above): report only.
+        output.WriteLine($"random lifetimes: arena above the bound by {100 * total / 300:F1} % on average, {100 * worst:F1} % at worst");
     }
 
     [Fact]
@@ -74,6 +80,10 @@ public class PlannerTests(ITestOutputHelper output)
     {
         EdgeModel chain = EdgeModel.Load(BuilderModels.Chain());
         EdgeModel branchy = EdgeModel.Load(BuilderModels.Branchy());
+        EdgeModel inception = EdgeModel.Load(BuilderModels.InceptionBuilder().Build());
+        output.WriteLine($"inception: arena {inception.Plan.ArenaBytes} B, lower bound {inception.Plan.LowerBoundBytes} B, peak op #{inception.Plan.PeakOpIndex} '{inception.Ops[inception.Plan.PeakOpIndex].Name}'");
+        Assert.True(inception.Plan.ArenaBytes <= inception.Plan.LowerBoundBytes * 1.05,
+            $"inception arena {inception.Plan.ArenaBytes} is more than 5% above the bound {inception.Plan.LowerBoundBytes}");
         output.WriteLine($"chain:   arena {chain.Plan.ArenaBytes} B, lower bound {chain.Plan.LowerBoundBytes} B, peak op #{chain.Plan.PeakOpIndex} '{chain.Ops[chain.Plan.PeakOpIndex].Name}'");
         output.WriteLine($"branchy: arena {branchy.Plan.ArenaBytes} B, lower bound {branchy.Plan.LowerBoundBytes} B, peak op #{branchy.Plan.PeakOpIndex} '{branchy.Ops[branchy.Plan.PeakOpIndex].Name}'");
         Assert.Equal(chain.Plan.LowerBoundBytes, chain.Plan.ArenaBytes);

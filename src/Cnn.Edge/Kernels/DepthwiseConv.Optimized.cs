@@ -100,6 +100,8 @@ internal sealed unsafe class DepthwiseConv
         Vector128<sbyte> zp8 = Vector128.Create((sbyte)_inZp);
         Vector128<short> zp16 = Vector128.Create((short)_inZp);
         Vector128<int> ozp = Vector128.Create(_outZp), lo = Vector128.Create(_actMin), hi = Vector128.Create(_actMax);
+        int cp = _cp, kw = s.KernelWidth;
+        long xStep = (long)s.DilationW * c, yStep = (long)s.DilationH * s.InputWidth * c;
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (short* w = _w)
@@ -131,13 +133,31 @@ internal sealed unsafe class DepthwiseConv
                         Vector128<int> a2 = Vector128.Load(bias + c0 + 8), a3 = Vector128.Load(bias + c0 + 12);
                         for (int ky = kyLo; ky < kyHi; ky++)
                         {
-                            long rowBase = pixBase + (long)ky * s.DilationH * s.InputWidth * c + c0;
-                            short* wRow = w + ky * s.KernelWidth * _cp + c0;
-                            for (int kx = kxLo; kx < kxHi; kx++)
+                            // Strength-reduced pointers: one add each per tap, no multiplies in the tap loop.
+                            sbyte* xp = x + pixBase + ky * yStep + kxLo * xStep + c0;
+                            short* wt = w + (ky * kw + kxLo) * cp + c0;
+                            for (int kx = kxLo; kx < kxHi; kx++, xp += xStep, wt += cp)
                             {
-                                Vector128<sbyte> xv = Vector128.Load(x + rowBase + (long)kx * s.DilationW * c);
-                                short* wt = wRow + kx * _cp;
-                                TStep.Step(ref a0, ref a1, ref a2, ref a3, xv, zp8, zp16, Vector128.Load(wt), Vector128.Load(wt + 8));
+                                Vector128<sbyte> xv = Vector128.Load(xp);
+                                Vector128<short> wl = Vector128.Load(wt), wh = Vector128.Load(wt + 8);
+                                // The step is written out here (not through a ref-taking helper) so the four
+                                // accumulators stay in registers: passing them by ref made the JIT keep them on the stack.
+                                if (typeof(TStep) == typeof(AdvSimdDepthwiseStep))
+                                {
+                                    Vector128<short> xl = AdvSimd.SubtractWideningLower(xv.GetLower(), zp8.GetLower());
+                                    Vector128<short> xh = AdvSimd.SubtractWideningUpper(xv, zp8);
+                                    a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, xl.GetLower(), wl.GetLower());
+                                    a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, xl, wl);
+                                    a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, xh.GetLower(), wh.GetLower());
+                                    a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, xh, wh);
+                                }
+                                else
+                                {
+                                    (Vector128<short> xl, Vector128<short> xh) = Vector128.Widen(xv);
+                                    (Vector128<int> p0, Vector128<int> p1) = Vector128.Widen((xl - zp16) * wl);
+                                    (Vector128<int> p2, Vector128<int> p3) = Vector128.Widen((xh - zp16) * wh);
+                                    a0 += p0; a1 += p1; a2 += p2; a3 += p3;
+                                }
                             }
                         }
                         Vector128<int> r0 = Clamp(TReq.Apply(a0, Vector128.Load(mult + c0), Vector128.Load(left + c0), Vector128.Load(rpos + c0), Vector128.Load(rneg + c0)) + ozp, lo, hi);

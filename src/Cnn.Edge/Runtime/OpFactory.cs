@@ -295,7 +295,7 @@ public static class OpFactory
             (mult[c], shift[c]) = Multiplier(op, (double)x.Scale * ws / y.Scale, $"in_scale * w_scale[{c}] / out_scale");
 
             long bound = bias.IsEmpty ? 0 : Math.Abs((long)bias[c]);
-            foreach (sbyte v in weights.Slice(c * perChannel, perChannel)) bound += 255L * Math.Abs(v);
+            foreach (sbyte v in weights.Slice(c * perChannel, perChannel)) bound += 255L * Math.Abs((int)v);
             if (bound > int.MaxValue)
                 throw Fail(op, "255 * Σ|w| + |bias| ≤ int.MaxValue (int32 accumulator)", $"{bound} at output channel {c}",
                     "weights/bias too large for an int32 accumulator; split the layer or re-quantize");
