@@ -90,5 +90,66 @@ if [ -n "$chip" ] && [ -x /opt/app/guest-probe ]; then
   echo "QT $(cut -d' ' -f1 /proc/uptime) probe done"
 fi
 
+# --- samples/RaspberryPi (cnn-pi), the real device program, with /opt/cnn-pi/cnn-pi.json
+# (build/qemu-system/cnn-pi-guest.json): V4L2 mmap capture from vivid, the demo colour model, a GPIO
+# edge trigger on line 17 and the class outputs 23/24/25 through libgpiod. /init shows it a scene
+# (vivid solid red/green/blue, switched by guest-probe --vivid-pattern), fires the trigger by
+# gpio-sim's simulated pull, waits for the decision in its JSON log and reads the pins through
+# sysfs while the sample holds them; then SIGTERM, which must leave every output low.
+slog=/tmp/cnn-pi.log
+# wait_log PATTERN TENTHS: until the sample's log has a line matching PATTERN (false on timeout or exit).
+wait_log() {
+  i=0
+  while ! grep -q "$1" "$slog" && [ $i -lt "$2" ] && kill -0 "$spid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+  grep -q "$1" "$slog"
+}
+class_pins_high() {
+  h=""
+  for p in 23 24 25; do [ "$(cat "$simdir/sim_gpio$p/value")" = 1 ] && h="$h $p"; done
+  echo "${h# }"
+}
+run_sample() {
+  cfg=/opt/cnn-pi/cnn-pi.json
+  if /opt/cnn-pi/cnn-pi --config "$cfg" --check > /tmp/cnn-pi-check.log 2>&1; then pass sample-config-and-model-check
+  else fail sample-config-and-model-check "$(tail -3 /tmp/cnn-pi-check.log | tr '\n' ' ')"; fi
+  sed 's/^/SAMPLE /' /tmp/cnn-pi-check.log
+  echo pull-down > "$simdir/sim_gpio17/pull"
+  /opt/cnn-pi/cnn-pi --config "$cfg" > "$slog" 2> /tmp/cnn-pi.err &
+  spid=$!
+  if wait_log '"event":"start"' 600; then pass sample-start
+  else fail sample-start "no start event: $(tail -3 /tmp/cnn-pi.err | tr '\n' ' ')"; fi
+  h=$(class_pins_high)
+  [ -z "$h" ] && pass sample-outputs-low-at-start || fail sample-outputs-low-at-start "pins high: $h"
+  for scene in "7 red 23" "8 green 24" "9 blue 25"; do
+    set -- $scene
+    /opt/app/guest-probe --vivid-pattern "$1" /dev/video0 || fail "sample-scene-$2" "setting vivid pattern $1 failed"
+    echo pull-up > "$simdir/sim_gpio17/pull"
+    if wait_log "\"state\":\"$2\"" 300; then
+      h=$(class_pins_high)
+      [ "$h" = "$3" ] && pass "sample-scene-$2-pin-$3-held-high" || fail "sample-scene-$2-pin-$3-held-high" "pins high: ${h:-none}"
+    else
+      fail "sample-scene-$2-pin-$3-held-high" "no decision with state $2 after the trigger"
+    fi
+    # Back to low only now: the next rising edge is the next trigger (debounce is 50 ms).
+    echo pull-down > "$simdir/sim_gpio17/pull"
+  done
+  kill -TERM "$spid" 2>/dev/null
+  i=0
+  while kill -0 "$spid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$spid" 2>/dev/null && { kill -KILL "$spid"; fail sample-sigterm "still running 20 s after SIGTERM"; }
+  wait "$spid"; rc=$?
+  sed 's/^/SAMPLE /' "$slog" /tmp/cnn-pi.err
+  [ $rc -eq 0 ] && grep -q '"event":"stop"' "$slog" && pass sample-sigterm-exit-0 || fail sample-sigterm-exit-0 "exit status $rc"
+  h=$(class_pins_high)
+  [ -z "$h" ] && pass sample-outputs-low-after-exit || fail sample-outputs-low-after-exit "pins high: $h"
+}
+
+if [ -n "$chip" ] && [ -x /opt/cnn-pi/cnn-pi ]; then
+  run_sample
+  echo "QT $(cut -d' ' -f1 /proc/uptime) sample done"
+else
+  fail sample "no gpio-sim chip or no /opt/cnn-pi/cnn-pi"
+fi
+
 grep -qw qtforcefail /proc/cmdline && fail forced "qtforcefail on the kernel command line"
 finish

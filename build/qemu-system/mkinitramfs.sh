@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# mkinitramfs.sh APPDIR OUT.cpio.gz : builds the CI guest's initramfs from build/qemu-system/work/
-# (setup.sh) and the arm64 programs in APPDIR (copied to /opt/app). Contents: busybox, glibc,
+# mkinitramfs.sh APPDIR OUT.cpio.gz [OVERLAY] : builds the CI guest's initramfs from
+# build/qemu-system/work/ (setup.sh) and the arm64 programs in APPDIR (copied to /opt/app); the
+# tree OVERLAY (e.g. opt/cnn-pi/...) is copied over the root as it is. Contents: busybox, glibc,
 # libgcc_s, libstdc++, libgpiod + gpiod tools, the module closures of vivid and gpio-sim, init.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +24,7 @@ cp "$g"/usr/bin/gpio* "$stage/usr/bin/"
 cp "$work/semiexit" "$stage/opt/"
 cp -r "$app"/. "$stage/opt/app/"
 rm -f "$stage"/opt/app/*.dbg
+[ -n "${3:-}" ] && cp -r "$3"/. "$stage/"
 cp "$here/init.sh" "$stage/init"
 chmod +x "$stage/init"
 

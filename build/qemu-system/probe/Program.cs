@@ -11,10 +11,19 @@
 //      high, announcing "<pin>" in /tmp/scene.N; /init reads the pins through gpio-sim's sysfs and
 //      answers with /tmp/ack.N;
 //   5. prints "PROBE OK ..." (exit 0), or "PROBE FAIL <why>" (exit 1) at the first thing that is wrong.
+// guest-probe --vivid-pattern N [/dev/videoX] only sets vivid's test pattern and exits.
 using System.Device.Gpio;
 using System.Device.Gpio.Drivers;
 using System.Diagnostics;
 using Cnn.Qemu.GuestProbe;
+
+// guest-probe --vivid-pattern N [DEVICE]: only switches vivid's test pattern (used by /init to
+// show scenes to samples/RaspberryPi while it streams; busybox cannot issue the ioctl).
+if (args.Length >= 2 && args[0] == "--vivid-pattern")
+{
+    V4l2.SetVividPattern(args.Length > 2 ? args[2] : "/dev/video0", int.Parse(args[1]));
+    return 0;
+}
 
 var opts = Args.Parse(args);
 try
