@@ -4,17 +4,17 @@ using Cnn.Edge.Kernels;
 namespace Cnn.Edge.Runtime.Ops;
 
 /// <summary>
-/// Everything a Conv2D kernel needs, computed once at prepare (OpFactory). Optimized kernels take
-/// the same data (and may add packed weights of their own at prepare).
+/// What every op with int8 weights needs, computed once at prepare (OpFactory): tensor views, zero points,
+/// weights and bias used in place from the model file, per-channel requantization and the fused clamp.
+/// Optimized kernels take the same data (and may add packed weights of their own at prepare).
 /// </summary>
-internal sealed class Conv2DData
+internal abstract class WeightedOpData
 {
-    public required Conv2DShape Shape { get; init; }
     public required TensorView Input { get; init; }
     public required TensorView Output { get; init; }
     public required int InputZeroPoint { get; init; }
     public required int OutputZeroPoint { get; init; }
-    /// <summary>[Cout, KH, KW, Cin/groups] int8, in place in the model file.</summary>
+    /// <summary>Int8 weights, output channel first, in place in the model file.</summary>
     public required ReadOnlyMemory<byte> Weights { get; init; }
     /// <summary>[Cout] int32, in place in the model file; empty when the op has no bias.</summary>
     public required ReadOnlyMemory<byte> Bias { get; init; }
@@ -25,6 +25,12 @@ internal sealed class Conv2DData
 
     public ReadOnlySpan<sbyte> WeightsSpan => MemoryMarshal.Cast<byte, sbyte>(Weights.Span);
     public ReadOnlySpan<int> BiasSpan => MemoryMarshal.Cast<byte, int>(Bias.Span);
+}
+
+/// <summary>Conv2D: weights [Cout, KH, KW, Cin/groups].</summary>
+internal sealed class Conv2DData : WeightedOpData
+{
+    public required Conv2DShape Shape { get; init; }
 }
 
 /// <summary>Conv2D through the scalar reference kernel (the specification).</summary>
@@ -40,19 +46,9 @@ internal sealed class Conv2DReferenceOp : PreparedOp
 }
 
 /// <summary>Everything a TransposeConv2D kernel needs (weights [Cout, KH, KW, Cin]).</summary>
-internal sealed class TransposeConv2DData
+internal sealed class TransposeConv2DData : WeightedOpData
 {
     public required TransposeConv2DShape Shape { get; init; }
-    public required TensorView Input { get; init; }
-    public required TensorView Output { get; init; }
-    public required int InputZeroPoint { get; init; }
-    public required int OutputZeroPoint { get; init; }
-    public required ReadOnlyMemory<byte> Weights { get; init; }
-    public required ReadOnlyMemory<byte> Bias { get; init; }
-    public required int[] Multipliers { get; init; }
-    public required int[] Shifts { get; init; }
-    public required int ActMin { get; init; }
-    public required int ActMax { get; init; }
 }
 
 internal sealed class TransposeConv2DReferenceOp : PreparedOp
@@ -63,6 +59,6 @@ internal sealed class TransposeConv2DReferenceOp : PreparedOp
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => TransposeConv2DReference.Run(_d.Shape, _d.Input.Int8(arena), _d.InputZeroPoint,
-            MemoryMarshal.Cast<byte, sbyte>(_d.Weights.Span), MemoryMarshal.Cast<byte, int>(_d.Bias.Span),
+            _d.WeightsSpan, _d.BiasSpan,
             _d.Multipliers, _d.Shifts, _d.OutputZeroPoint, _d.ActMin, _d.ActMax, _d.Output.OutInt8(arena));
 }
