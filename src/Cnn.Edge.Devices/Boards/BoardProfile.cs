@@ -24,7 +24,7 @@ public sealed class BoardProfile
     /// <summary>Suggested interpreter arena budget on the smallest RAM variant.</summary>
     public long MemoryBudgetBytes { get; set; }
     public int Threads { get; set; } = 1;
-    public string GpioDriver { get; set; } = "libgpiod";
+    public string GpioDriver { get; set; } = "cdev";
     public int? GpioChip { get; set; }
     public string? GpioChipLabel { get; set; }
     public int GpioLines { get; set; }

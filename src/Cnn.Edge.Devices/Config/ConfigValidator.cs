@@ -31,7 +31,8 @@ public static class ConfigValidator
     public static readonly string[] TriggerModes = ["interval", "motion", "gpio"];
     public static readonly string[] Edges = ["rising", "falling", "both"];
     public static readonly string[] Pulls = ["none", "up", "down"];
-    public static readonly string[] Drivers = ["auto", "sim", "libgpiod", "sysfs", "rpi"];
+    /// <summary>GPIO drivers: cdev is the kernel's GPIO character device (libgpiod, its older name here, means the same).</summary>
+    public static readonly string[] Drivers = ["auto", "cdev", "libgpiod", "sim"];
     public static readonly string[] Crops = ["center", "stretch"];
     public static readonly string[] OutputModes = ["level", "pulse"];
 
@@ -162,7 +163,9 @@ public static class ConfigValidator
 
         var g = c.Gpio ?? new GpioConfig();
         Unknown("gpio.", g.Unknown);
-        OneOf("gpio.driver", g.Driver, Drivers);
+        if (g.Driver is "rpi" or "sysfs")
+            Bad("gpio.driver", $"{g.Driver} ({(g.Driver == "rpi" ? "RaspberryPi3Driver over /dev/gpiomem" : "/sys/class/gpio")}) is no longer offered: use cdev, which drives the same pins on every Pi");
+        else OneOf("gpio.driver", g.Driver, Drivers);
         if (g.Chip is int chip) Range("gpio.chip", chip, 0, 255);
         if (g.ChipLabel is "") Bad("gpio.chip_label", "is empty");
         Range("gpio.heartbeat_ms", g.HeartbeatMs, 10, 3_600_000);

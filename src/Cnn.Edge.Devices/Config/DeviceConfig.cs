@@ -103,7 +103,7 @@ public sealed class DecisionConfig
 
 public sealed class GpioConfig
 {
-    /// <summary>sim | libgpiod | sysfs | rpi | auto (the board profile's driver, else libgpiod).</summary>
+    /// <summary>cdev (GPIO character device; "libgpiod" means the same) | sim | auto (the board profile's driver, else cdev).</summary>
     public string Driver { get; set; } = "auto";
     /// <summary>GPIO chip number, or null to find it by <see cref="ChipLabel"/> (or the board profile's).</summary>
     public int? Chip { get; set; }
