@@ -144,6 +144,59 @@ public sealed class LoopTests : IDisposable
         Assert.NotEmpty(LogLines("camera_reopened"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AStopDuringTheFrameWaitIsACleanShutdownNotACameraError(bool sourceThrows)
+    {
+        // SIGTERM while the loop waits for a frame: V4L2's poll returns (EINTR, or the frame timeout), a pipe
+        // source is closed under its read and throws. Either way the stop request is already set.
+        var config = Config("""
+            { "model": null, "trigger": { "interval_ms": 10 }, "decision": { "min_confidence": 0.5, "confirm_frames": 1 },
+              "camera": { "source": "synthetic" }, "gpio": { "busy_pin": 22, "outputs": [ { "class": "red", "pin": 5 } ] } }
+            """);
+        using var cts = new CancellationTokenSource();
+        var source = new StopDuringWaitSource(cts, framesBeforeStop: 3, sourceThrows);
+        using var loop = Build(config, source, new FixedLoader(new ScriptedClassifier(["red", "green"], (0, 0.9f))));
+        var summary = loop.Run(cts.Token);
+
+        Assert.Equal("cancelled", summary.StopReason);
+        Assert.Equal(3, summary.Frames);
+        Assert.Equal((0L, 0), (summary.BadFrames, summary.CameraLosses));
+        Assert.Empty(LogLines("camera_error"));
+        Assert.Equal("cancelled", LogLines("stop").Single().GetProperty("message").GetString());
+        // The red output was on; the stop left every output (and the busy pin) inactive.
+        Assert.Contains(_driver.Writes, w => w.Pin == 5 && w.Value == PinValue.High);
+        Assert.Equal(PinValue.Low, _driver.ValueOf(5));
+        Assert.Equal(PinValue.Low, _driver.ValueOf(22));
+        loop.Dispose();
+        Assert.False(_driver.IsOpen(5));
+        Assert.False(_driver.IsOpen(22));
+    }
+
+    /// <summary>Delivers red frames, then a stop request arrives while the next capture waits.</summary>
+    private sealed class StopDuringWaitSource(CancellationTokenSource stop, int framesBeforeStop, bool throws) : IFrameSource
+    {
+        private readonly byte[] _frame = Enumerable.Repeat((byte)200, 16 * 16).ToArray();
+        private int _frames;
+        public string Description => "stop-during-wait";
+        public bool IsOpen { get; private set; }
+        public void Open() => IsOpen = true;
+        public void Close() => IsOpen = false;
+        public void Dispose() { }
+        public bool Capture(IFrameSink sink, int timeoutMs)
+        {
+            if (_frames < framesBeforeStop)
+            {
+                sink.OnFrame(new RawFrame(_frame, 16, 16, 16, PixelFormat.Grey8, _frames++));
+                return true;
+            }
+            stop.Cancel();
+            if (throws) throw new FrameSourceException(FrameErrorKind.Lost, "pipe '-' read failed: the pipe was closed");
+            return false;
+        }
+    }
+
     [Fact]
     public void BadFramesAreSkippedUntilTooManyInARow()
     {

@@ -116,14 +116,15 @@ public sealed unsafe class V4L2Source : IFrameSource
         try
         {
             var pfd = new Libc.PollFd { Fd = _fd.Fd, Events = Libc.POLLIN };
-            int n = Libc.poll(&pfd, 1, timeoutMs);
+            long deadline = Environment.TickCount64 + timeoutMs;
+            int n, pollError = 0;
+            // A signal (SIGTERM on its way to a clean stop, or any other) interrupts poll with EINTR: that is no
+            // camera fault and no missing frame, so wait out the rest of the timeout; the loop looks for a stop
+            // request between frames.
+            while ((n = Libc.poll(&pfd, 1, timeoutMs)) < 0 && (pollError = Marshal.GetLastPInvokeError()) == Libc.EINTR)
+                timeoutMs = (int)Math.Max(0, deadline - Environment.TickCount64);
             if (n == 0) return false;
-            if (n < 0)
-            {
-                int err = Marshal.GetLastPInvokeError();
-                if (err == Libc.EINTR) return false;
-                throw Lost($"poll on {Device} failed: {Libc.Describe(err)}");
-            }
+            if (n < 0) throw Lost($"poll on {Device} failed: {Libc.Describe(pollError)}");
             if ((pfd.Revents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0)
                 throw Lost($"{Device} reported an error while streaming (unplugged?)");
 
