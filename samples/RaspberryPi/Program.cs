@@ -106,7 +106,9 @@ internal static class CnnPi
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            Console.Error.WriteLine($"cnn-pi: cannot write the demo model to '{path}': {e.Message}");
+            string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+            string why = dir is not null && !Directory.Exists(dir) ? $"the folder '{dir}' does not exist" : e.Message;
+            Console.Error.WriteLine($"cnn-pi: cannot write the demo model to '{path}': {why}");
             return 1;
         }
     }
@@ -180,8 +182,8 @@ internal static class CnnPi
         {
             gpio = GpioFactory.Create(config.Gpio, board, out string gpioText);
             source = FrameSources.Create(config.Camera);
-            // A pipe read blocks until the producer writes: closing the pipe is what ends a stop request there.
-            if (source is RawPipeSource pipe) cts.Token.Register(pipe.Close);
+            // A pipe source waits for its producer in poll(2): a stop request wakes it at once.
+            if (source is RawPipeSource pipe) cts.Token.Register(pipe.Interrupt);
             Console.Error.WriteLine($"cnn-pi: gpio {gpioText}; camera {source.Description}; model {config.Model}");
             bool ready = false;
             var summary = ClassifyLoop.Run(config, source, gpio, loader, cts.Token, alive: () =>
