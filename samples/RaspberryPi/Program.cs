@@ -182,8 +182,6 @@ internal static class CnnPi
         {
             gpio = GpioFactory.Create(config.Gpio, board, out string gpioText);
             source = FrameSources.Create(config.Camera);
-            // A pipe source waits for its producer in poll(2): a stop request wakes it at once.
-            if (source is RawPipeSource pipe) cts.Token.Register(pipe.Interrupt);
             Console.Error.WriteLine($"cnn-pi: gpio {gpioText}; camera {source.Description}; model {config.Model}");
             bool ready = false;
             var summary = ClassifyLoop.Run(config, source, gpio, loader, cts.Token, alive: () =>

@@ -174,6 +174,43 @@ public sealed class LoopTests : IDisposable
         Assert.False(_driver.IsOpen(22));
     }
 
+    [Fact]
+    public void AStopRequestInterruptsACaptureThatWaitsInTheKernel()
+    {
+        var config = Config("""
+            { "model": null, "trigger": { "interval_ms": 10 }, "camera": { "source": "synthetic", "frame_timeout_ms": 600000 },
+              "gpio": { "outputs": [ { "class": "red", "pin": 5 } ] } }
+            """);
+        using var cts = new CancellationTokenSource();
+        var source = new BlockingSource();
+        using var loop = Build(config, source, new FixedLoader(new ScriptedClassifier(["red", "green"], (0, 0.9f))));
+        cts.CancelAfter(100);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var summary = loop.Run(cts.Token); // LoopClock is manual, the wait is real: only Interrupt can end it
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the stop took {sw.Elapsed}");
+        Assert.Equal(1, source.Interrupts);
+        Assert.Equal("cancelled", summary.StopReason);
+        Assert.Empty(LogLines("camera_error"));
+    }
+
+    /// <summary>A camera that never delivers: Capture blocks until <see cref="Interrupt"/>.</summary>
+    private sealed class BlockingSource : IInterruptibleFrameSource
+    {
+        private readonly ManualResetEventSlim _interrupted = new();
+        public int Interrupts;
+        public string Description => "blocking";
+        public bool IsOpen { get; private set; }
+        public void Open() => IsOpen = true;
+        public void Close() => IsOpen = false;
+        public void Dispose() => _interrupted.Dispose();
+        public void Interrupt()
+        {
+            Interlocked.Increment(ref Interrupts);
+            _interrupted.Set();
+        }
+        public bool Capture(IFrameSink sink, int timeoutMs) => _interrupted.Wait(timeoutMs) && false;
+    }
+
     /// <summary>Delivers red frames, then a stop request arrives while the next capture waits.</summary>
     private sealed class StopDuringWaitSource(CancellationTokenSource stop, int framesBeforeStop, bool throws) : IFrameSource
     {

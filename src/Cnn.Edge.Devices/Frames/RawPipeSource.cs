@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Cnn.Edge.Devices.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -15,13 +14,13 @@ namespace Cnn.Edge.Devices.Frames;
 /// as a missing frame. A frame that arrives in pieces across timeouts is completed by the next capture.
 /// </para>
 /// </summary>
-public sealed unsafe class RawPipeSource : IFrameSource
+public sealed unsafe class RawPipeSource : IInterruptibleFrameSource
 {
     private readonly byte[] _frame;
     private int _filled;
     private Stream? _stream;
     private SafeFileHandle? _pipe;
-    private readonly FileDescriptorHandle? _wake = OperatingSystem.IsLinux() ? Libc.EventFd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK) : null;
+    private readonly WakeEvent? _wake = OperatingSystem.IsLinux() ? new WakeEvent() : null;
     private readonly Func<Stream>? _streamFactory;
     private long _sequence;
 
@@ -96,11 +95,7 @@ public sealed unsafe class RawPipeSource : IFrameSource
     }
 
     /// <summary>Ends a capture that waits for the producer (thread-safe; the loop then sees its stop request).</summary>
-    public void Interrupt()
-    {
-        ulong one = 1;
-        if (_wake is { IsInvalid: false }) Libc.write(_wake, &one, sizeof(ulong));
-    }
+    public void Interrupt() => _wake?.Set();
 
     /// <summary>False when no whole frame arrived within <paramref name="timeoutMs"/> or the wait was interrupted.</summary>
     public bool Capture(IFrameSink sink, int timeoutMs)
@@ -135,16 +130,12 @@ public sealed unsafe class RawPipeSource : IFrameSource
     {
         var fds = stackalloc Libc.PollFd[2];
         fds[0] = new Libc.PollFd { Fd = (int)_pipe!.DangerousGetHandle(), Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = _wake is { IsInvalid: false } ? _wake.Fd : -1, Events = Libc.POLLIN };
-        long deadline = Environment.TickCount64 + timeoutMs;
-        int n;
-        while ((n = Libc.poll(fds, 2, timeoutMs)) < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR)
-            timeoutMs = (int)Math.Max(0, deadline - Environment.TickCount64);
-        if (n < 0) throw new FrameSourceException(FrameErrorKind.Lost, $"poll on pipe '{Path}' failed: {Libc.Describe(Marshal.GetLastPInvokeError())}");
+        fds[1] = new Libc.PollFd { Fd = _wake?.Fd ?? -1, Events = Libc.POLLIN };
+        int n = Libc.PollUntil(fds, 2, timeoutMs, out int error);
+        if (n < 0) throw new FrameSourceException(FrameErrorKind.Lost, $"poll on pipe '{Path}' failed: {Libc.Describe(error)}");
         if ((fds[1].Revents & Libc.POLLIN) != 0)
         {
-            ulong drained;
-            Libc.read(_wake!, &drained, sizeof(ulong));
+            _wake!.Reset();
             return false;
         }
         // POLLHUP without POLLIN is the producer's end: the read returns 0 and reports it.

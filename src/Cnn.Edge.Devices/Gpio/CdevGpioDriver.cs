@@ -45,7 +45,7 @@ public sealed unsafe class CdevGpioDriver : GpioDriver, IDirectGpioWriter
     private readonly object _lock = new();
     private Line[] _watched = [];
     private Thread? _eventThread;
-    private FileDescriptorHandle? _wake;
+    private WakeEvent? _wake;
     private volatile bool _stopping;
     private long _generation, _seenGeneration;
 
@@ -241,21 +241,14 @@ public sealed unsafe class CdevGpioDriver : GpioDriver, IDirectGpioWriter
         if (_eventThread is null)
         {
             if (_watched.Length == 0) return;
-            _wake = Libc.EventFd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
-            if (_wake.IsInvalid) throw new IOException($"eventfd failed: {Libc.Describe(Marshal.GetLastPInvokeError())}");
+            _wake = new WakeEvent();
             _eventThread = new Thread(EventLoop) { IsBackground = true, Name = "gpio events" };
             _eventThread.Start();
         }
-        Wake();
+        _wake!.Set();
         // A line that left the set may be closed right after this returns: the poll must not hold its fd.
         if (Thread.CurrentThread == _eventThread) return;
         while (Volatile.Read(ref _seenGeneration) < generation && _eventThread.IsAlive) Monitor.Wait(_lock, 100);
-    }
-
-    private void Wake()
-    {
-        ulong one = 1;
-        if (_wake is { IsInvalid: false }) Libc.write(_wake, &one, sizeof(ulong));
     }
 
     private void EventLoop()
@@ -276,18 +269,12 @@ public sealed unsafe class CdevGpioDriver : GpioDriver, IDirectGpioWriter
                 int count = Math.Min(watched.Length, GpioV2.LinesMax);
                 fds[0] = new Libc.PollFd { Fd = _wake!.Fd, Events = Libc.POLLIN };
                 for (int i = 0; i < count; i++) fds[i + 1] = new Libc.PollFd { Fd = watched[i].Fd!.Fd, Events = Libc.POLLIN };
-                int n;
-                fixed (Libc.PollFd* p = fds) n = Libc.poll(p, (nuint)(count + 1), -1);
-                if (n < 0)
-                {
-                    int err = Marshal.GetLastPInvokeError();
-                    if (err == Libc.EINTR) continue;
-                    throw new IOException($"poll on {_chipText} failed: {Libc.Describe(err)}");
-                }
+                int n, error;
+                fixed (Libc.PollFd* p = fds) n = Libc.PollUntil(p, (nuint)(count + 1), -1, out error);
+                if (n < 0) throw new IOException($"poll on {_chipText} failed: {Libc.Describe(error)}");
                 if ((fds[0].Revents & Libc.POLLIN) != 0)
                 {
-                    ulong drained;
-                    Libc.read(_wake, &drained, sizeof(ulong));
+                    _wake.Reset();
                     continue; // the set may have changed: take the new one before reading any line
                 }
                 for (int i = 0; i < count; i++)
@@ -336,7 +323,7 @@ public sealed unsafe class CdevGpioDriver : GpioDriver, IDirectGpioWriter
             lock (_lock) t = _eventThread;
             if (t is not null)
             {
-                Wake();
+                _wake!.Set();
                 t.Join(TimeSpan.FromSeconds(2));
             }
             lock (_lock)

@@ -153,6 +153,8 @@ public sealed class ClassifyLoop : IDisposable
     {
         _log.Event("start", _clock.UtcNow, $"classifying from {_source.Description}, trigger {_mode}",
             ("model", _model.Path), ("labels", string.Join(",", _model.Classifier.Labels)));
+        // A stop request ends a capture that waits in the kernel at once (SIGTERM must not wait for a frame).
+        using var interrupt = _source is IInterruptibleFrameSource waiting ? cancellationToken.Register(waiting.Interrupt) : default;
         try
         {
             while (!cancellationToken.IsCancellationRequested && Step(cancellationToken)) { }
