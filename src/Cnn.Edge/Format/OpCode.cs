@@ -39,6 +39,12 @@ public enum OpCode : ushort
     Quantize = 13,
     /// <summary>inputs: x int8. output float32 same shape. params: none.</summary>
     Dequantize = 14,
+    /// <summary>inputs: x int8. output int8 same shape, any scale: y = x ≥ 0 ? x : alpha·x, in fixed point.
+    /// params: alpha as float bits (finite).</summary>
+    LeakyRelu = 15,
+    /// <summary>inputs: x [N,H,W,C] int8. output [N,H+pad_top+pad_bottom,W+pad_left+pad_right,C], same scale and zero point.
+    /// params: pad_top, pad_left, pad_bottom, pad_right, value (the int8 fill: the zero point for zero padding).</summary>
+    Pad2D = 16,
 }
 
 /// <summary>Element type of a tensor. Stored in files.</summary>

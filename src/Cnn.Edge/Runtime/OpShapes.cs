@@ -41,6 +41,8 @@ public static class OpShapes
             OpCode.Softmax => Softmax(op, tensors),
             OpCode.Quantize => Elementwise(op, tensors, TensorType.Float32, TensorType.Int8),
             OpCode.Dequantize => Elementwise(op, tensors, TensorType.Int8, TensorType.Float32),
+            OpCode.LeakyRelu => LeakyRelu(op, tensors),
+            OpCode.Pad2D => Pad2D(op, tensors),
             _ => throw Fail(op, "a known op code", ((int)op.Code).ToString(), "code"),
         };
         // Softmax, Dequantize and Reshape check their own output types; every other op writes int8.
@@ -278,6 +280,37 @@ public static class OpShapes
         if (o is not null && o.Type != TensorType.Int8 && o.Type != TensorType.Float32)
             throw Fail(op, "output type Int8 or Float32", o.Type.ToString(), "output 0 type");
         return Checked(op, (int[])x.Shape.Clone());
+    }
+
+    private static int[] LeakyRelu(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        ParamCount(op, 1);
+        InputCount(op, 1, 1);
+        var x = Input(op, t, 0, TensorType.Int8, -1, "input");
+        float alpha = BitConverter.Int32BitsToSingle(op.Params[0]);
+        if (!float.IsFinite(alpha))
+            throw Fail(op, "alpha finite", alpha.ToString("R"), "param alpha (slot 0, float bits)");
+        return Checked(op, (int[])x.Shape.Clone());
+    }
+
+    /// <summary>Pad2D params: pad_top, pad_left, pad_bottom, pad_right, value.</summary>
+    private static int[] Pad2D(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        ParamCount(op, 5);
+        InputCount(op, 1, 1);
+        var x = Input(op, t, 0, TensorType.Int8, 4, "input");
+        string[] names = ["pad_top", "pad_left", "pad_bottom", "pad_right"];
+        for (int i = 0; i < 4; i++)
+        {
+            if (op.Params[i] < 0 || op.Params[i] > MaxGeometry)
+                throw Fail(op, $"0 ≤ {names[i]} ≤ {MaxGeometry}", op.Params[i].ToString(), $"param {names[i]} (slot {i})");
+        }
+        if (op.Params[4] < sbyte.MinValue || op.Params[4] > sbyte.MaxValue)
+            throw Fail(op, "an int8 fill value in [-128, 127]", op.Params[4].ToString(), "param value (slot 4)");
+        long oh = (long)x.Shape[1] + op.Params[0] + op.Params[2], ow = (long)x.Shape[2] + op.Params[1] + op.Params[3];
+        if (oh > int.MaxValue || ow > int.MaxValue)
+            throw Fail(op, "padded height and width ≤ int.MaxValue", $"{oh}x{ow}", "params pad_*");
+        return Checked(op, [x.Shape[0], (int)oh, (int)ow, x.Shape[3]]);
     }
 
     private static int[] Elementwise(OpInfo op, IReadOnlyList<TensorInfo> t, TensorType inType, TensorType outType)

@@ -61,3 +61,15 @@ internal sealed class DequantizeOp(float scale, int zeroPoint, TensorView input,
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => DequantizeReference.Run(input.Int8(arena), scale, zeroPoint, output.OutFloat(arena));
 }
+
+internal sealed class LeakyReluOp(LeakyReluParams p, TensorView input, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => LeakyReluReference.Run(p, input.Int8(arena), output.OutInt8(arena));
+}
+
+internal sealed class Pad2DOp(Pad2DShape shape, sbyte value, TensorView input, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => Pad2DReference.Run(shape, input.Int8(arena), value, output.OutInt8(arena));
+}
