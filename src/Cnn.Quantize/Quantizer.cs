@@ -96,6 +96,12 @@ public static class Quantizer
             // The input keeps its full range: clipping real pixels gains nothing.
             ranges[name] = obs.Range(name == g.InputName ? CalibrationMethod.MinMax : options.Method, options.Percentile);
         }
+        foreach (var pad in g.Nodes.Where(n => n.Kind == NodeKind.Pad))
+        {
+            // Pad2D keeps its input's quantization: the fill value must be representable there.
+            var (lo, hi) = ranges[pad.Inputs[0]];
+            ranges[pad.Inputs[0]] = (Math.Min(lo, pad.PadValue), Math.Max(hi, pad.PadValue));
+        }
         var toConvert = options.BiasCorrection ? CorrectBiases(g, samples) : g;
 
         var conv = new EdgeConverter(toConvert, ranges);

@@ -53,23 +53,6 @@ public class PassesAndApiTests
     }
 
     [Fact]
-    public void LeakyReluIsReportedUnsupportedForInt8ButRunsInFloat()
-    {
-        var g = new FloatGraph();
-        g.AddInput("x", [1, 1, 4, 4]);
-        g.AddInitializer("w", [2, 1, 3, 3], Enumerable.Range(0, 18).Select(i => (i - 9) * 0.1f).ToArray());
-        g.AddNode("Conv", "conv", ["x", "w"], ["c"], OnnxAttribute.IntList("pads", 1, 1, 1, 1));
-        g.AddNode("LeakyRelu", "leaky", ["c"], ["y"], OnnxAttribute.FloatValue("alpha", 0.1f));
-        g.AddOutput("y");
-        var q = Quantizer.Prepare(g, out _);
-        var y = new FloatEvaluator(q).Run(Enumerable.Repeat(1f, 16).ToArray())["y"];
-        Assert.Contains(y, v => v < 0);
-        var e = Assert.Throws<UnsupportedModelException>(() => Quantizer.Quantize(g, [new float[16]]));
-        Assert.Contains("'leaky'", e.Message);
-        Assert.Contains("LeakyRelu", e.Message);
-    }
-
-    [Fact]
     public void BudgetTooSmallNamesThePeakOpAndMissingBytes()
     {
         var onnx = FloatGraph.Load(Fixtures.Path("lenet5.onnx"));

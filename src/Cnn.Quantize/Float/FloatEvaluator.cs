@@ -112,6 +112,7 @@ public sealed class FloatEvaluator
             case NodeKind.Pad:
                 {
                     int nb = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = ys[1], ow = ys[2];
+                    if (n.PadValue != 0) Array.Fill(y, n.PadValue);
                     for (int b = 0; b < nb; b++)
                         for (int i = 0; i < h; i++)
                             Array.Copy(x, ((long)(b * h + i) * w) * c, y, ((long)(b * oh + i + n.PadTop) * ow + n.PadLeft) * c, (long)w * c);

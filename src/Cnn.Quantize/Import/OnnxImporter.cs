@@ -8,9 +8,10 @@ public sealed class UnsupportedModelException : Exception
 {
     public UnsupportedModelException(IReadOnlyList<string> problems)
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
-               "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu (float only), MaxPool, AveragePool, " +
+               "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
                "GlobalAveragePool, GlobalMaxPool, Gemm, MatMul+Add, Add, Concat (channels), Flatten, Reshape (constant shape), " +
-               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant zeros). " +
+               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant mode, H and W), " +
+               "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
     {
         Problems = problems;
@@ -204,10 +205,14 @@ public static class OnnxImporter
                         return;
                     }
                 case "Mul" or "Div" or "Sub" or "Add" when allConst: FoldArithmetic(node); return;
+                case "Mul" or "Div" or "Sub" or "Add" when node.Inputs.Count == 2 && (Const(node.Input(0)) != null || Const(node.Input(1)) != null):
+                    ConvertAffineConst(node);
+                    return;
                 case "ReduceMean": ConvertReduceMean(node); return;
                 case "Transpose" when allConst: FoldTranspose(node); return;
                 case "Shape" or "Gather" or "Unsqueeze" or "Squeeze" or "Cast" or "Mul" or "Div" or "Sub":
-                    throw new OnnxFormatException(node.Describe(), $"{node.OpType} on a runtime tensor is not supported (only shape computations on constants are folded)");
+                    throw new OnnxFormatException(node.Describe(), $"{node.OpType} on a runtime tensor is not supported (only shape computations on constants, " +
+                                                                   "and Add/Sub/Mul/Div of a runtime tensor by a scalar or per-channel constant)");
                 case "Conv": ConvertConv(node); return;
                 case "ConvTranspose": ConvertConvTranspose(node); return;
                 case "BatchNormalization": ConvertBatchNorm(node); return;
@@ -656,12 +661,46 @@ public static class OnnxImporter
             Result.Nodes[^1].Name = name;
         }
 
+        /// <summary>
+        /// x + c, x - c, c - x, x * c, x / c with a constant c that is a scalar or one value per channel (axis 1):
+        /// a per-channel affine node (like an unfolded BatchNormalization), which the passes fold into the
+        /// preceding Conv/Gemm or turn into a depthwise 1x1 convolution.
+        /// </summary>
+        private void ConvertAffineConst(OnnxNode node)
+        {
+            int ci = Const(node.Input(0)) != null ? 0 : 1;
+            var s = ShapeOf(node, 1 - ci);
+            var t = RequireConst(node, ci, "constant operand");
+            var v = t.Floats ?? t.Ints!.Select(i => (float)i).ToArray();
+            int c = s.Length >= 2 ? s[1] : 1;
+            // Right-aligned broadcasting: every dimension of c is 1 except, at most, the one over axis 1 (channels).
+            var dims = t.Dims.Length <= s.Length ? Enumerable.Repeat(1, s.Length - t.Dims.Length).Concat(t.Dims).ToArray() : t.Dims;
+            bool scalar = v.Length == 1 && dims.Length <= s.Length;
+            bool perChannel = dims.Length == s.Length && v.Length == c && dims.Select((d, i) => i == 1 ? d == c : d == 1).All(ok => ok);
+            if (s.Length is not (2 or 4) || (!scalar && !perChannel))
+                throw new OnnxFormatException(node.Describe(), $"{node.OpType} of a [{string.Join(",", s)}] tensor and a constant [{string.Join(",", t.Dims)}] is not supported " +
+                                                               "(only a scalar or one value per channel)");
+            var scale = new float[c];
+            var shift = new float[c];
+            for (int i = 0; i < c; i++)
+            {
+                float k = v[scalar ? 0 : i];
+                (scale[i], shift[i]) = node.OpType switch
+                {
+                    "Add" => (1f, k),
+                    "Sub" => ci == 1 ? (1f, -k) : (-1f, k),
+                    "Mul" => (k, 0f),
+                    _ when ci == 1 && k != 0 => (1f / k, 0f),
+                    _ => throw new OnnxFormatException(node.Describe(), ci == 0 ? "division of a constant by a runtime tensor is not supported" : "division by zero"),
+                };
+            }
+            Add(new QNode { Kind = NodeKind.BatchNorm, Name = node.Name, Inputs = [Runtime(node, 1 - ci)], Output = node.Outputs[0], Scale = scale, Shift = shift }, s);
+        }
+
         private void ConvertAdd(OnnxNode node)
         {
             var a = ShapeOf(node, 0);
             var b = ShapeOf(node, 1);
-            if (Const(node.Input(0)) != null || Const(node.Input(1)) != null)
-                throw new OnnxFormatException(node.Describe(), "Add of a constant is only supported as the bias after MatMul (fold it into the preceding layer before export)");
             if (!a.SequenceEqual(b)) throw new OnnxFormatException(node.Describe(), $"broadcasting Add of [{string.Join(",", a)}] and [{string.Join(",", b)}] is not supported");
             Add(new QNode { Kind = NodeKind.Add, Name = node.Name, Inputs = [Runtime(node, 0), Runtime(node, 1)], Output = node.Outputs[0] }, a);
         }
@@ -760,17 +799,17 @@ public static class OnnxImporter
         {
             var s = ShapeOf(node, 0);
             Require4D(node, s);
-            if (node.GetString("mode", "constant") != "constant") throw new OnnxFormatException(node.Describe(), $"Pad mode '{node.GetString("mode", "")}' is not supported (only constant zeros)");
+            if (node.GetString("mode", "constant") != "constant") throw new OnnxFormatException(node.Describe(), $"Pad mode '{node.GetString("mode", "")}' is not supported (only constant)");
             long[] pads = node.GetInts("pads") ?? (node.Input(1).Length > 0 ? RequireConst(node, 1, "pads").RequireInts() : []);
             float value = node.GetFloat("value", 0f);
             if (node.Input(2).Length > 0) value = RequireConst(node, 2, "constant_value").RequireFloats()[0];
             if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 1024))
                 throw new OnnxFormatException(node.Describe(), $"pads [{string.Join(",", pads)}] must pad only H and W, non-negative");
-            if (value != 0) throw new OnnxFormatException(node.Describe(), $"Pad value {value} is not supported (only zeros)");
+            if (!float.IsFinite(value)) throw new OnnxFormatException(node.Describe(), $"Pad value {value} is not finite");
             Add(new QNode
             {
                 Kind = NodeKind.Pad, Name = node.Name, Inputs = [Runtime(node, 0)], Output = node.Outputs[0],
-                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7],
+                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7], PadValue = value,
             }, [s[0], s[1], s[2] + (int)(pads[2] + pads[6]), s[3] + (int)(pads[3] + pads[7])]);
         }
     }
