@@ -89,6 +89,12 @@ public static class Quantizer
             eval.Run(x, (n, y) => observers[n.Output].Observe(y, options.MovingAverageMomentum));
         }
         if (samples.Count == 0) throw new ArgumentException("the calibration set is empty", nameof(calibration));
+        if (options.Method is CalibrationMethod.Percentile or CalibrationMethod.Mse)
+        {
+            // Second pass with every range known: exact histograms for the tail-sensitive methods.
+            foreach (var x in samples)
+                eval.Run(x, (n, y) => observers[n.Output].ObserveHistogram(y));
+        }
 
         var ranges = new Dictionary<string, (float, float)>();
         foreach (var (name, obs) in observers)
