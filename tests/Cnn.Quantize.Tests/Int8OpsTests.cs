@@ -9,7 +9,7 @@ namespace Cnn.Quantize.Tests;
 /// <summary>
 /// Imported ops that run in int8 through their own edge ops or rewrites: LeakyRelu (edge LeakyRelu), a Pad that cannot
 /// be folded into a Conv (edge Pad2D), Add/Sub/Mul/Div by a scalar or per-channel constant (a per-channel affine node,
-/// folded into the Conv before it or kept as a depthwise 1x1 convolution), and a standalone Clip on a 2-D tensor.
+/// folded into the Conv before it or kept as a depthwise 1x1 convolution), a broadcasting Add and a standalone Clip on a 2-D tensor.
 /// Each compares the int8 model, dequantized, with the float graph.
 /// </summary>
 public class Int8OpsTests
@@ -118,6 +118,23 @@ public class Int8OpsTests
         var e = Assert.Throws<UnsupportedModelException>(() => Quantizer.Prepare(bad, out _));
         Assert.Contains("'rows'", e.Message);
         Assert.Contains("one value per channel", e.Message);
+    }
+
+    [Fact]
+    public void BroadcastingAddOfAGlobalPoolRunsInInt8()
+    {
+        // conv [1,3,6,6] + its global average [1,3,1,1]: a per-channel broadcast of two runtime tensors.
+        var g = ConvThen(g =>
+        {
+            g.AddNode("GlobalAveragePool", "gap", ["c"], ["m"]);
+            g.AddNode("Add", "plus", ["c", "m"], ["y"]);
+            g.AddOutput("y");
+        });
+        var (steps, r) = Int8Error(g, [1, 2, 6, 6]);
+        var model = EdgeModel.Load(r.EdgeModel);
+        var add = Assert.Single(model.Ops, o => o.Code == OpCode.Add);
+        Assert.Equal([1, 1, 1, 3], model.Tensors[add.Inputs[1]].Shape);
+        Assert.True(steps <= 4, $"int8 broadcast Add differs from float by {steps:F2} output steps");
     }
 
     [Fact]

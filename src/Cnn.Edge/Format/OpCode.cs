@@ -21,7 +21,8 @@ public enum OpCode : ushort
     GlobalAveragePool = 5,
     /// <summary>inputs: x [N,H,W,C] int8. output [N,1,1,C], same scale and zero point. params: none.</summary>
     GlobalMaxPool = 6,
-    /// <summary>inputs: a, b int8 of one shape. output same shape, any scale. params: act_min, act_max.</summary>
+    /// <summary>inputs: a, b int8 of one shape, or of one rank ≤ 4 where each dimension is equal or 1 in one of them (broadcasting).
+    /// output the (broadcast) shape, any scale. params: act_min, act_max.</summary>
     Add = 7,
     /// <summary>inputs: 2..64 int8 tensors [N,H,W,Ci]. output [N,H,W,sum Ci]. params: act_min, act_max.</summary>
     Concat = 8,

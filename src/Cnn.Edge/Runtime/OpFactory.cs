@@ -39,7 +39,11 @@ public static class OpFactory
             OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors),
             OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors),
             OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors),
-            OpCode.Add => OptimizedOps.Add(PrepareAdd(op, tensors), op, tensors, isa), // simd hook
+            OpCode.Add => PrepareAdd(op, tensors) switch
+            {
+                AddOp same => OptimizedOps.Add(same, op, tensors, isa), // simd hook (inputs of one shape)
+                var broadcast => broadcast,
+            },
             OpCode.Concat => PrepareConcat(op, tensors),
             OpCode.Reshape => PrepareReshape(op, tensors),
             OpCode.ChannelShuffle => PrepareChannelShuffle(op, tensors),
@@ -167,6 +171,8 @@ public static class OpFactory
             throw Fail(op, "representable Add multipliers (output scale not below 2^-30 of the input scales)",
                 $"scales a={a.Scale:R} b={b.Scale:R} out={y.Scale:R}", "quantization of inputs and output");
         }
+        if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
+            return new AddBroadcastOp(p, AddReference.Broadcast(a.Shape, b.Shape, y.Shape), new TensorView(a), new TensorView(b), new TensorView(y));
         return new AddOp(p, new TensorView(a), new TensorView(b), new TensorView(y));
     }
 

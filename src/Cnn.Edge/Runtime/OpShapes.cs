@@ -175,10 +175,19 @@ public static class OpShapes
         InputCount(op, 2, 2);
         var a = Input(op, t, 0, TensorType.Int8, -1, "a");
         var b = Input(op, t, 1, TensorType.Int8, -1, "b");
-        if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
-            throw Fail(op, $"b of a's shape {ShapeText(a.Shape)}", ShapeText(b.Shape), "input 1 (no broadcasting)");
         Activation(op, op.Params[0], op.Params[1], 0);
-        return Checked(op, (int[])a.Shape.Clone());
+        if (a.Shape.AsSpan().SequenceEqual(b.Shape)) return Checked(op, (int[])a.Shape.Clone());
+        // Broadcasting: one rank ≤ 4, each dimension equal or 1 in one of them.
+        if (a.Shape.Length != b.Shape.Length || a.Shape.Length > 4)
+            throw Fail(op, $"b of a's shape {ShapeText(a.Shape)}, or of its rank (≤ 4) for broadcasting", ShapeText(b.Shape), "input 1");
+        var shape = new int[a.Shape.Length];
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (a.Shape[d] != b.Shape[d] && a.Shape[d] != 1 && b.Shape[d] != 1)
+                throw Fail(op, $"b[{d}] equal to a[{d}] = {a.Shape[d]}, or 1 in either (broadcasting)", ShapeText(b.Shape), $"input 1 dimension {d}");
+            shape[d] = Math.Max(a.Shape[d], b.Shape[d]);
+        }
+        return Checked(op, shape);
     }
 
     private static int[] Concat(OpInfo op, IReadOnlyList<TensorInfo> t)

@@ -61,7 +61,25 @@ public sealed class FloatEvaluator
             case NodeKind.Add:
                 {
                     var b = values[n.Inputs[1]];
-                    for (int i = 0; i < y.Length; i++) y[i] = x[i] + b[i];
+                    var bs = _graph.Shapes[n.Inputs[1]];
+                    if (xs.SequenceEqual(bs))
+                    {
+                        for (int i = 0; i < y.Length; i++) y[i] = x[i] + b[i];
+                        break;
+                    }
+                    // Broadcasting (one rank): output index → each input's index with its size-1 dimensions pinned to 0.
+                    var idx = new int[ys.Length];
+                    for (int i = 0; i < y.Length; i++)
+                    {
+                        int ia = 0, ib = 0;
+                        for (int d = 0; d < ys.Length; d++)
+                        {
+                            ia = ia * xs[d] + (xs[d] == 1 ? 0 : idx[d]);
+                            ib = ib * bs[d] + (bs[d] == 1 ? 0 : idx[d]);
+                        }
+                        y[i] = x[ia] + b[ib];
+                        for (int d = ys.Length - 1; d >= 0 && ++idx[d] == ys[d]; d--) idx[d] = 0;
+                    }
                     break;
                 }
             case NodeKind.Concat:

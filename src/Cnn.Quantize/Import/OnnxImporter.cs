@@ -9,7 +9,7 @@ public sealed class UnsupportedModelException : Exception
     public UnsupportedModelException(IReadOnlyList<string> problems)
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
                "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
-               "GlobalAveragePool, GlobalMaxPool, Gemm, MatMul+Add, Add, Concat (channels), Flatten, Reshape (constant shape), " +
+               "GlobalAveragePool, GlobalMaxPool, Gemm, MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten, Reshape (constant shape), " +
                "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant mode, H and W), " +
                "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
@@ -701,8 +701,13 @@ public static class OnnxImporter
         {
             var a = ShapeOf(node, 0);
             var b = ShapeOf(node, 1);
-            if (!a.SequenceEqual(b)) throw new OnnxFormatException(node.Describe(), $"broadcasting Add of [{string.Join(",", a)}] and [{string.Join(",", b)}] is not supported");
-            Add(new QNode { Kind = NodeKind.Add, Name = node.Name, Inputs = [Runtime(node, 0), Runtime(node, 1)], Output = node.Outputs[0] }, a);
+            // Broadcasting of two runtime tensors: one rank (2 or 4), each dimension equal or 1 in one of them.
+            bool broadcast = a.Length == b.Length && a.Length is 2 or 4 && a.Zip(b).All(d => d.First == d.Second || d.First == 1 || d.Second == 1);
+            if (!a.SequenceEqual(b) && !broadcast)
+                throw new OnnxFormatException(node.Describe(), $"Add of [{string.Join(",", a)}] and [{string.Join(",", b)}] is not supported " +
+                                                               "(broadcasting needs one rank, 2 or 4, with each dimension equal or 1 in one of them)");
+            Add(new QNode { Kind = NodeKind.Add, Name = node.Name, Inputs = [Runtime(node, 0), Runtime(node, 1)], Output = node.Outputs[0] },
+                a.Zip(b, Math.Max).ToArray());
         }
 
         private void ConvertConcat(OnnxNode node)

@@ -3,7 +3,7 @@ using static Cnn.Edge.Tests.Kernels.QuantTestUtil;
 
 namespace Cnn.Edge.Tests.Ops;
 
-/// <summary>LeakyRelu and Pad2D (the int8 ops for imported ONNX LeakyRelu and unfoldable Pad) through OpFactory.</summary>
+/// <summary>LeakyRelu, Pad2D and broadcasting Add (the int8 ops for imported ONNX LeakyRelu, unfoldable Pad and broadcast Add) through OpFactory.</summary>
 public class ActivationAndPadOpTests
 {
     [Fact]
@@ -62,6 +62,56 @@ public class ActivationAndPadOpTests
                                 $"case {t}: [{n},{h},{w},{c}] pads=({pt},{pl},{pb},{pr}) fill={fill} at ({b},{i},{j},{k}): {got[((b * oh + i) * ow + j) * c + k]} != {want}");
                         }
         }
+    }
+
+    [Fact]
+    public void BroadcastingAddMatchesFloatWithinOneLsb()
+    {
+        var rng = new Random(53);
+        var checker = new Checker();
+        for (int t = 0; t < 300; t++)
+        {
+            int rank = rng.Next(4) == 0 ? 2 : 4;
+            var shape = Enumerable.Range(0, rank).Select(_ => rng.Next(1, 5)).ToArray();
+            // Each input keeps a dimension or has 1 there (at least one input keeps it); ones mark broadcasting.
+            int[] sa = new int[rank], sb = new int[rank];
+            for (int d = 0; d < rank; d++)
+            {
+                int pick = rng.Next(3);
+                sa[d] = pick == 1 ? 1 : shape[d];
+                sb[d] = pick == 2 ? 1 : shape[d];
+            }
+            int Count(int[] s) => s.Aggregate(1, (x, y) => x * y);
+            float fa = RandomScale(rng, 1e-3, 1), fb = fa * RandomScale(rng, 0.1, 10), fo = Math.Max(fa, fb) * RandomScale(rng, 0.5, 3);
+            int za = rng.Next(-128, 128), zb = rng.Next(-128, 128), zo = rng.Next(-128, 128);
+            var hs = new OpHarness();
+            int a = hs.Int8(sa, fa, za), b = hs.Int8(sb, fb, zb), y = hs.Int8(shape, fo, zo);
+            var av = RandomInt8(rng, Count(sa));
+            var bv = RandomInt8(rng, Count(sb));
+            av.CopyTo(hs.Int8Of(a));
+            bv.CopyTo(hs.Int8Of(b));
+            hs.Run(OpHarness.Op(OpCode.Add, [a, b], y, [-128, 127]));
+            var expected = new int[Count(shape)];
+            var idx = new int[rank];
+            for (int i = 0; i < expected.Length; i++)
+            {
+                int ia = 0, ib = 0;
+                for (int d = 0; d < rank; d++)
+                {
+                    ia = ia * sa[d] + (sa[d] == 1 ? 0 : idx[d]);
+                    ib = ib * sb[d] + (sb[d] == 1 ? 0 : idx[d]);
+                }
+                expected[i] = QuantizeReal(fa * (double)(av[ia] - za) + fb * (double)(bv[ib] - zb), fo, zo, -128, 127);
+                for (int d = rank - 1; d >= 0 && ++idx[d] == shape[d]; d--) idx[d] = 0;
+            }
+            checker.Check(hs.Int8Of(y), expected, () => $"case {t}: a=[{string.Join(",", sa)}] b=[{string.Join(",", sb)}] out=[{string.Join(",", shape)}]");
+        }
+        checker.AssertRarelyOffByOne();
+
+        var bad = new OpHarness();
+        int x = bad.Int8([1, 2, 2, 4], 0.1f, 0), c = bad.Int8([1, 1, 1, 3], 0.1f, 0), r3 = bad.Int8([2, 2, 4], 0.1f, 0), o = bad.Int8([1, 2, 2, 4], 0.1f, 0);
+        Rejected(bad, OpHarness.Op(OpCode.Add, [x, c], o, [-128, 127], "add"), "input 1 dimension 3");
+        Rejected(bad, OpHarness.Op(OpCode.Add, [x, r3], o, [-128, 127], "add"), "input 1");
     }
 
     [Fact]

@@ -8,6 +8,12 @@ internal sealed class AddOp(AddParams p, TensorView a, TensorView b, TensorView 
         => AddReference.Run(p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
 }
 
+internal sealed class AddBroadcastOp(AddParams p, AddBroadcast shape, TensorView a, TensorView b, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => AddReference.RunBroadcast(p, shape, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
+}
+
 /// <summary>Concat along the last axis: each input requantized into its channel slice.</summary>
 internal sealed class ConcatOp(int outer, TensorView[] inputs, int[] channels, int[] zeroPoints, int[] multipliers, int[] shifts,
     TensorView output, int outputChannels, int outputZeroPoint, int actMin, int actMax) : PreparedOp
