@@ -9,7 +9,7 @@ public sealed class UnsupportedModelException : Exception
     public UnsupportedModelException(IReadOnlyList<string> problems)
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
                "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
-               "GlobalAveragePool, GlobalMaxPool, Gemm, MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten, Reshape (constant shape), " +
+               "GlobalAveragePool, GlobalMaxPool, Gemm (transA, transB), MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten, Reshape (constant shape), " +
                "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant mode, H and W), " +
                "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
@@ -586,9 +586,21 @@ public static class OnnxImporter
         private void ConvertGemm(OnnxNode node)
         {
             var a = ShapeOf(node, 0);
-            if (node.GetInt("transA", 0) != 0) throw new OnnxFormatException(node.Describe(), "transA=1 is not supported");
             var b = RequireConst(node, 1, "B");
             if (a.Length != 2 || b.Dims.Length != 2) throw new OnnxFormatException(node.Describe(), "Gemm expects 2-D A and B");
+            string input = Runtime(node, 0);
+            if (node.GetInt("transA", 0) != 0)
+            {
+                // Aᵀ without a transpose op: the [K, M] matrix as one row of K·M channels in K groups, channel-shuffled,
+                // is its transpose flattened (output channel m·K + k takes input channel k·M + m).
+                int rows = a[0], cols = a[1];
+                string flat = node.Outputs[0] + ".a_flat", shuffled = node.Outputs[0] + ".a_shuffled", transposed = node.Outputs[0] + ".a_t";
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".a_flat", Inputs = [input], Output = flat, Origin = node.Name }, [1, rows * cols]);
+                Add(new QNode { Kind = NodeKind.ChannelShuffle, Name = node.Name + ".transA", Inputs = [flat], Output = shuffled, Groups = rows, Origin = node.Name }, [1, rows * cols]);
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".a_t", Inputs = [shuffled], Output = transposed, Origin = node.Name }, [cols, rows]);
+                input = transposed;
+                a = [cols, rows];
+            }
             bool transB = node.GetInt("transB", 0) != 0;
             int k = transB ? b.Dims[1] : b.Dims[0], n = transB ? b.Dims[0] : b.Dims[1];
             if (k != a[1]) throw new OnnxFormatException(node.Describe(), $"A has {a[1]} columns, B [{string.Join(",", b.Dims)}] (transB={transB}) expects {k}");
@@ -605,7 +617,7 @@ public static class OnnxImporter
                 if (c.Length != n && c.Length != 1) throw new OnnxFormatException(node.Describe(), $"C must broadcast to [{n}], has {c.Length} values");
                 for (int o = 0; o < n; o++) bias[o] = beta * c[c.Length == 1 ? 0 : o];
             }
-            AddFullyConnected(node, Runtime(node, 0), node.Outputs[0], w, bias, n, k, a[0]);
+            AddFullyConnected(node, input, node.Outputs[0], w, bias, n, k, a[0]);
         }
 
         private void AddFullyConnected(OnnxNode node, string input, string output, float[] w, float[] bias, int n, int k, int batch)
