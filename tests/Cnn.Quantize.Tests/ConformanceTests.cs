@@ -77,7 +77,11 @@ public class ConformanceTests(ITestOutputHelper output)
             }
             catch (UnsupportedModelException e)
             {
-                if (c.Unsupported) rejected++;
+                if (c.Unsupported)
+                {
+                    rejected++;
+                    output.WriteLine($"rejected as listed: {c.Name}: {e.Problems[0]}");
+                }
                 else failures.Add($"{c.Name}: rejected: {e.Message.Split('\n')[1]}");
             }
         }

@@ -9,7 +9,7 @@ public sealed class UnsupportedModelException : Exception
     public UnsupportedModelException(IReadOnlyList<string> problems)
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
                "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
-               "GlobalAveragePool, GlobalMaxPool, Gemm (transA, transB), MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten, Reshape (constant shape), " +
+               "GlobalAveragePool, GlobalMaxPool, Gemm (transA, transB), MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten (axis 1), Reshape (constant shape), " +
                "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant mode, H and W), " +
                "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
@@ -742,19 +742,21 @@ public static class OnnxImporter
             string input = Runtime(node, 0);
             int k = s.Skip(1).Aggregate(1, (x, y) => x * y);
             int[] outShape = [s[0], k];
-            Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, outShape);
-            if (s.Length == 4 && s[2] * s[3] > 1)
+            bool spatial = s.Length == 4 && s[2] * s[3] > 1;
+            var consumers = onnx.Nodes.Where(c => c.Inputs.Contains(node.Outputs[0])).ToList();
+            bool isOutput = onnx.Outputs.Any(o => o.Name == node.Outputs[0]);
+            if (spatial && (isOutput || consumers.Count == 0 || consumers.Any(c => c.OpType is not ("Gemm" or "MatMul"))))
             {
-                _flattenedFrom[node.Outputs[0]] = (s[1], s[2], s[3]);
-                if (onnx.Outputs.Any(o => o.Name == node.Outputs[0]))
-                    throw new OnnxFormatException(node.Describe(), $"flattens a spatial [{string.Join(",", s)}] tensor into a graph output; the NHWC runtime would give another element order (only a following Gemm/MatMul can absorb it)");
-                // Only a fully connected consumer can absorb the NCHW→NHWC order change in its weights.
-                foreach (var c in onnx.Nodes.Where(c => c.Inputs.Contains(node.Outputs[0])))
-                {
-                    if (c.OpType is not ("Gemm" or "MatMul"))
-                        throw new OnnxFormatException(node.Describe(), $"flattens a spatial [{string.Join(",", s)}] tensor that feeds {c.Describe()}; only Gemm/MatMul may follow such a flatten");
-                }
+                // Our [N,H,W,C] flattens in H,W,C order, ONNX's in C,H,W: the [H·W, C] rows of each sample transposed,
+                // which is a channel shuffle with H·W groups (output C·H·W index c·HW + p takes input p·C + c).
+                string nhwc = node.Outputs[0] + ".nhwc";
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".nhwc", Inputs = [input], Output = nhwc, Origin = node.Name }, outShape);
+                Add(new QNode { Kind = NodeKind.ChannelShuffle, Name = node.Name, Inputs = [nhwc], Output = node.Outputs[0], Groups = s[2] * s[3] }, outShape);
+                return;
             }
+            Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, outShape);
+            // Only Gemm/MatMul read it: they absorb the NCHW→NHWC order change in their weight columns.
+            if (spatial) _flattenedFrom[node.Outputs[0]] = (s[1], s[2], s[3]);
         }
 
         private void ConvertReshape(OnnxNode node)
@@ -785,7 +787,14 @@ public static class OnnxImporter
                 Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, dims);
                 return;
             }
-            throw new OnnxFormatException(node.Describe(), $"Reshape of [{string.Join(",", s)}] to [{string.Join(",", dims)}] is not supported (only flatten to [N,K], [N,C,1,1]↔[N,C], and the channel shuffle pattern)");
+            if (s.Length != 4 && dims.Length != 4 && dims[0] == s[0])
+            {
+                // Neither side is an NCHW tensor that import turned NHWC: the element order is ONNX's on both.
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, dims);
+                return;
+            }
+            throw new OnnxFormatException(node.Describe(), $"Reshape of [{string.Join(",", s)}] to [{string.Join(",", dims)}] is not supported (only flatten to [N,K], [N,C,1,1]↔[N,C], " +
+                                                           "between shapes of rank other than 4, and the channel shuffle pattern)");
         }
 
         /// <summary>Channel shuffle, step 1: x [N,C,H,W] → Reshape [N,g,C/g,H,W]. Remembered until the Transpose and Reshape back.</summary>
