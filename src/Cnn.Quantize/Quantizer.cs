@@ -102,7 +102,7 @@ public static class Quantizer
             // The input keeps its full range: clipping real pixels gains nothing.
             ranges[name] = obs.Range(name == g.InputName ? CalibrationMethod.MinMax : options.Method, options.Percentile);
         }
-        foreach (var pad in g.Nodes.Where(n => n.Kind == NodeKind.Pad))
+        foreach (var pad in g.Nodes.Where(n => n.Kind == NodeKind.Pad && n.PadMode == Cnn.Edge.Kernels.PadMode.Constant))
         {
             // Pad2D keeps its input's quantization: the fill value must be representable there.
             var (lo, hi) = ranges[pad.Inputs[0]];

@@ -8,7 +8,7 @@ namespace Cnn.Quantize.Tests;
 
 /// <summary>
 /// Imported ops that run in int8 through their own edge ops or rewrites: LeakyRelu (edge LeakyRelu), a Pad that cannot
-/// be folded into a Conv (edge Pad2D), Add/Sub/Mul/Div by a scalar or per-channel constant (a per-channel affine node,
+/// be folded into a Conv and reflect/edge pads (edge Pad2D), Add/Sub/Mul/Div by a scalar or per-channel constant (a per-channel affine node,
 /// folded into the Conv before it or kept as a depthwise 1x1 convolution), a broadcasting Add and a standalone Clip on a 2-D tensor.
 /// Each compares the int8 model, dequantized, with the float graph.
 /// </summary>
@@ -83,6 +83,23 @@ public class Int8OpsTests
         double fill = (pad.Params[4] - xq.ZeroPoint) * (double)xq.Scale;
         Assert.True(Math.Abs(fill - 0.75) <= xq.Scale / 2 + 1e-6, $"fill {fill} for 0.75 with scale {xq.Scale}");
         Assert.True(steps <= 3, $"int8 Pad+MaxPool differs from float by {steps:F2} output steps");
+    }
+
+    [Theory]
+    [InlineData("reflect", 1)]
+    [InlineData("edge", 2)]
+    public void ReflectAndEdgePadsRunAsPad2D(string mode, int code)
+    {
+        var g = ConvThen(g =>
+        {
+            g.AddInitializer("pads", [8], new long[] { 0, 0, 2, 1, 0, 0, 1, 2 });
+            g.AddNode("Pad", "pad", ["c", "pads"], ["y"], OnnxAttribute.StringValue("mode", mode));
+            g.AddOutput("y");
+        });
+        var (steps, r) = Int8Error(g, [1, 2, 6, 6]);
+        var pad = Assert.Single(EdgeModel.Load(r.EdgeModel).Ops, o => o.Code == OpCode.Pad2D);
+        Assert.Equal(code, pad.Params[5]);
+        Assert.True(steps <= 3, $"int8 {mode} Pad differs from float by {steps:F2} output steps");
     }
 
     [Fact]

@@ -29,7 +29,7 @@ internal readonly record struct OpArity(int MinInputs, int MaxInputs, int Params
             OpCode.Quantize => new(1, 1, 0, false),
             OpCode.Dequantize => new(1, 1, 0, false),
             OpCode.LeakyRelu => new(1, 1, 1, false),
-            OpCode.Pad2D => new(1, 1, 5, false),
+            OpCode.Pad2D => new(1, 1, 6, false),
             _ => default,
         };
         return arity.MaxInputs > 0;

@@ -44,7 +44,8 @@ public enum OpCode : ushort
     /// params: alpha as float bits (finite).</summary>
     LeakyRelu = 15,
     /// <summary>inputs: x [N,H,W,C] int8. output [N,H+pad_top+pad_bottom,W+pad_left+pad_right,C], same scale and zero point.
-    /// params: pad_top, pad_left, pad_bottom, pad_right, value (the int8 fill: the zero point for zero padding).</summary>
+    /// params: pad_top, pad_left, pad_bottom, pad_right, value (the int8 fill of mode 0: the zero point for zero padding),
+    /// mode (0 constant, 1 reflect without repeating the edge: pads below H and W, 2 edge: the border repeated).</summary>
     Pad2D = 16,
 }
 

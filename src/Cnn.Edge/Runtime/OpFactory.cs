@@ -270,7 +270,7 @@ public static class OpFactory
         var y = Activation(op, t, op.Outputs[0], "output 0");
         SameQuantization(op, x, y);
         var shape = new Pad2DShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], op.Params[0], op.Params[1], y.Shape[1], y.Shape[2]);
-        return new Pad2DOp(shape, (sbyte)op.Params[4], new TensorView(x), new TensorView(y));
+        return new Pad2DOp(shape, (PadMode)op.Params[5], (sbyte)op.Params[4], new TensorView(x), new TensorView(y));
     }
 
     // ---- quantization checks ----

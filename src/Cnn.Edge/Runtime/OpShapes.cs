@@ -302,10 +302,10 @@ public static class OpShapes
         return Checked(op, (int[])x.Shape.Clone());
     }
 
-    /// <summary>Pad2D params: pad_top, pad_left, pad_bottom, pad_right, value.</summary>
+    /// <summary>Pad2D params: pad_top, pad_left, pad_bottom, pad_right, value, mode.</summary>
     private static int[] Pad2D(OpInfo op, IReadOnlyList<TensorInfo> t)
     {
-        ParamCount(op, 5);
+        ParamCount(op, 6);
         InputCount(op, 1, 1);
         var x = Input(op, t, 0, TensorType.Int8, 4, "input");
         string[] names = ["pad_top", "pad_left", "pad_bottom", "pad_right"];
@@ -316,6 +316,10 @@ public static class OpShapes
         }
         if (op.Params[4] < sbyte.MinValue || op.Params[4] > sbyte.MaxValue)
             throw Fail(op, "an int8 fill value in [-128, 127]", op.Params[4].ToString(), "param value (slot 4)");
+        if (op.Params[5] is < 0 or > 2)
+            throw Fail(op, "mode 0 (constant), 1 (reflect) or 2 (edge)", op.Params[5].ToString(), "param mode (slot 5)");
+        if (op.Params[5] == 1 && (Math.Max(op.Params[0], op.Params[2]) >= x.Shape[1] || Math.Max(op.Params[1], op.Params[3]) >= x.Shape[2]))
+            throw Fail(op, $"reflect pads below the input height {x.Shape[1]} and width {x.Shape[2]}", $"{op.Params[0]},{op.Params[1]},{op.Params[2]},{op.Params[3]}", "params pad_* (reflect mode)");
         long oh = (long)x.Shape[1] + op.Params[0] + op.Params[2], ow = (long)x.Shape[2] + op.Params[1] + op.Params[3];
         if (oh > int.MaxValue || ow > int.MaxValue)
             throw Fail(op, "padded height and width ≤ int.MaxValue", $"{oh}x{ow}", "params pad_*");

@@ -186,7 +186,7 @@ internal sealed class EdgeConverter
                 {
                     // The output keeps the input's quantization (Quantizer widens that range to hold the fill value).
                     _q[n.Output] = xq;
-                    return _b.Pad2D(n.Name, x, n.PadTop, n.PadLeft, n.PadBottom, n.PadRight, QuantParams.Quantize(n.PadValue, xq.Scale, xq.Zp));
+                    return _b.Pad2D(n.Name, x, n.PadTop, n.PadLeft, n.PadBottom, n.PadRight, QuantParams.Quantize(n.PadValue, xq.Scale, xq.Zp), n.PadMode);
                 }
             case NodeKind.Reshape:
                 _q[n.Output] = xq;

@@ -130,6 +130,17 @@ public sealed class FloatEvaluator
             case NodeKind.Pad:
                 {
                     int nb = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = ys[1], ow = ys[2];
+                    if (n.PadMode != Cnn.Edge.Kernels.PadMode.Constant)
+                    {
+                        // Reflect mirrors about the border element (-1 → 1), edge repeats it (-1 → 0).
+                        bool reflect = n.PadMode == Cnn.Edge.Kernels.PadMode.Reflect;
+                        int Src(int i, int size) => (uint)i < (uint)size ? i : reflect ? (i < 0 ? -i : 2 * (size - 1) - i) : (i < 0 ? 0 : size - 1);
+                        for (int b = 0; b < nb; b++)
+                            for (int i = 0; i < oh; i++)
+                                for (int j = 0; j < ow; j++)
+                                    Array.Copy(x, ((long)(b * h + Src(i - n.PadTop, h)) * w + Src(j - n.PadLeft, w)) * c, y, ((long)(b * oh + i) * ow + j) * c, c);
+                        break;
+                    }
                     if (n.PadValue != 0) Array.Fill(y, n.PadValue);
                     for (int b = 0; b < nb; b++)
                         for (int i = 0; i < h; i++)

@@ -10,7 +10,7 @@ public sealed class UnsupportedModelException : Exception
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
                "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
                "GlobalAveragePool, GlobalMaxPool, Gemm (transA, transB), MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten (axis 1), Reshape (constant shape), " +
-               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant mode, H and W), " +
+               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (H and W; constant, reflect, edge), " +
                "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
     {
@@ -825,17 +825,25 @@ public static class OnnxImporter
         {
             var s = ShapeOf(node, 0);
             Require4D(node, s);
-            if (node.GetString("mode", "constant") != "constant") throw new OnnxFormatException(node.Describe(), $"Pad mode '{node.GetString("mode", "")}' is not supported (only constant)");
+            var mode = node.GetString("mode", "constant") switch
+            {
+                "constant" => Cnn.Edge.Kernels.PadMode.Constant,
+                "reflect" => Cnn.Edge.Kernels.PadMode.Reflect,
+                "edge" => Cnn.Edge.Kernels.PadMode.Edge,
+                var m => throw new OnnxFormatException(node.Describe(), $"Pad mode '{m}' is not supported (constant, reflect, edge)"),
+            };
             long[] pads = node.GetInts("pads") ?? (node.Input(1).Length > 0 ? RequireConst(node, 1, "pads").RequireInts() : []);
             float value = node.GetFloat("value", 0f);
             if (node.Input(2).Length > 0) value = RequireConst(node, 2, "constant_value").RequireFloats()[0];
             if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 1024))
                 throw new OnnxFormatException(node.Describe(), $"pads [{string.Join(",", pads)}] must pad only H and W, non-negative");
             if (!float.IsFinite(value)) throw new OnnxFormatException(node.Describe(), $"Pad value {value} is not finite");
+            if (mode == Cnn.Edge.Kernels.PadMode.Reflect && (Math.Max(pads[2], pads[6]) >= s[2] || Math.Max(pads[3], pads[7]) >= s[3]))
+                throw new OnnxFormatException(node.Describe(), $"reflect pads [{string.Join(",", pads)}] must be smaller than the input's height {s[2]} and width {s[3]}");
             Add(new QNode
             {
                 Kind = NodeKind.Pad, Name = node.Name, Inputs = [Runtime(node, 0)], Output = node.Outputs[0],
-                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7], PadValue = value,
+                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7], PadValue = value, PadMode = mode,
             }, [s[0], s[1], s[2] + (int)(pads[2] + pads[6]), s[3] + (int)(pads[3] + pads[7])]);
         }
     }

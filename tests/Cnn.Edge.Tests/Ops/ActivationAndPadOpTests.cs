@@ -1,3 +1,4 @@
+using Cnn.Edge.Kernels;
 using Cnn.Edge.Runtime;
 using static Cnn.Edge.Tests.Kernels.QuantTestUtil;
 
@@ -34,14 +35,18 @@ public class ActivationAndPadOpTests
         checker.AssertRarelyOffByOne();
     }
 
-    [Fact]
-    public void Pad2DCopiesTheInputIntoTheWindowAndFillsTheBorder()
+    [Theory]
+    [InlineData(PadMode.Constant)]
+    [InlineData(PadMode.Reflect)]
+    [InlineData(PadMode.Edge)]
+    public void Pad2DCopiesTheInputIntoTheWindowAndFillsTheBorder(PadMode mode)
     {
         var rng = new Random(52);
         for (int t = 0; t < 200; t++)
         {
             int n = rng.Next(1, 3), h = rng.Next(1, 6), w = rng.Next(1, 6), c = rng.Next(1, 5);
             int pt = rng.Next(0, 3), pl = rng.Next(0, 3), pb = rng.Next(0, 3), pr = rng.Next(0, 3);
+            if (mode == PadMode.Reflect) (pt, pb, pl, pr) = (Math.Min(pt, h - 1), Math.Min(pb, h - 1), Math.Min(pl, w - 1), Math.Min(pr, w - 1));
             int zp = rng.Next(-128, 128), fill = rng.Next(2) == 0 ? zp : rng.Next(-128, 128);
             var hs = new OpHarness();
             int x = hs.Int8([n, h, w, c], 0.05f, zp);
@@ -49,7 +54,7 @@ public class ActivationAndPadOpTests
             int y = hs.Int8([n, oh, ow, c], 0.05f, zp);
             var xv = RandomInt8(rng, n * h * w * c);
             xv.CopyTo(hs.Int8Of(x));
-            hs.Run(OpHarness.Op(OpCode.Pad2D, [x], y, [pt, pl, pb, pr, fill]));
+            hs.Run(OpHarness.Op(OpCode.Pad2D, [x], y, [pt, pl, pb, pr, fill, (int)mode]));
             var got = hs.Int8Of(y);
             for (int b = 0; b < n; b++)
                 for (int i = 0; i < oh; i++)
@@ -57,9 +62,18 @@ public class ActivationAndPadOpTests
                         for (int k = 0; k < c; k++)
                         {
                             int iy = i - pt, ix = j - pl;
-                            int want = iy >= 0 && iy < h && ix >= 0 && ix < w ? xv[((b * h + iy) * w + ix) * c + k] : fill;
+                            bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                            if (mode == PadMode.Edge) (iy, ix, inside) = (Math.Clamp(iy, 0, h - 1), Math.Clamp(ix, 0, w - 1), true);
+                            if (mode == PadMode.Reflect)
+                            {
+                                // Mirror about the border element (not repeated): -1 → 1, h → h - 2.
+                                iy = iy < 0 ? -iy : iy >= h ? 2 * (h - 1) - iy : iy;
+                                ix = ix < 0 ? -ix : ix >= w ? 2 * (w - 1) - ix : ix;
+                                inside = true;
+                            }
+                            int want = inside ? xv[((b * h + iy) * w + ix) * c + k] : fill;
                             Assert.True(want == got[((b * oh + i) * ow + j) * c + k],
-                                $"case {t}: [{n},{h},{w},{c}] pads=({pt},{pl},{pb},{pr}) fill={fill} at ({b},{i},{j},{k}): {got[((b * oh + i) * ow + j) * c + k]} != {want}");
+                                $"case {t}: {mode} [{n},{h},{w},{c}] pads=({pt},{pl},{pb},{pr}) fill={fill} at ({b},{i},{j},{k}): {got[((b * oh + i) * ow + j) * c + k]} != {want}");
                         }
         }
     }
@@ -123,14 +137,17 @@ public class ActivationAndPadOpTests
         int padded = hs.Int8([1, 4, 3, 3], 0.1f, 0);
         Rejected(hs, OpHarness.Op(OpCode.LeakyRelu, [x], y, [BitConverter.SingleToInt32Bits(float.NaN)], "lrelu"), "alpha");
         Rejected(hs, OpHarness.Op(OpCode.LeakyRelu, [x], y, [], "lrelu"), "params");
-        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, -1, 0], "pad"), "pad_right");
-        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, 1, 200], "pad"), "value");
-        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [flat], padded, [1, 0, 1, 1, 0], "pad"), "input");
-        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, 1], "pad"), "params");
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, -1, 0, 0], "pad"), "pad_right");
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, 1, 200, 0], "pad"), "value");
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [flat], padded, [1, 0, 1, 1, 0, 0], "pad"), "input");
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, 1, 0], "pad"), "params");
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], padded, [1, 0, 1, 1, 0, 3], "pad"), "mode");
+        int wide = hs.Int8([1, 6, 3, 3], 0.1f, 0);
+        Rejected(hs, OpHarness.Op(OpCode.Pad2D, [x], wide, [2, 0, 2, 1, 0, 1], "pad"), "reflect");
 
         // Shapes are fine, quantization is not: a Pad that changes the scale, a LeakyRelu whose multiplier is too large.
         int requantized = hs.Int8([1, 4, 3, 3], 0.2f, 0);
-        var e = Assert.Throws<ModelFormatException>(() => hs.Prepare(OpHarness.Op(OpCode.Pad2D, [x], requantized, [1, 0, 1, 1, 0], "pad")));
+        var e = Assert.Throws<ModelFormatException>(() => hs.Prepare(OpHarness.Op(OpCode.Pad2D, [x], requantized, [1, 0, 1, 1, 0, 0], "pad")));
         Assert.Contains("does not requantize", e.Hint);
         int tiny = hs.Int8([1, 2, 2, 3], 1e-9f, 0);
         e = Assert.Throws<ModelFormatException>(() => hs.Prepare(OpHarness.Op(OpCode.LeakyRelu, [x], tiny, [BitConverter.SingleToInt32Bits(0.1f)], "lrelu")));

@@ -141,7 +141,7 @@ public class OpFuzzTests
             case OpCode.LeakyRelu:
                 return ([x], [BitConverter.SingleToInt32Bits((float)rng.NextDouble() - 0.2f)]);
             case OpCode.Pad2D:
-                return ([x], [rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(-128, 128)]);
+                return ([x], [rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(-128, 128), rng.Next(0, 3)]);
             default:
                 return ([x], []);
         }
@@ -153,7 +153,7 @@ public class OpFuzzTests
         OpCode.MaxPool2D or OpCode.AveragePool2D or OpCode.TransposeConv2D => 12,
         OpCode.FullyConnected or OpCode.GlobalAveragePool or OpCode.Add or OpCode.Concat => 2,
         OpCode.ChannelShuffle or OpCode.Softmax or OpCode.LeakyRelu => 1,
-        OpCode.Pad2D => 5,
+        OpCode.Pad2D => 6,
         _ => 0,
     };
 

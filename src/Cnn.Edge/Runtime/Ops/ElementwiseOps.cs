@@ -74,8 +74,8 @@ internal sealed class LeakyReluOp(LeakyReluParams p, TensorView input, TensorVie
         => LeakyReluReference.Run(p, input.Int8(arena), output.OutInt8(arena));
 }
 
-internal sealed class Pad2DOp(Pad2DShape shape, sbyte value, TensorView input, TensorView output) : PreparedOp
+internal sealed class Pad2DOp(Pad2DShape shape, PadMode mode, sbyte value, TensorView input, TensorView output) : PreparedOp
 {
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
-        => Pad2DReference.Run(shape, input.Int8(arena), value, output.OutInt8(arena));
+        => Pad2DReference.Run(shape, mode, input.Int8(arena), value, output.OutInt8(arena));
 }
