@@ -167,9 +167,8 @@ public sealed unsafe class Conv2DOptimized
                     for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
                     GemmPlan p = _plans[g];
                     fixed (sbyte* w = p.W)
-                    fixed (short* w16 = p.W16)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
-                        Int8Gemm.RunTile(p, ar, cr, valid, w, w16, bias, mult, left, rpos, rneg);
+                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
                 }
             }
         }

@@ -15,11 +15,9 @@ internal sealed class GemmPlan
 
     public readonly KernelIsa Isa;
     public readonly int N, K, Kp, KBlocks, Groups;
-    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights (every ISA but Avx2).</summary>
+    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights; for Avx2 the [N/16][K/2][16][2] layout of <see cref="Avx2Gemm.Pack"/>.</summary>
     public readonly sbyte[] W;
-    /// <summary>The same layout widened to int16 for the AVX2 VPMADDWD kernel; empty otherwise.</summary>
-    public readonly short[] W16;
-    /// <summary>[Groups*NR] folded bias and requantization parameters (padding channels get zeros).</summary>
+    /// <summary>[Groups*NR rounded up to 16] folded bias and requantization parameters (padding channels get zeros).</summary>
     public readonly int[] Bias, Mult, Left, RightPos, RightNeg;
     public readonly int OutZp, ActMin, ActMax;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
@@ -39,7 +37,7 @@ internal sealed class GemmPlan
         Kp = KBlocks * KBlock;
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
-        int np = Groups * NR;
+        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 kernel reads 16 channels at a time
         W = new sbyte[Groups * KBlocks * NR * KBlock];
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
@@ -67,13 +65,8 @@ internal sealed class GemmPlan
         PairProducts = !hasMinus128;
         if (isa == KernelIsa.Avx2)
         {
-            W16 = new short[W.Length];
-            for (int i = 0; i < W.Length; i++) W16[i] = W[i];
-            W = [];
-        }
-        else
-        {
-            W16 = [];
+            W = new sbyte[Avx2Gemm.PackedBytes(n, k)];
+            Avx2Gemm.Pack(weights, n, k, W);
         }
     }
 }

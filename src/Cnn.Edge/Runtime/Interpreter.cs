@@ -121,6 +121,17 @@ public sealed class Interpreter : IDisposable, IChunkWork
         for (int i = 0; i < ops.Length; i++) RunOp(i, arena, scratch);
     }
 
+    /// <summary>
+    /// Runs op <paramref name="index"/> alone on whatever its inputs hold in the arena now (profiling and debugging:
+    /// call it after a full <see cref="Invoke()"/>, while the op's inputs are still alive in the plan).
+    /// </summary>
+    public void InvokeOp(int index)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_ops.Length, nameof(index));
+        RunOp(index, Arena, new Span<byte>(_scratch, _scratchStart, _scratchBytes));
+    }
+
     private void RunOp(int i, Span<byte> arena, Span<byte> scratch)
     {
         if (_chunks[i] == 1 || _pool is null)

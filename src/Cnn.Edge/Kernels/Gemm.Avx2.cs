@@ -1,0 +1,149 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Cnn.Edge.Kernels;
+
+/// <summary>
+/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums.
+/// <list type="bullet">
+/// <item>Weights are packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int8 (<see cref="Pack"/>): one
+/// VPMOVSXBW of 16 bytes gives 8 channels x 2 consecutive k as int16.</item>
+/// <item>A tile's 4 rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
+/// VPBROADCASTD spreads over the 8 channels.</item>
+/// <item>VPMADDWD then adds a[2j] w[c][2j] + a[2j+1] w[c][2j+1] straight into channel c's int32 lane (|each| ≤ 2 * 128 * 128,
+/// no saturation); the accumulator of a channel is its final sum, exactly as the reference (int32 addition wraps
+/// the same way in any order).</item>
+/// </list>
+/// Per pair of k: 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
+/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers.
+/// </summary>
+internal static unsafe class Avx2Gemm
+{
+    public const int NB = 16;
+
+    /// <summary>Bytes of the packed weights of an N x K GEMM.</summary>
+    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2;
+
+    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] layout; padding (channels ≥ N, k ≥ K) is zero.</summary>
+    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed)
+    {
+        int k2 = (k + 1) / 2;
+        packed.Clear();
+        for (int c = 0; c < n; c++)
+        {
+            int blk = c / NB, lane = c % NB;
+            for (int i = 0; i < k; i++)
+                packed[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+        }
+    }
+
+    /// <summary>
+    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> may repeat a valid row) times every channel of the plan;
+    /// writes rows x N int8 results at c[r] + n. Reads exactly K bytes per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    [SkipLocalsInit]
+    public static void Tile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        // 4 rows of K int16 (as K/2 int32 pairs): at most 4 * 2 * K bytes, 36 KB for a 3x3x512 convolution.
+        int* x = stackalloc int[4 * k2];
+        for (int r = 0; r < 4; r++) Widen(a[r], k, (short*)(x + r * k2));
+        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
+        int blocks = (p.N + NB - 1) / NB;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            for (int j = 0; j < k2; j++, wb += NB * 2)
+            {
+                Vector256<short> w0 = Avx2.ConvertToVector256Int16(wb);
+                Vector256<short> w1 = Avx2.ConvertToVector256Int16(wb + 16);
+                Vector256<short> b = Vector256.Create(x0[j]).AsInt16();
+                c00 += Avx2.MultiplyAddAdjacent(b, w0); c01 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x1[j]).AsInt16();
+                c10 += Avx2.MultiplyAddAdjacent(b, w0); c11 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x2[j]).AsInt16();
+                c20 += Avx2.MultiplyAddAdjacent(b, w0); c21 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x3[j]).AsInt16();
+                c30 += Avx2.MultiplyAddAdjacent(b, w0); c31 += Avx2.MultiplyAddAdjacent(b, w1);
+            }
+            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
+            Finish16(p, c00, c01, n0, c[0] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 1) Finish16(p, c10, c11, n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 2) Finish16(p, c20, c21, n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 3) Finish16(p, c30, c31, n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
+        }
+    }
+
+    /// <summary>One row (batch-1 FullyConnected, a layer's last pixel): 1 x 32 channels per step, no MACs on repeated rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    public static void Tile1(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        int* x = stackalloc int[k2];
+        Widen(a, k, (short*)x);
+        int blocks = (p.N + NB - 1) / NB;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            Vector256<int> c0 = default, c1 = default, d0 = default, d1 = default;
+            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            int j = 0;
+            // Two pairs per step in separate accumulators: the chain of VPADDD is then half as long.
+            for (; j + 2 <= k2; j += 2, wb += NB * 4)
+            {
+                Vector256<short> b = Vector256.Create(x[j]).AsInt16();
+                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                b = Vector256.Create(x[j + 1]).AsInt16();
+                d0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 32));
+                d1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 48));
+            }
+            if (j < k2)
+            {
+                Vector256<short> b = Vector256.Create(x[j]).AsInt16();
+                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+            }
+            int n0 = blk * NB;
+            Finish16(p, c0 + d0, c1 + d1, n0, c + n0, Math.Min(NB, p.N - n0), bias, mult, left, rpos, rneg);
+        }
+    }
+
+    /// <summary>K int8 to int16, zero-padded to an even count (the pad meets zero weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(sbyte* src, int k, short* dst)
+    {
+        int i = 0;
+        for (; i + 16 <= k; i += 16) Avx.Store(dst + i, Avx2.ConvertToVector256Int16(src + i));
+        for (; i < k; i++) dst[i] = src[i];
+        if ((k & 1) != 0) dst[k] = 0;
+    }
+
+    /// <summary>Bias, requantization, output zero point, clamp for 16 channels; stores <paramref name="count"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
+        int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        Vector128<int> zp = Vector128.Create(p.OutZp), min = Vector128.Create(p.ActMin), max = Vector128.Create(p.ActMax);
+        Vector128<int> r0 = Lane(lo8.GetLower(), n0, bias, mult, left, rpos, rneg, zp, min, max);
+        Vector128<int> r1 = Lane(lo8.GetUpper(), n0 + 4, bias, mult, left, rpos, rneg, zp, min, max);
+        Vector128<int> r2 = Lane(hi8.GetLower(), n0 + 8, bias, mult, left, rpos, rneg, zp, min, max);
+        Vector128<int> r3 = Lane(hi8.GetUpper(), n0 + 12, bias, mult, left, rpos, rneg, zp, min, max);
+        Vector128<sbyte> packed = Vector128.Narrow(Vector128.Narrow(r0, r1), Vector128.Narrow(r2, r3));
+        if (count == NB) packed.Store(dst);
+        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Lane(Vector128<int> acc, int n, int* bias, int* mult, int* left, int* rpos, int* rneg,
+        Vector128<int> zp, Vector128<int> min, Vector128<int> max)
+    {
+        Vector128<int> v = X86Requant.Apply(acc + Vector128.Load(bias + n), Vector128.Load(mult + n), Vector128.Load(left + n),
+            Vector128.Load(rpos + n), Vector128.Load(rneg + n)) + zp;
+        return Vector128.Min(Vector128.Max(v, min), max);
+    }
+}
