@@ -128,22 +128,47 @@ internal static unsafe class Avx2Gemm
     private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
         int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
-        Vector128<int> zp = Vector128.Create(p.OutZp), min = Vector128.Create(p.ActMin), max = Vector128.Create(p.ActMax);
-        Vector128<int> r0 = Lane(lo8.GetLower(), n0, bias, mult, left, rpos, rneg, zp, min, max);
-        Vector128<int> r1 = Lane(lo8.GetUpper(), n0 + 4, bias, mult, left, rpos, rneg, zp, min, max);
-        Vector128<int> r2 = Lane(hi8.GetLower(), n0 + 8, bias, mult, left, rpos, rneg, zp, min, max);
-        Vector128<int> r3 = Lane(hi8.GetUpper(), n0 + 12, bias, mult, left, rpos, rneg, zp, min, max);
-        Vector128<sbyte> packed = Vector128.Narrow(Vector128.Narrow(r0, r1), Vector128.Narrow(r2, r3));
+        Vector256<int> zp = Vector256.Create(p.OutZp), min = Vector256.Create(p.ActMin), max = Vector256.Create(p.ActMax);
+        Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), n0, mult, left, rpos, p.AnyLeftShift) + zp, min), max);
+        Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), n0 + 8, mult, left, rpos, p.AnyLeftShift) + zp, min), max);
+        // Lanes are clamped to int8 already: truncating narrows (VPACKSSDW/VPACKSSWB work per 128-bit half, so fix the order).
+        Vector256<short> s16 = Avx2.PackSignedSaturate(r0, r1);                   // [r0 0-3, r1 0-3 | r0 4-7, r1 4-7]
+        s16 = Avx2.Permute4x64(s16.AsInt64(), 0b11_01_10_00).AsInt16();          // [r0 0-3, r0 4-7 | r1 0-3, r1 4-7]
+        Vector128<sbyte> packed = Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
         if (count == NB) packed.Store(dst);
         else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
     }
 
+    /// <summary>
+    /// Eight lanes of <see cref="Requantize.Apply"/>, bit for bit: <see cref="X86Requant"/> on 256-bit vectors. The
+    /// saturating left shift runs only when some channel of the plan has a positive shift (rare: it needs a
+    /// multiplier ≥ 1, i.e. an output scale below input scale x weight scale).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Lane(Vector128<int> acc, int n, int* bias, int* mult, int* left, int* rpos, int* rneg,
-        Vector128<int> zp, Vector128<int> min, Vector128<int> max)
+    private static Vector256<int> Requant8(Vector256<int> x, int n, int* mult, int* left, int* rpos, bool anyLeft)
     {
-        Vector128<int> v = X86Requant.Apply(acc + Vector128.Load(bias + n), Vector128.Load(mult + n), Vector128.Load(left + n),
-            Vector128.Load(rpos + n), Vector128.Load(rneg + n)) + zp;
-        return Vector128.Min(Vector128.Max(v, min), max);
+        if (anyLeft)
+        {
+            Vector256<uint> l = Avx.LoadVector256((uint*)left + n);
+            Vector256<int> s = Avx2.ShiftLeftLogicalVariable(x, l);
+            Vector256<int> back = Avx2.ShiftRightArithmeticVariable(s, l);
+            Vector256<int> sat = Avx2.Xor(Avx2.ShiftRightArithmetic(x, 31), Vector256.Create(int.MaxValue));
+            x = Avx2.BlendVariable(sat.AsByte(), s.AsByte(), Avx2.CompareEqual(back, x).AsByte()).AsInt32();
+        }
+        Vector256<int> m = Avx.LoadVector256(mult + n);
+        // SQRDMULH: (x*m + 2^30) >> 31 on the exact 64-bit products of the even and the odd lanes.
+        Vector256<long> nudge = Vector256.Create(1L << 30);
+        Vector256<long> even = Avx2.Add(Avx2.Multiply(x, m), nudge);
+        Vector256<long> odd = Avx2.Add(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32()), nudge);
+        Vector256<int> h = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
+        Vector256<int> minValue = Vector256.Create(int.MinValue);
+        Vector256<int> overflow = Avx2.And(Avx2.CompareEqual(x, minValue), Avx2.CompareEqual(m, minValue));
+        h = Avx2.BlendVariable(h.AsByte(), Vector256.Create(int.MaxValue).AsByte(), overflow.AsByte()).AsInt32();
+        // Rounding divide by 2^r, ties away from zero (Requantize.RoundingDivideByPot).
+        Vector256<uint> r = Avx.LoadVector256((uint*)rpos + n);
+        Vector256<int> mask = Avx2.Subtract(Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, r), Vector256<int>.One);
+        Vector256<int> remainder = Avx2.And(h, mask);
+        Vector256<int> threshold = Avx2.Subtract(Avx2.ShiftRightArithmetic(mask, 1), Avx2.ShiftRightArithmetic(h, 31));
+        return Avx2.Subtract(Avx2.ShiftRightArithmeticVariable(h, r), Avx2.CompareGreaterThan(remainder, threshold));
     }
 }

@@ -20,6 +20,8 @@ internal sealed class GemmPlan
     /// <summary>[Groups*NR rounded up to 16] folded bias and requantization parameters (padding channels get zeros).</summary>
     public readonly int[] Bias, Mult, Left, RightPos, RightNeg;
     public readonly int OutZp, ActMin, ActMax;
+    /// <summary>Some channel has a positive shift (a left shift before the multiply); the AVX2 kernel skips that step otherwise.</summary>
+    public readonly bool AnyLeftShift;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
@@ -59,6 +61,7 @@ internal sealed class GemmPlan
             Bias[c] = folded;
             Mult[c] = multipliers[c];
             Left[c] = Math.Max(shifts[c], 0);
+            AnyLeftShift |= shifts[c] > 0;
             RightPos[c] = Math.Max(-shifts[c], 0);
             RightNeg[c] = -RightPos[c];
         }
