@@ -144,9 +144,19 @@ public sealed unsafe class Conv2DOptimized
                         sbyte* dst = tile + r * kp;
                         sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
                         int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
+                        // One group with unit column dilation and the window inside the row: a kernel row's taps are
+                        // KW adjacent pixels, KW * Cin contiguous bytes, copied at once (the 7x7 stem: 21 bytes, not 7 x 3).
+                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
                         for (int ky = 0; ky < s.KernelHeight; ky++)
                         {
                             int iy = iy0 + ky * s.DilationH;
+                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
+                            {
+                                int bytes = s.KernelWidth * cg;
+                                Buffer.MemoryCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, bytes, bytes);
+                                dst += bytes;
+                                continue;
+                            }
                             for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
                             {
                                 int ix = ix0 + kx * s.DilationW;
