@@ -53,6 +53,9 @@ public static class BenchCommand
             }
 
             var edge = EdgeModel.LoadFile(file.FullName);
+            // The JIT compiles on first use, NativeAOT on the device does not: one inference on a throw-away interpreter
+            // first, so that first_ms is the first inference after load as the device sees it (packing is at load).
+            using (var jit = new Runner(edge, pr.GetValue(isa), t)) jit.Invoke();
             using var runner = new Runner(edge, pr.GetValue(isa), t);
             var (ours, first, _) = Latency.Measure(runner.Invoke, w, n);
             double? ortFloat = null, ortInt8 = null;

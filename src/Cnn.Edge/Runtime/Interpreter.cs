@@ -91,6 +91,9 @@ public sealed class Interpreter : IDisposable, IChunkWork
         }
         (_arena, _arenaStart) = AllocateAligned(_arenaBytes);
         (_scratch, _scratchStart) = AllocateAligned(_scratchStride * (scratchThreads - 1) + _scratchBytes);
+        // Touch every page now: the OS maps fresh memory on first write, which would otherwise land in the first inference.
+        Array.Fill(_arena, (byte)0);
+        Array.Fill(_scratch, (byte)0);
         // No op splits (a small model, or Threads = 1): no workers to start.
         if (split) _pool = new WorkerPool(Threads);
     }
