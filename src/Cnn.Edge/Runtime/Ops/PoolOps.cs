@@ -2,33 +2,26 @@ using Cnn.Edge.Kernels;
 
 namespace Cnn.Edge.Runtime.Ops;
 
-internal sealed class MaxPool2DOp(PoolShape shape, TensorView input, TensorView output, int actMin, int actMax) : PreparedOp
+internal sealed class MaxPool2DOp(PoolShape shape, TensorView input, TensorView output, int actMin, int actMax)
+    : RowSplitPoolOp(shape, input, output)
 {
-    public override void Invoke(Span<byte> arena, Span<byte> scratch)
-        => MaxPool2DReference.Run(shape, input.Int8(arena), actMin, actMax, output.OutInt8(arena));
-
-    public override int PlanChunks(int threads, int minWorkPerChunk)
-        => ChunkCount(PoolRows.Work(shape), shape.Batch * shape.OutputHeight, threads, minWorkPerChunk);
-
-    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
-    {
-        ReadOnlySpan<sbyte> x = input.Int8(arena);
-        Span<sbyte> y = output.OutInt8(arena);
-        var (r0, r1) = ChunkRange(shape.Batch * shape.OutputHeight, chunk, chunks);
-        for (int row = r0; row < r1;)
-        {
-            var w = PoolRows.Window(shape, row, r1);
-            MaxPool2DReference.Run(w.Shape, x.Slice(w.InStart, w.InLength), actMin, actMax, y.Slice(w.OutStart, w.OutLength));
-            row = w.NextRow;
-        }
-    }
+    protected override void Run(in PoolShape s, ReadOnlySpan<sbyte> x, Span<sbyte> y)
+        => MaxPool2DReference.Run(s, x, actMin, actMax, y);
 }
 
 internal sealed class AveragePool2DOp(PoolShape shape, bool countIncludePad, TensorView input, TensorView output,
-    int zeroPoint, int actMin, int actMax) : PreparedOp
+    int zeroPoint, int actMin, int actMax) : RowSplitPoolOp(shape, input, output)
 {
-    public override void Invoke(Span<byte> arena, Span<byte> scratch)
-        => AveragePool2DReference.Run(shape, countIncludePad, input.Int8(arena), zeroPoint, actMin, actMax, output.OutInt8(arena));
+    protected override void Run(in PoolShape s, ReadOnlySpan<sbyte> x, Span<sbyte> y)
+        => AveragePool2DReference.Run(s, countIncludePad, x, zeroPoint, actMin, actMax, y);
+}
+
+/// <summary>A pooling whose kernel runs whole, or per chunk of output rows on the sub-windows of <see cref="PoolRows"/>.</summary>
+internal abstract class RowSplitPoolOp(PoolShape shape, TensorView input, TensorView output) : PreparedOp
+{
+    protected abstract void Run(in PoolShape s, ReadOnlySpan<sbyte> x, Span<sbyte> y);
+
+    public override void Invoke(Span<byte> arena, Span<byte> scratch) => Run(shape, input.Int8(arena), output.OutInt8(arena));
 
     public override int PlanChunks(int threads, int minWorkPerChunk)
         => ChunkCount(PoolRows.Work(shape), shape.Batch * shape.OutputHeight, threads, minWorkPerChunk);
@@ -41,8 +34,7 @@ internal sealed class AveragePool2DOp(PoolShape shape, bool countIncludePad, Ten
         for (int row = r0; row < r1;)
         {
             var w = PoolRows.Window(shape, row, r1);
-            AveragePool2DReference.Run(w.Shape, countIncludePad, x.Slice(w.InStart, w.InLength), zeroPoint, actMin, actMax,
-                y.Slice(w.OutStart, w.OutLength));
+            Run(w.Shape, x.Slice(w.InStart, w.InLength), y.Slice(w.OutStart, w.OutLength));
             row = w.NextRow;
         }
     }
