@@ -207,12 +207,11 @@ internal static unsafe class Avx2Gemm
         int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
         Vector256<int> zp = Vector256.Create(p.OutZp), min = Vector256.Create(p.ActMin), max = Vector256.Create(p.ActMax);
-        Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), n0, mult, left, rpos, p.AnyLeftShift) + zp, min), max);
-        Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), n0 + 8, mult, left, rpos, p.AnyLeftShift) + zp, min), max);
-        // Lanes are clamped to int8 already: truncating narrows (VPACKSSDW/VPACKSSWB work per 128-bit half, so fix the order).
-        Vector256<short> s16 = Avx2.PackSignedSaturate(r0, r1);                   // [r0 0-3, r1 0-3 | r0 4-7, r1 4-7]
-        s16 = Avx2.Permute4x64(s16.AsInt64(), 0b11_01_10_00).AsInt16();          // [r0 0-3, r0 4-7 | r1 0-3, r1 4-7]
-        Vector128<sbyte> packed = Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
+        Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), Avx.LoadVector256(mult + n0),
+            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), p.AnyLeftShift) + zp, min), max);
+        Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), Avx.LoadVector256(mult + n0 + 8),
+            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), p.AnyLeftShift) + zp, min), max);
+        Vector128<sbyte> packed = Narrow16(r0, r1);
         if (count == NB) packed.Store(dst);
         else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
     }
@@ -223,17 +222,15 @@ internal static unsafe class Avx2Gemm
     /// multiplier ≥ 1, i.e. an output scale below input scale x weight scale).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Requant8(Vector256<int> x, int n, int* mult, int* left, int* rpos, bool anyLeft)
+    internal static Vector256<int> Requant8(Vector256<int> x, Vector256<int> m, Vector256<uint> left, Vector256<uint> r, bool anyLeft)
     {
         if (anyLeft)
         {
-            Vector256<uint> l = Avx.LoadVector256((uint*)left + n);
-            Vector256<int> s = Avx2.ShiftLeftLogicalVariable(x, l);
-            Vector256<int> back = Avx2.ShiftRightArithmeticVariable(s, l);
+            Vector256<int> s = Avx2.ShiftLeftLogicalVariable(x, left);
+            Vector256<int> back = Avx2.ShiftRightArithmeticVariable(s, left);
             Vector256<int> sat = Avx2.Xor(Avx2.ShiftRightArithmetic(x, 31), Vector256.Create(int.MaxValue));
             x = Avx2.BlendVariable(sat.AsByte(), s.AsByte(), Avx2.CompareEqual(back, x).AsByte()).AsInt32();
         }
-        Vector256<int> m = Avx.LoadVector256(mult + n);
         // SQRDMULH: (x*m + 2^30) >> 31 on the exact 64-bit products of the even and the odd lanes.
         Vector256<long> nudge = Vector256.Create(1L << 30);
         Vector256<long> even = Avx2.Add(Avx2.Multiply(x, m), nudge);
@@ -243,10 +240,18 @@ internal static unsafe class Avx2Gemm
         Vector256<int> overflow = Avx2.And(Avx2.CompareEqual(x, minValue), Avx2.CompareEqual(m, minValue));
         h = Avx2.BlendVariable(h.AsByte(), Vector256.Create(int.MaxValue).AsByte(), overflow.AsByte()).AsInt32();
         // Rounding divide by 2^r, ties away from zero (Requantize.RoundingDivideByPot).
-        Vector256<uint> r = Avx.LoadVector256((uint*)rpos + n);
         Vector256<int> mask = Avx2.Subtract(Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, r), Vector256<int>.One);
         Vector256<int> remainder = Avx2.And(h, mask);
         Vector256<int> threshold = Avx2.Subtract(Avx2.ShiftRightArithmetic(mask, 1), Avx2.ShiftRightArithmetic(h, 31));
         return Avx2.Subtract(Avx2.ShiftRightArithmeticVariable(h, r), Avx2.CompareGreaterThan(remainder, threshold));
+    }
+
+    /// <summary>16 int32 lanes already clamped into int8 range to 16 bytes in order (VPACKSS* work per 128-bit half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> Narrow16(Vector256<int> r0, Vector256<int> r1)
+    {
+        Vector256<short> s16 = Avx2.PackSignedSaturate(r0, r1);                   // [r0 0-3, r1 0-3 | r0 4-7, r1 4-7]
+        s16 = Avx2.Permute4x64(s16.AsInt64(), 0b11_01_10_00).AsInt16();          // [r0 0-3, r0 4-7 | r1 0-3, r1 4-7]
+        return Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
     }
 }

@@ -87,7 +87,7 @@ public sealed class Interpreter : IDisposable, IChunkWork
                 TensorInfo ti = model.Tensors[t];
                 alive.Add($"{ti.Name} {ti.Type}[{string.Join('x', ti.Shape)}] {ti.ByteLength} bytes");
             }
-            throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, _scratchBytes);
+            throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, required - _arenaBytes);
         }
         (_arena, _arenaStart) = AllocateAligned(_arenaBytes);
         (_scratch, _scratchStart) = AllocateAligned(_scratchStride * (scratchThreads - 1) + _scratchBytes);
