@@ -93,13 +93,17 @@ public class ThreadTests
     public void ChunksRunOnSeveralThreadsAndEachExactlyOnce()
     {
         using var pool = new WorkerPool(4);
+        var workers = new HashSet<int>();
         for (int job = 0; job < 200; job++)
         {
             var w = new Throwing(failAt: -1, spin: 2000);
             pool.Run(w, 1 + job % 17);
             Assert.Equal(1 + job % 17, w.Ran);
             Assert.Equal(w.Ran, w.Seen.Distinct().Count());
+            workers.UnionWith(w.Workers);
         }
+        // The caller takes chunks too, but over 200 jobs the workers must have taken some (even on a loaded machine).
+        Assert.True(workers.Count > 1, $"only threads {string.Join(",", workers)} ran chunks");
     }
 
     [Fact]
@@ -115,9 +119,11 @@ public class ThreadTests
     {
         public int Ran;
         public readonly System.Collections.Concurrent.ConcurrentBag<int> Seen = [];
+        public readonly System.Collections.Concurrent.ConcurrentBag<int> Workers = [];
 
         public void RunChunk(int chunk, int worker)
         {
+            Workers.Add(worker);
             Thread.SpinWait(spin);
             Seen.Add(chunk);
             Interlocked.Increment(ref Ran);
