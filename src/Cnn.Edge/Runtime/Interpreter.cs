@@ -41,7 +41,7 @@ public sealed class Interpreter : IDisposable, IChunkWork
     private byte[] _arena;
     private readonly int _arenaStart, _arenaBytes;
     private byte[] _scratch;
-    private readonly int _scratchStart, _scratchBytes, _scratchStride;
+    private readonly int _scratchStart, _scratchBytes, _scratchStride, _scratchTotal;
     private WorkerPool? _pool;
     private int _current; // the op whose chunks the pool is running
     private bool _disposed;
@@ -77,7 +77,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
         _scratchStride = (scratch + 63) & ~63;
         int scratchThreads = split ? Threads : 1;
 
-        long required = (long)_arenaBytes + (long)_scratchStride * (scratchThreads - 1) + _scratchBytes;
+        long scratchTotal = (long)_scratchStride * (scratchThreads - 1) + _scratchBytes;
+        long required = _arenaBytes + scratchTotal;
         if (options.BudgetBytes is long budget && required > budget)
         {
             ArenaPlan plan = model.Plan;
@@ -90,7 +91,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
             throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, required - _arenaBytes);
         }
         (_arena, _arenaStart) = AllocateAligned(_arenaBytes);
-        (_scratch, _scratchStart) = AllocateAligned(_scratchStride * (scratchThreads - 1) + _scratchBytes);
+        _scratchTotal = (int)scratchTotal;
+        (_scratch, _scratchStart) = AllocateAligned(_scratchTotal);
         // Touch every page now: the OS maps fresh memory on first write, which would otherwise land in the first inference.
         Array.Fill(_arena, (byte)0);
         Array.Fill(_scratch, (byte)0);
@@ -105,8 +107,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
     /// <summary>The instruction set the kernels were prepared for.</summary>
     public KernelIsa Isa { get; }
     public int ArenaBytes => _arenaBytes;
-    /// <summary>Scratch of one thread (every thread that runs chunks has its own).</summary>
-    public int ScratchBytes => _scratchBytes;
+    /// <summary>Scratch of all threads (each thread that runs chunks has its own, the largest op's ScratchBytes); ArenaBytes + ScratchBytes is what the budget counts.</summary>
+    public int ScratchBytes => _scratchTotal;
     /// <summary>Threads an inference runs on, the calling thread included.</summary>
     public int Threads { get; }
     /// <summary>Into how many chunks op <paramref name="op"/> is split (1: it runs on the calling thread).</summary>
