@@ -40,7 +40,8 @@ internal sealed class GemmPlan
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
         int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 kernel reads 16 channels at a time
-        W = new sbyte[Groups * KBlocks * NR * KBlock];
+        bool avx2 = isa == KernelIsa.Avx2;
+        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Groups * KBlocks * NR * KBlock];
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
         for (int c = 0; c < n; c++)
@@ -52,7 +53,7 @@ internal sealed class GemmPlan
                 sbyte w = weights[c * k + i];
                 hasMinus128 |= w == sbyte.MinValue;
                 sum += w;
-                W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
+                if (!avx2) W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
             }
             // |sum| ≤ 128 K, |inZp| ≤ 128: the products may wrap, and wrap back in the final accumulator.
             int folded = unchecked((bias.IsEmpty ? 0 : bias[c]) - inZp * sum);
@@ -66,10 +67,6 @@ internal sealed class GemmPlan
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
-        if (isa == KernelIsa.Avx2)
-        {
-            W = new sbyte[Avx2Gemm.PackedBytes(n, k)];
-            Avx2Gemm.Pack(weights, n, k, W);
-        }
+        if (avx2) Avx2Gemm.Pack(weights, n, k, W);
     }
 }
