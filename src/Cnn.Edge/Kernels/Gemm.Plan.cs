@@ -15,13 +15,13 @@ internal sealed class GemmPlan
 
     public readonly KernelIsa Isa;
     public readonly int N, K, Kp, KBlocks, Groups;
-    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights (every ISA but Avx2).</summary>
+    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights; for Avx2 the [N/16][K/2][16][2] layout of <see cref="Avx2Gemm.Pack"/>.</summary>
     public readonly sbyte[] W;
-    /// <summary>The same layout widened to int16 for the AVX2 VPMADDWD kernel; empty otherwise.</summary>
-    public readonly short[] W16;
-    /// <summary>[Groups*NR] folded bias and requantization parameters (padding channels get zeros).</summary>
+    /// <summary>[Groups*NR rounded up to 16] folded bias and requantization parameters (padding channels get zeros).</summary>
     public readonly int[] Bias, Mult, Left, RightPos, RightNeg;
     public readonly int OutZp, ActMin, ActMax;
+    /// <summary>Some channel has a positive shift (a left shift before the multiply); the AVX2 kernel skips that step otherwise.</summary>
+    public readonly bool AnyLeftShift;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
@@ -39,8 +39,9 @@ internal sealed class GemmPlan
         Kp = KBlocks * KBlock;
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
-        int np = Groups * NR;
-        W = new sbyte[Groups * KBlocks * NR * KBlock];
+        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 kernel reads 16 channels at a time
+        bool avx2 = isa == KernelIsa.Avx2;
+        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Groups * KBlocks * NR * KBlock];
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
         for (int c = 0; c < n; c++)
@@ -52,7 +53,7 @@ internal sealed class GemmPlan
                 sbyte w = weights[c * k + i];
                 hasMinus128 |= w == sbyte.MinValue;
                 sum += w;
-                W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
+                if (!avx2) W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
             }
             // |sum| ≤ 128 K, |inZp| ≤ 128: the products may wrap, and wrap back in the final accumulator.
             int folded = unchecked((bias.IsEmpty ? 0 : bias[c]) - inZp * sum);
@@ -61,19 +62,11 @@ internal sealed class GemmPlan
             Bias[c] = folded;
             Mult[c] = multipliers[c];
             Left[c] = Math.Max(shifts[c], 0);
+            AnyLeftShift |= shifts[c] > 0;
             RightPos[c] = Math.Max(-shifts[c], 0);
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
-        if (isa == KernelIsa.Avx2)
-        {
-            W16 = new short[W.Length];
-            for (int i = 0; i < W.Length; i++) W16[i] = W[i];
-            W = [];
-        }
-        else
-        {
-            W16 = [];
-        }
+        if (avx2) Avx2Gemm.Pack(weights, n, k, W);
     }
 }
