@@ -3,8 +3,10 @@ namespace Cnn.Trainer.Kernels;
 /// <summary>Geometry of a 2-D convolution window; the same struct drives conv, transposed conv and pooling.</summary>
 public readonly record struct ConvGeometry(int KH, int KW, int StrideH, int StrideW, int PadH, int PadW, int DilH, int DilW)
 {
-    public int OutH(int h) => (h + 2 * PadH - DilH * (KH - 1) - 1) / StrideH + 1;
-    public int OutW(int w) => (w + 2 * PadW - DilW * (KW - 1) - 1) / StrideW + 1;
+    /// <summary>Output rows; 0 when the dilated kernel is larger than the padded input (C#'s division truncates -1/2 to 0, not -1).</summary>
+    public int OutH(int h) => Out(h + 2 * PadH - DilH * (KH - 1) - 1, StrideH);
+    public int OutW(int w) => Out(w + 2 * PadW - DilW * (KW - 1) - 1, StrideW);
+    private static int Out(int span, int stride) => span < 0 ? 0 : span / stride + 1;
     public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
 }
 

@@ -19,6 +19,8 @@ public sealed class Conv2d : Layer
 
     private Tensor? _x, _y, _dx;
     private float[][] _col = [], _dcol = [], _dw = [], _db = [];
+    private DepthwisePlan? _dwPlan;
+    private DepthwiseScratch[] _dwScratch = [];
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1,
         int groups = 1, bool bias = true, Random? rng = null)
@@ -58,12 +60,19 @@ public sealed class Conv2d : Layer
         return new Shape(OutChannels, oh, ow);
     }
 
-    private void EnsureScratch(int chunks, int colLen)
+    private void EnsureDepthwise(int chunks, int h, int w)
     {
-        if (_col.Length != chunks || _col[0].Length < colLen)
+        if (_dwPlan is null || !_dwPlan.Matches(Geometry, h, w)) { _dwPlan = new DepthwisePlan(Geometry, h, w); _dwScratch = []; }
+        if (_dwScratch.Length != chunks) _dwScratch = [.. Enumerable.Range(0, chunks).Select(_ => _dwPlan.NewScratch())];
+    }
+
+    /// <summary>Per-chunk buffers: col for im2col, dcol for its gradient and for the transposed col of the weight gradient.</summary>
+    private void EnsureScratch(int chunks, int colLen, int dcolLen)
+    {
+        if (_col.Length != chunks || _col[0].Length < colLen || _dcol[0].Length < dcolLen)
         {
             _col = new float[chunks][]; _dcol = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _col[i] = new float[colLen]; _dcol[i] = new float[colLen]; }
+            for (int i = 0; i < chunks; i++) { _col[i] = new float[colLen]; _dcol[i] = new float[dcolLen]; }
         }
     }
 
@@ -76,7 +85,8 @@ public sealed class Conv2d : Layer
         int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
         bool pointwise = Geometry.IsPointwise;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw, 1);
+        if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
         float[] w = Weight.Value;
         float[]? b = Bias?.Value;
         Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
@@ -86,14 +96,13 @@ public sealed class Conv2d : Layer
             {
                 var xs = x.Sample(n);
                 var ys = y.Sample(n);
-                for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
                 if (IsDepthwise)
                 {
-                    int kk2 = Geometry.KH * Geometry.KW;
                     for (int c = 0; c < OutChannels; c++)
-                        Depthwise.Forward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, ys.Slice(c * ohw, ohw), oh, ow);
+                        Depthwise.Forward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), b is null ? 0f : b[c], ys.Slice(c * ohw, ohw));
                     continue;
                 }
+                for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
                 for (int g = 0; g < Groups; g++)
                 {
                     var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
@@ -113,7 +122,8 @@ public sealed class Conv2d : Layer
         int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
         bool pointwise = Geometry.IsPointwise;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
+        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw, IsDepthwise ? 1 : kk * ohw);
+        if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
         if (_dw.Length != chunks)
         {
             _dw = new float[chunks][]; _db = new float[chunks][];
@@ -130,20 +140,15 @@ public sealed class Conv2d : Layer
             {
                 var xs = x.Sample(n);
                 var dys = dy.Sample(n);
-                for (int oc = 0; oc < OutChannels; oc++)
-                {
-                    var row = dys.Slice(oc * ohw, ohw);
-                    float s = 0; foreach (float v in row) s += v;
-                    db[oc] += s;
-                }
+                if (Bias is not null)
+                    for (int oc = 0; oc < OutChannels; oc++) db[oc] += Vec.Sum(dys.Slice(oc * ohw, ohw));
                 Span<float> dxs = dx is null ? default : dx.Sample(n);
                 if (dx is not null) dxs.Clear();
                 if (IsDepthwise)
                 {
-                    int kk2 = Geometry.KH * Geometry.KW;
                     for (int c = 0; c < OutChannels; c++)
-                        Depthwise.Backward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, dys.Slice(c * ohw, ohw), dy.H, dy.W,
-                            dw.AsSpan(c * kk2, kk2), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
+                        Depthwise.Backward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), dys.Slice(c * ohw, ohw),
+                            dw.AsSpan(c * kk, kk), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
                     continue;
                 }
                 for (int g = 0; g < Groups; g++)
@@ -152,8 +157,15 @@ public sealed class Conv2d : Layer
                     ReadOnlySpan<float> src = xg;
                     if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
                     var dyg = dys.Slice(g * coutG * ohw, coutG * ohw);
-                    // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]^T
-                    Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
+                    // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]ᵀ. Dot products over a short ohw run mostly
+                    // in their tails; there the transposed col makes it the register-blocked NN kernel.
+                    if (ohw >= 64) Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
+                    else
+                    {
+                        var colT = dcol.AsSpan(0, kk * ohw);
+                        Gemm.Transpose(src, kk, ohw, colT);
+                        Gemm.NN(coutG, kk, ohw, dyg, ohw, 1, colT, kk, dw.AsSpan(g * coutG * kk), kk);
+                    }
                     if (dx is null) continue;
                     // dcol[kk, ohw] = W_g^T · dY_g, then scattered back (col2im)
                     var dxg = dxs.Slice(g * cinG * x.Plane, cinG * x.Plane);

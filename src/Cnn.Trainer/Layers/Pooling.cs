@@ -51,6 +51,19 @@ public sealed class Pool2d : Layer
         var y = Tensor.Ensure(ref _y, x.N, x.C, oh, ow);
         if (IsMax && _argmax.Length < y.Length) _argmax = new int[y.Length];
         float inv = 1f / (g.KH * g.KW);
+        if (Global && !IsMax)
+        {
+            Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++) y.Data[p] = Vec.Sum(x.Data.AsSpan(p * x.Plane, x.Plane)) * inv;
+            });
+            return y;
+        }
+        if (IsMax && g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
+        {
+            Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) => MaxPool2x2(x, y, _argmax, p0, p1));
+            return y;
+        }
         Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
@@ -90,6 +103,14 @@ public sealed class Pool2d : Layer
         var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
         int oh = dy.H, ow = dy.W;
         float inv = 1f / (g.KH * g.KW);
+        if (Global && !IsMax)
+        {
+            Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++) dx.Data.AsSpan(p * x.Plane, x.Plane).Fill(dy.Data[p] * inv);
+            });
+            return [dx];
+        }
         Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
@@ -117,5 +138,30 @@ public sealed class Pool2d : Layer
             }
         });
         return [dx];
+    }
+
+    /// <summary>2×2 stride-2 max pooling of planes [p0, p1) (LeNet's pools); same first-maximum rule as the general loop.</summary>
+    private static void MaxPool2x2(Tensor x, Tensor y, int[] argmax, int p0, int p1)
+    {
+        int w = x.W, oh = y.H, ow = y.W;
+        var xd = x.Data; var yd = y.Data;
+        for (int p = p0; p < p1; p++)
+        {
+            int xo = p * x.Plane, yo = p * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                int r0 = xo + 2 * oy * w;
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int i = r0 + 2 * ox, arg = i;
+                    float best = xd[i];
+                    if (xd[i + 1] > best) { best = xd[i + 1]; arg = i + 1; }
+                    if (xd[i + w] > best) { best = xd[i + w]; arg = i + w; }
+                    if (xd[i + w + 1] > best) { best = xd[i + w + 1]; arg = i + w + 1; }
+                    yd[yo + oy * ow + ox] = best;
+                    argmax[yo + oy * ow + ox] = arg;
+                }
+            }
+        }
     }
 }
