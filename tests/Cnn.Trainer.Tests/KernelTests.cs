@@ -7,7 +7,7 @@ namespace Cnn.Trainer.Tests;
 /// forward and input gradient keep one FMA chain per output in a fixed order, so they must match bit for bit;
 /// the depthwise weight gradient sums in vector lanes, so it is compared within a tolerance.
 /// </summary>
-[Collection(nameof(SimdWidthCollection))]
+[Collection(nameof(SerialCollection))]
 public class KernelTests
 {
     public static TheoryData<SimdWidth> Widths => [SimdWidth.V128, SimdWidth.V256, SimdWidth.V512];
@@ -112,6 +112,6 @@ public class KernelTests
     });
 }
 
-/// <summary>Tests that set the process-wide <see cref="Simd.Width"/> must not run beside each other.</summary>
-[CollectionDefinition(nameof(SimdWidthCollection), DisableParallelization = true)]
-public sealed class SimdWidthCollection;
+/// <summary>Tests that set the process-wide <see cref="Simd.Width"/> or count allocations run alone.</summary>
+[CollectionDefinition(nameof(SerialCollection), DisableParallelization = true)]
+public sealed class SerialCollection;

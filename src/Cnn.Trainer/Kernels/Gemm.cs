@@ -214,17 +214,3 @@ internal static class Gemm
         for (; i < x.Length; i++) y[i] += alpha * x[i];
     }
 }
-
-/// <summary>Fixed partition of a batch into chunks, one per worker, so reductions happen in chunk order.</summary>
-internal static class Par
-{
-    public static void ForChunks(int count, int threads, Action<int, int, int> body)
-    {
-        int chunks = Math.Max(1, Math.Min(threads, count));
-        if (chunks == 1) { body(0, 0, count); return; }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
-            body(c, (int)((long)count * c / chunks), (int)((long)count * (c + 1) / chunks)));
-    }
-
-    public static int Chunks(int count, int threads) => Math.Max(1, Math.Min(threads, count));
-}

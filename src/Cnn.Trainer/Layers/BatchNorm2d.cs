@@ -8,7 +8,7 @@ namespace Cnn.Trainer.Layers;
 /// Channels run in parallel, each reduced in a fixed order (double accumulation), so it is deterministic.
 /// Keeps its input (not x̂) for backward: one stream less to write per batch.
 /// </summary>
-public sealed class BatchNorm2d : Layer
+public sealed class BatchNorm2d : Layer, IChunked
 {
     public int Channels { get; }
     public float Momentum { get; }
@@ -19,7 +19,9 @@ public sealed class BatchNorm2d : Layer
     public float[] RunningVar { get; }
     public override string Kind => "BatchNorm2d";
 
-    private Tensor? _x, _y, _dx;
+    private Tensor? _x, _y, _dx, _dy;
+    private readonly Tensor?[] _grads = new Tensor?[1];
+    private bool _needDx;
     private readonly float[] _mean, _invStd;
     private bool _trainedForward;
 
@@ -36,8 +38,9 @@ public sealed class BatchNorm2d : Layer
         _invStd = new float[channels];
     }
 
-    public override IReadOnlyList<Parameter> Parameters => [Gamma, Beta];
+    public override IReadOnlyList<Parameter> Parameters => _params ??= [Gamma, Beta];
     public override IReadOnlyList<(string Name, float[] Value)> Buffers => [("running_mean", RunningMean), ("running_var", RunningVar)];
+    private Parameter[]? _params;
 
     public override Shape OutputShape(Shape[] inputs)
     {
@@ -50,85 +53,102 @@ public sealed class BatchNorm2d : Layer
     {
         var x = _x = inputs[0];
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
-        int plane = x.Plane, n = x.N, cs = x.SampleSize;
         // A frozen BN (transfer learning) keeps its running statistics: normalise with them, do not update them.
         bool batchStats = ctx.Training && !(Gamma.Frozen && Beta.Frozen);
         _trainedForward = batchStats;
         // Channels split in fixed chunks; each channel is reduced alone, in sample order, so results do not depend on threads.
-        Par.ForChunks(Channels, ctx.Threads, (_, c0, c1) =>
-        {
-            for (int c = c0; c < c1; c++)
-            {
-                float mean, invStd;
-                if (batchStats)
-                {
-                    double s = 0, s2 = 0;
-                    for (int i = 0; i < n; i++)
-                    {
-                        var (ps, ps2) = Vec.SumAndSquares(x.Data.AsSpan(i * cs + c * plane, plane));
-                        s += ps; s2 += ps2;
-                    }
-                    long m = (long)n * plane;
-                    double mu = s / m, var = Math.Max(0, s2 / m - mu * mu);
-                    mean = (float)mu;
-                    invStd = (float)(1.0 / Math.Sqrt(var + Eps));
-                    double unbiased = m > 1 ? var * m / (m - 1) : var;
-                    RunningMean[c] = (1 - Momentum) * RunningMean[c] + Momentum * (float)mu;
-                    RunningVar[c] = (1 - Momentum) * RunningVar[c] + Momentum * (float)unbiased;
-                }
-                else
-                {
-                    mean = RunningMean[c];
-                    invStd = 1f / MathF.Sqrt(RunningVar[c] + Eps);
-                }
-                _mean[c] = mean; _invStd[c] = invStd;
-                // y = (x − mean)·inv·g + b = x·scale + shift; x̂ is not stored, backward recomputes it from x.
-                float scale = Gamma.Value[c] * invStd, shift = Beta.Value[c] - mean * scale;
-                for (int i = 0; i < n; i++)
-                {
-                    int o = i * cs + c * plane;
-                    Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift);
-                }
-            }
-        });
+        Par.ForChunks(Channels, ctx.Threads, this, OpForward);
         return y;
     }
 
     public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
     {
         var x = _x!;
+        var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
+        _dy = dy; _needDx = need[0];
+        Par.ForChunks(Channels, ctx.Threads, this, OpBackward);
+        _grads[0] = need[0] ? dx : null;
+        return _grads;
+    }
+
+    private const int OpForward = 0, OpBackward = 1;
+
+    void IChunked.RunChunk(int op, int chunk, int c0, int c1)
+    {
+        if (op == OpForward) ForwardChunk(c0, c1);
+        else BackwardChunk(c0, c1);
+    }
+
+    private void ForwardChunk(int c0, int c1)
+    {
+        var x = _x!; var y = _y!;
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
-        var dx = Tensor.Ensure(ref _dx, n, x.C, x.H, x.W);
-        bool train = _trainedForward;
-        Par.ForChunks(Channels, ctx.Threads, (_, c0, c1) =>
+        bool batchStats = _trainedForward;
+        for (int c = c0; c < c1; c++)
         {
-            for (int c = c0; c < c1; c++)
+            float mean, invStd;
+            if (batchStats)
             {
-                float mean = _mean[c], inv = _invStd[c];
-                double sdy = 0, sdxc = 0;
+                double s = 0, s2 = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    int o = i * cs + c * plane;
-                    var (a, d) = Vec.SumAndCenteredDot(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), mean);
-                    sdy += a; sdxc += d;
+                    var (ps, ps2) = Vec.SumAndSquares(x.Data.AsSpan(i * cs + c * plane, plane));
+                    s += ps; s2 += ps2;
                 }
-                double sdyx = sdxc * inv;   // Σ dy·x̂
-                Gamma.Grad[c] += (float)sdyx;
-                Beta.Grad[c] += (float)sdy;
-                if (!need[0]) continue;
                 long m = (long)n * plane;
-                // train: dx = g·inv·(dy − Σdy/m − x̂·Σ(dy·x̂)/m); eval: statistics are constants.
-                // With x̂ = (x − mean)·inv: dx = α·dy + β·x + γ.
-                double k1 = Gamma.Value[c] * (double)inv;
-                double mdy = train ? sdy / m : 0, mdyx = train ? sdyx / m : 0;
-                double beta = -k1 * mdyx * inv, gamma = -k1 * mdy - beta * mean;
-                for (int i = 0; i < n; i++)
-                {
-                    int o = i * cs + c * plane;
-                    Vec.Affine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), (float)k1, (float)beta, (float)gamma);
-                }
+                double mu = s / m, var = Math.Max(0, s2 / m - mu * mu);
+                mean = (float)mu;
+                invStd = (float)(1.0 / Math.Sqrt(var + Eps));
+                double unbiased = m > 1 ? var * m / (m - 1) : var;
+                RunningMean[c] = (1 - Momentum) * RunningMean[c] + Momentum * (float)mu;
+                RunningVar[c] = (1 - Momentum) * RunningVar[c] + Momentum * (float)unbiased;
             }
-        });
-        return [need[0] ? dx : null];
+            else
+            {
+                mean = RunningMean[c];
+                invStd = 1f / MathF.Sqrt(RunningVar[c] + Eps);
+            }
+            _mean[c] = mean; _invStd[c] = invStd;
+            // y = (x − mean)·inv·g + b = x·scale + shift; x̂ is not stored, backward recomputes it from x.
+            float scale = Gamma.Value[c] * invStd, shift = Beta.Value[c] - mean * scale;
+            for (int i = 0; i < n; i++)
+            {
+                int o = i * cs + c * plane;
+                Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift);
+            }
+        }
+    }
+
+    private void BackwardChunk(int c0, int c1)
+    {
+        var x = _x!; var dy = _dy!; var dx = _dx!;
+        int plane = x.Plane, n = x.N, cs = x.SampleSize;
+        bool train = _trainedForward;
+        for (int c = c0; c < c1; c++)
+        {
+            float mean = _mean[c], inv = _invStd[c];
+            double sdy = 0, sdxc = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int o = i * cs + c * plane;
+                var (a, d) = Vec.SumAndCenteredDot(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), mean);
+                sdy += a; sdxc += d;
+            }
+            double sdyx = sdxc * inv;   // Σ dy·x̂
+            Gamma.Grad[c] += (float)sdyx;
+            Beta.Grad[c] += (float)sdy;
+            if (!_needDx) continue;
+            long m = (long)n * plane;
+            // train: dx = g·inv·(dy − Σdy/m − x̂·Σ(dy·x̂)/m); eval: statistics are constants.
+            // With x̂ = (x − mean)·inv: dx = α·dy + β·x + γ.
+            double k1 = Gamma.Value[c] * (double)inv;
+            double mdy = train ? sdy / m : 0, mdyx = train ? sdyx / m : 0;
+            double beta = -k1 * mdyx * inv, gamma = -k1 * mdy - beta * mean;
+            for (int i = 0; i < n; i++)
+            {
+                int o = i * cs + c * plane;
+                Vec.Affine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), (float)k1, (float)beta, (float)gamma);
+            }
+        }
     }
 }
