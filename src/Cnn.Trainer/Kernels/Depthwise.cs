@@ -80,42 +80,44 @@ internal static class Depthwise
     }
 
     /// <summary>Copies plane x into its padded phases (padding cells are never written, so they stay zero).</summary>
-    private static void Split(DepthwisePlan p, ReadOnlySpan<float> x, float[] phases)
-    {
-        var g = p.G;
-        int sw = g.StrideW;
-        ref float X = ref MemoryMarshal.GetReference(x);
-        ref float Ph = ref MemoryMarshal.GetArrayDataReference(phases);
-        for (int iy = 0; iy < p.H; iy++)
-        {
-            ref float src = ref Unsafe.Add(ref X, iy * p.W);
-            ref float dst = ref Unsafe.Add(ref Ph, RowBase(p, iy));
-            if (sw == 1) { MemoryMarshal.CreateReadOnlySpan(ref src, p.W).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, g.PadW), p.W)); continue; }
-            for (int b = 0; b < sw; b++)
-            {
-                var (ix, j) = FirstColumn(p, b);
-                ref float d = ref Unsafe.Add(ref dst, b * p.PhaseLen + j);
-                for (int jj = 0; ix < p.W; ix += sw, jj++) Unsafe.Add(ref d, jj) = Unsafe.Add(ref src, ix);
-            }
-        }
-    }
+    private static void Split(DepthwisePlan p, ReadOnlySpan<float> x, float[] phases) =>
+        Walk<ToPhases>(p, ref MemoryMarshal.GetReference(x), phases);
 
     /// <summary>dx += its padded phases (the adjoint of <see cref="Split"/>).</summary>
-    private static void Merge(DepthwisePlan p, float[] phases, Span<float> dx)
+    private static void Merge(DepthwisePlan p, float[] phases, Span<float> dx) =>
+        Walk<FromPhases>(p, ref MemoryMarshal.GetReference(dx), phases);
+
+    private interface IPixelOp
     {
-        var g = p.G;
-        int sw = g.StrideW;
-        ref float Dx = ref MemoryMarshal.GetReference(dx);
+        static abstract void Apply(ref float pixel, ref float phaseCell);
+    }
+
+    private struct ToPhases : IPixelOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref float pixel, ref float phaseCell) => phaseCell = pixel;
+    }
+
+    private struct FromPhases : IPixelOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply(ref float pixel, ref float phaseCell) => pixel += phaseCell;
+    }
+
+    /// <summary>Pairs every pixel of the H×W plane with its cell in the phase layout; column phases in turn, so no division per pixel.</summary>
+    private static void Walk<TOp>(DepthwisePlan p, ref float plane, float[] phases) where TOp : struct, IPixelOp
+    {
+        int sw = p.G.StrideW;
         ref float Ph = ref MemoryMarshal.GetArrayDataReference(phases);
         for (int iy = 0; iy < p.H; iy++)
         {
-            ref float dst = ref Unsafe.Add(ref Dx, iy * p.W);
-            ref float src = ref Unsafe.Add(ref Ph, RowBase(p, iy));
+            ref float row = ref Unsafe.Add(ref plane, iy * p.W);
+            ref float rowPhases = ref Unsafe.Add(ref Ph, RowBase(p, iy));
             for (int b = 0; b < sw; b++)
             {
                 var (ix, j) = FirstColumn(p, b);
-                ref float s = ref Unsafe.Add(ref src, b * p.PhaseLen + j);
-                for (int jj = 0; ix < p.W; ix += sw, jj++) Unsafe.Add(ref dst, ix) += Unsafe.Add(ref s, jj);
+                ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + j);
+                for (int jj = 0; ix < p.W; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
             }
         }
     }

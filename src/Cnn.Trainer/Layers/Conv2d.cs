@@ -19,7 +19,8 @@ public sealed class Conv2d : Layer, IChunked
 
     private Tensor? _x, _y, _dx, _dy, _dxOut;
     private readonly Tensor?[] _grads = new Tensor?[1];
-    private float[][] _col = [], _dcol = [], _dw = [], _db = [];
+    private float[][] _col = [], _dcol = [];
+    private readonly ChunkGradients _grad = new();
     private DepthwisePlan? _dwPlan;
     private DepthwiseScratch[] _dwScratch = [];
 
@@ -97,19 +98,9 @@ public sealed class Conv2d : Layer, IChunked
         int chunks = Par.Chunks(x.N, ctx.Threads);
         EnsureScratch(chunks, Geometry.IsPointwise || IsDepthwise ? 1 : kk * ohw, IsDepthwise ? 1 : kk * ohw);
         if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
-        if (_dw.Length != chunks)
-        {
-            _dw = new float[chunks][]; _db = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _dw[i] = new float[Weight.Value.Length]; _db[i] = new float[OutChannels]; }
-        }
         _dy = dy;
         _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
-        Par.ForChunks(x.N, ctx.Threads, this, OpBackward);
-        for (int c = 0; c < chunks; c++)
-        {
-            Gemm.Axpy(1f, _dw[c], Weight.Grad);
-            if (Bias is not null) Gemm.Axpy(1f, _db[c], Bias.Grad);
-        }
+        _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
         _grads[0] = _dxOut;
         return _grads;
     }
@@ -162,8 +153,7 @@ public sealed class Conv2d : Layer, IChunked
         bool pointwise = Geometry.IsPointwise;
         float[] w = Weight.Value;
         var col = _col[chunk]; var dcol = _dcol[chunk];
-        var dw = _dw[chunk]; var db = _db[chunk];
-        Array.Clear(dw); Array.Clear(db);
+        var (dw, db) = _grad.Begin(chunk);
         for (int n = n0; n < n1; n++)
         {
             var xs = x.Sample(n);

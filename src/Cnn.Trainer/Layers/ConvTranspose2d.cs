@@ -19,7 +19,8 @@ public sealed class ConvTranspose2d : Layer, IChunked
     public override string Kind => "ConvTranspose2d";
     private Tensor? _x, _y, _dx, _dy, _dxOut;
     private readonly Tensor?[] _grads = new Tensor?[1];
-    private float[][] _col = [], _dw = [], _db = [];
+    private float[][] _col = [];
+    private readonly ChunkGradients _grad = new();
 
     public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0,
         int dilation = 1, int groups = 1, bool bias = true, Random? rng = null)
@@ -74,19 +75,9 @@ public sealed class ConvTranspose2d : Layer, IChunked
         var x = _x!;
         int chunks = Par.Chunks(x.N, ctx.Threads);
         Scratch(chunks, ColumnRows * x.Plane);
-        if (_dw.Length != chunks)
-        {
-            _dw = new float[chunks][]; _db = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _dw[i] = new float[Weight.Value.Length]; _db[i] = new float[OutChannels]; }
-        }
         _dy = dy;
         _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
-        Par.ForChunks(x.N, ctx.Threads, this, OpBackward);
-        for (int c = 0; c < chunks; c++)
-        {
-            Gemm.Axpy(1f, _dw[c], Weight.Grad);
-            if (Bias is not null) Gemm.Axpy(1f, _db[c], Bias.Grad);
-        }
+        _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
         _grads[0] = _dxOut;
         return _grads;
     }
@@ -122,8 +113,7 @@ public sealed class ConvTranspose2d : Layer, IChunked
         }
         var dy = _dy!; var dx = _dxOut;
         int ohw = dy.Plane;
-        var dw = _dw[chunk]; var db = _db[chunk];
-        Array.Clear(dw); Array.Clear(db);
+        var (dw, db) = _grad.Begin(chunk);
         for (int n = n0; n < n1; n++)
         {
             var dys = dy.Sample(n);
