@@ -70,6 +70,16 @@ foreach (var e in hist.Epochs)
 var sorted = secs.Order().ToArray();
 double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 Console.WriteLine($"cnn-trainer {model}: test accuracy {ev.Accuracy:P2}, median {median:F2} s/epoch, {cpuPerEpoch:F2} CPU s/epoch");
+// Same seed, threads and vector width give the same weights; this hash makes builds and machines comparable.
+using (var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+{
+    foreach (var n in net.Nodes)
+    {
+        foreach (var p in n.Layer.Parameters) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.Value.AsSpan()));
+        foreach (var b in n.Layer.Buffers) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Value.AsSpan()));
+    }
+    Console.WriteLine($"weights sha256 {Convert.ToHexStringLower(sha.GetHashAndReset())[..16]} ({threads} threads, {Cnn.Trainer.Kernels.Simd.Width}, trainer JIT optimizer {(System.Reflection.CustomAttributeExtensions.GetCustomAttribute<DebuggableAttribute>(typeof(Cnn.Trainer.Network).Assembly)?.IsJITOptimizerDisabled == true ? "disabled" : "enabled")})");
+}
 
 if (Opt("torch", "false") == "true")
 {

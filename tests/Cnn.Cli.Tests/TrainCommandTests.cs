@@ -151,3 +151,34 @@ public class TrainCommandTests
         catch (IOException) { return 0; }   // the rename can race with the read; a torn file would throw InvalidDataException instead
     }
 }
+
+public class TrainDeterminismTests
+{
+    /// <summary>
+    /// Same seed and threads give the same weights in two separate processes (an in-process test cannot see
+    /// per-process randomness such as HashCode's seed, which once reshuffled every run).
+    /// </summary>
+    [Fact]
+    public void Two_processes_with_the_same_seed_and_threads_train_identical_weights()
+    {
+        string dir = CliHarness.TempDir();
+        var weights = new List<float[]>();
+        foreach (string name in new[] { "a.onnx", "b.onnx" })
+        {
+            var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "cnn")) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string a in new[] { "train", "--data", "fashion", "--train-size", "256", "--model", "mobilenet", "--epochs", "1", "--batch", "32",
+                         "--threads", "2", "--seed", "7", "--augment", "crop:2,flip", "--mixup", "0.2", "--out", Path.Combine(dir, name), "--json" })
+                psi.ArgumentList.Add(a);
+            var err = new System.Text.StringBuilder();
+            using var p = Process.Start(psi)!;
+            p.OutputDataReceived += (_, _) => { };
+            p.ErrorDataReceived += (_, e) => { lock (err) err.AppendLine(e.Data); };
+            p.BeginOutputReadLine(); p.BeginErrorReadLine();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, err.ToString());
+            var net = OnnxImport.Load(Path.Combine(dir, name)).Network;
+            weights.Add([.. net.Parameters.SelectMany(q => q.Value), .. net.Nodes.SelectMany(n => n.Layer.Buffers).SelectMany(b => b.Value)]);
+        }
+        Assert.Equal(weights[0], weights[1]);
+    }
+}

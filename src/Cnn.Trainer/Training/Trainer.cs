@@ -54,8 +54,9 @@ public static class NetworkTrainer
         for (int epoch = startEpoch; epoch < o.Epochs && !stopped; epoch++)
         {
             for (int i = 0; i < order.Length; i++) order[i] = i;
-            new Random(HashCode.Combine(o.Seed, epoch, 17)).Shuffle(order);
-            ctx.Rng = new Random(HashCode.Combine(o.Seed, epoch, 29));
+            // Seeds from SplitMix, not HashCode.Combine: HashCode is randomised per process, so runs differed between processes.
+            new Random((int)new SplitMix(o.Seed, epoch, -17).Next()).Shuffle(order);
+            ctx.Rng = new Random((int)new SplitMix(o.Seed, epoch, -29).Next());
             var sw = Stopwatch.StartNew();
             double lossSum = 0; long correct = 0, seen = 0;
             float lr = 0;
