@@ -42,7 +42,7 @@ public sealed class Linear : Layer, IChunked
     {
         var x = _x = inputs[0];
         var y = Tensor.Ensure(ref _y, x.N, OutFeatures, 1, 1);
-        Par.ForChunks(x.N, ctx.Threads, this, OpForward);
+        Par.ForChunks(x.N, Par.ThreadsFor(ctx.Threads, (long)x.N * InFeatures * OutFeatures), this, OpForward);
         return y;
     }
 
@@ -51,13 +51,14 @@ public sealed class Linear : Layer, IChunked
         var x = _x!;
         _dy = dy;
         // dW[Out, In] += dYᵀ[Out, N] · x[N, In]: rows of W split across threads, each row summed over n in order.
-        Par.ForChunks(OutFeatures, ctx.Threads, this, OpWeightGrad);
+        int threads = Par.ThreadsFor(ctx.Threads, (long)x.N * InFeatures * OutFeatures);
+        Par.ForChunks(OutFeatures, threads, this, OpWeightGrad);
         if (Bias is not null)
             for (int i = 0; i < x.N; i++) Gemm.Axpy(1f, dy.Data.AsSpan(i * OutFeatures, OutFeatures), Bias.Grad);
         _grads[0] = null;
         if (!need[0]) return _grads;
         _grads[0] = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
-        Par.ForChunks(x.N, ctx.Threads, this, OpInputGrad);
+        Par.ForChunks(x.N, threads, this, OpInputGrad);
         return _grads;
     }
 

@@ -54,7 +54,7 @@ public sealed class Pool2d : Layer, IChunked
         if (IsMax && _argmax.Length < y.Length) _argmax = new int[y.Length];
         int op = Global && !IsMax ? OpGlobalAvg
             : IsMax && g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 } ? OpMax2x2 : OpForward;
-        Par.ForChunks(x.N * x.C, ctx.Threads, this, op);
+        Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, op);
         return y;
     }
 
@@ -63,7 +63,7 @@ public sealed class Pool2d : Layer, IChunked
         var x = _x!;
         _dy = dy;
         _grads[0] = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
-        Par.ForChunks(x.N * x.C, ctx.Threads, this, Global && !IsMax ? OpGlobalAvgBack : OpBackward);
+        Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, Global && !IsMax ? OpGlobalAvgBack : OpBackward);
         return _grads;
     }
 
