@@ -6,7 +6,7 @@ using Cnn.Trainer.Models;
 using Cnn.Trainer.Training;
 
 // Usage: Cnn.Bench.Trainer [--model lenet5|mobilenet|...] [--data DIR] [--epochs N] [--threads T] [--batch B]
-//        [--limit N] [--torch] [--torch-python /usr/bin/python3]
+//        [--limit N] [--torch] [--torch-passive] [--torch-python /usr/bin/python3]
 // Trains the model with the recipe (SGD momentum 0.9, lr 0.05 cosine) on an IDX folder and
 // prints seconds per epoch and test accuracy; with --torch it runs bench/Cnn.Bench.Trainer/torch_ref.py
 // with the same model, batch, threads and epochs right after, and prints the ratio.
@@ -91,6 +91,9 @@ if (Opt("torch", "false") == "true")
             "--limit", limit.ToString(CultureInfo.InvariantCulture) },
         RedirectStandardOutput = true,
     };
+    // --torch-passive: libgomp threads sleep instead of spinning at barriers. Under other load on the machine the
+    // default spin-waiting makes PyTorch's 2-thread runs many times slower; this shows it without that effect.
+    if (Opt("torch-passive", "false") == "true") psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
     using var p = Process.Start(psi)!;
     double torchMedian = double.NaN, torchCpu = double.NaN;
     while (p.StandardOutput.ReadLine() is { } line)
