@@ -73,6 +73,7 @@ public class KernelTests
             var y = new float[oh * ow];
             Depthwise.Forward(plan, scratch, x, k, bias, y);
             var dk = new float[kh * kw]; var dx = new float[h * w];
+            Array.Fill(dx, float.NaN);   // the kernel must write every input pixel's gradient
             Depthwise.Backward(plan, scratch, x, k, dy, dk, dx);
 
             var dkRef = new double[kh * kw]; var dxRef = new float[h * w];
@@ -90,7 +91,7 @@ public class KernelTests
                         }
                     Assert.True(BitConverter.SingleToInt32Bits(acc) == BitConverter.SingleToInt32Bits(y[oy * ow + ox]), $"{what}: y[{oy},{ox}] = {y[oy * ow + ox]:R}, scalar {acc:R}");
                 }
-            // dx: one FMA chain per input pixel over the taps in order (each tap reaches a pixel from at most one output).
+            // dx: one FMA chain per input pixel over the taps in order (each tap reaches a pixel from at most one output), 0 if none.
             for (int iy = 0; iy < h; iy++)
                 for (int ix = 0; ix < w; ix++)
                 {

@@ -67,7 +67,7 @@ internal static class Depthwise
         }
     }
 
-    /// <summary>dk[t] += Σ dy·x[tap t]; dx (when not empty) += the adjoint, for one plane.</summary>
+    /// <summary>dk[t] += Σ dy·x[tap t]; dx (when not empty) = the adjoint (every pixel written), for one plane.</summary>
     public static void Backward(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, ReadOnlySpan<float> dy,
         Span<float> dk, Span<float> dx)
     {
@@ -83,7 +83,7 @@ internal static class Depthwise
     private static void Split(DepthwisePlan p, ReadOnlySpan<float> x, float[] phases) =>
         Walk<ToPhases>(p, ref MemoryMarshal.GetReference(x), phases);
 
-    /// <summary>dx += its padded phases (the adjoint of <see cref="Split"/>).</summary>
+    /// <summary>dx = its padded phases (the adjoint of <see cref="Split"/>; each pixel has exactly one cell).</summary>
     private static void Merge(DepthwisePlan p, float[] phases, Span<float> dx) =>
         Walk<FromPhases>(p, ref MemoryMarshal.GetReference(dx), phases);
 
@@ -101,7 +101,7 @@ internal static class Depthwise
     private struct FromPhases : IPixelOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Apply(ref float pixel, ref float phaseCell) => pixel += phaseCell;
+        public static void Apply(ref float pixel, ref float phaseCell) => pixel = phaseCell;
     }
 
     /// <summary>Pairs every pixel of the H×W plane with its cell in the phase layout; column phases in turn, so no division per pixel.</summary>
@@ -119,6 +119,17 @@ internal static class Depthwise
                 ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + j);
                 for (int jj = 0; ix < p.W; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
             }
+        }
+    }
+
+    /// <summary>rows × cols floats between row strides; planes here are a few pixels wide, too short to pay for a memmove call per row.</summary>
+    private static void CopyRows(ref float src, int srcStride, ref float dst, int dstStride, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref float s = ref Unsafe.Add(ref src, r * srcStride);
+            ref float d = ref Unsafe.Add(ref dst, r * dstStride);
+            for (int c = 0; c < cols; c++) Unsafe.Add(ref d, c) = Unsafe.Add(ref s, c);
         }
     }
 
@@ -152,8 +163,7 @@ internal static class Depthwise
                 acc = TO.Fma(TO.Splat(k[t]), TO.Load(ref P, (nuint)(taps[t] + q)), acc);
             TO.Store(acc, ref Wd, (nuint)q);
         }
-        for (int oy = 0; oy < p.OH; oy++)
-            s.Wide.AsSpan(oy * p.Wq, p.OW).CopyTo(y.Slice(oy * p.OW, p.OW));
+        CopyRows(ref Wd, p.Wq, ref MemoryMarshal.GetReference(y), p.OW, p.OH, p.OW);
     }
 
     private static void Backward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, ReadOnlySpan<float> dy,
@@ -163,8 +173,7 @@ internal static class Depthwise
         Split(p, x, s.Phases);
         // dy in the wide layout with zero junk columns and tail (Forward left junk there), so they add nothing below.
         Array.Clear(s.Wide);
-        for (int oy = 0; oy < p.OH; oy++)
-            dy.Slice(oy * p.OW, p.OW).CopyTo(s.Wide.AsSpan(oy * p.Wq, p.OW));
+        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref MemoryMarshal.GetArrayDataReference(s.Wide), p.Wq, p.OH, p.OW);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
         ref float D = ref MemoryMarshal.GetArrayDataReference(s.Wide);
         var taps = p.Tap;

@@ -161,7 +161,8 @@ public sealed class Conv2d : Layer, IChunked
             if (Bias is not null)
                 for (int oc = 0; oc < OutChannels; oc++) db[oc] += Vec.Sum(dys.Slice(oc * ohw, ohw));
             Span<float> dxs = dx is null ? default : dx.Sample(n);
-            if (dx is not null) dxs.Clear();
+            // The depthwise kernel writes every dx pixel; the GEMM paths accumulate into it.
+            if (dx is not null && !IsDepthwise) dxs.Clear();
             if (IsDepthwise)
             {
                 for (int c = 0; c < OutChannels; c++)
