@@ -205,7 +205,7 @@ public class TrainQuantizeTests
         Assert.True(t.ExitCode == ExitCodes.Ok, t.Err);
         var tj = System.Text.Json.Nodes.JsonNode.Parse(t.Out)!;
         Assert.Equal(onnx, (string)tj["model"]!);
-        Assert.Single(tj["epochs"]!.AsArray());
+        Assert.Equal(1, (int)tj["epochs"]!);
         Assert.True(new FileInfo(onnx).Length > 1000);
 
         string edge = Path.Combine(dir, "m.cnnq");

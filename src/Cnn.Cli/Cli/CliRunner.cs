@@ -93,6 +93,7 @@ public static class CliRunner
         CliException c => (c.ExitCode, c.Message, c.Hint),
         ModelFormatException m => (ExitCodes.BadInput, m.Message, null),
         Cnn.Onnx.OnnxFormatException o => (ExitCodes.BadInput, $"invalid ONNX file: {o.Message}", "export the model again (opset 13, batch 1); see docs/getting-started.md"),
+        Cnn.Trainer.Layers.ModelSpecException m => (ExitCodes.BadInput, $"network description: {m.Message}", null),
         Cnn.Quantize.Import.UnsupportedModelException u => (ExitCodes.BadInput, u.Message, null),
         Cnn.Edge.Devices.Config.ConfigException c => (ExitCodes.BadInput, c.Message, null),
         Cnn.Edge.Devices.Frames.FrameSourceException f => (ExitCodes.DeviceError, f.Message, "check the camera or frame folder"),
