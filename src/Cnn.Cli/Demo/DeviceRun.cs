@@ -48,8 +48,10 @@ public static class DeviceRun
         var frames = new List<Frame>();
         var labels = slot.Classifier.Labels;
         long seen = 0;
-        while (!cancel.IsCancellationRequested && loop.Step(cancel))
+        bool more = true;
+        while (more && !cancel.IsCancellationRequested)
         {
+            more = loop.Step(cancel); // false after the last frame, which is still recorded below
             if (loop.Frames == seen) continue;
             seen = loop.Frames;
             var (index, result, latency) = loop.Last;
