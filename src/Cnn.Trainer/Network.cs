@@ -68,7 +68,7 @@ public sealed class Network
             // Layers may have been fused by another network built from them: reset every pair first.
             foreach (var n in _nodes)
                 if (n.Layer is BatchNorm2d bn) bn.Fuse(null);
-                else if (n.Layer is Activation a) a.FusedInto = null;
+                else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
             if (!value) return;
             foreach (var n in _nodes)
                 if (n.Layer is Activation act && n.Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
