@@ -49,6 +49,31 @@ public sealed class Network
             _needGrad[i] = need;
             _needInput[i] = nodes[i].Inputs.Select(j => j >= 0 && _needGrad[j]).ToArray();
         }
+        FuseBatchNormActivations = true;
+    }
+
+    private bool _fuse;
+
+    /// <summary>
+    /// Runs each BatchNorm2d → ReLU/ReLU6/LeakyReLU pair whose activation is the only consumer of the
+    /// BatchNorm's output as one pass over memory each way (default). The nodes, their outputs and the ONNX
+    /// export stay as they are, and the results are bit-identical; false runs the layers separately.
+    /// </summary>
+    public bool FuseBatchNormActivations
+    {
+        get => _fuse;
+        set
+        {
+            _fuse = value;
+            // Layers may have been fused by another network built from them: reset every pair first.
+            foreach (var n in _nodes)
+                if (n.Layer is BatchNorm2d bn) bn.Fuse(null);
+                else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
+            if (!value) return;
+            foreach (var n in _nodes)
+                if (n.Layer is Activation act && n.Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
+                    bn.Fuse(act);
+        }
     }
 
     public Shape InputShape { get; }

@@ -24,7 +24,7 @@ public class GradientCheckTests
         return s;
     }
 
-    internal static void Check(Layer layer, Shape[] shapes, int n = 3, bool training = true, double tol = 2e-2, int seed = 1, bool distinct = false)
+    internal static void Check(Layer layer, Shape[] shapes, int n = 3, bool training = true, double tol = 2e-2, int seed = 1, bool distinct = false, float eps = 1e-2f)
     {
         var rng = new Random(seed);
         var xs = shapes.Select(s => Random(n, s, rng)).ToArray();
@@ -47,7 +47,6 @@ public class GradientCheckTests
         var dxs = layer.Backward(dy, shapes.Select(_ => true).ToArray(), ctx).Select(d => d?.Data.AsSpan(0, d.Length).ToArray()).ToArray();
         var pgrads = layer.Parameters.Select(p => (float[])p.Grad.Clone()).ToArray();
 
-        const float eps = 1e-2f;
         void Compare(string what, float[] data, int len, Func<int, float> analytic)
         {
             var rr = new Random(seed + 99);

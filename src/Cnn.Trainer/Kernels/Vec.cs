@@ -76,6 +76,84 @@ internal static class Vec
         for (; i < dy.Length; i++) o[i] = MathF.FusedMultiplyAdd(dy[i], a, MathF.FusedMultiplyAdd(x[i], b, c));
     }
 
+    /// <summary>
+    /// y = act(x·scale + shift): BatchNorm's affine and the activation that follows it in one pass. Each lane
+    /// is computed exactly as <see cref="Affine"/> then <see cref="Activate"/> would, so fused and unfused agree bit for bit.
+    /// </summary>
+    public static void AffineActivate(ReadOnlySpan<float> x, Span<float> y, float scale, float shift, float slope, float hi)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var vs = new Vector<float>(scale); var vb = new Vector<float>(shift);
+        var vsl = new Vector<float>(slope); var vh = new Vector<float>(hi);
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float Y = ref MemoryMarshal.GetReference(y);
+        for (; i + vw <= x.Length; i += vw)
+        {
+            var v = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref X, (nuint)i), vs, vb);
+            Vector.Min(Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, v * vsl), vh).StoreUnsafe(ref Y, (nuint)i);
+        }
+        for (; i < x.Length; i++) { float v = MathF.FusedMultiplyAdd(x[i], scale, shift); y[i] = Math.Min(v > 0 ? v : v * slope, hi); }
+    }
+
+    /// <summary>act'(v)·dy with v = x·scale + shift recomputed: the lane formula of <see cref="ActivateBackward"/>.</summary>
+    private readonly struct ActMask(float scale, float shift, float slope, float hi)
+    {
+        private readonly Vector<float> _s = new(scale), _b = new(shift), _sl = new(slope), _h = new(hi);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<float> Grad(Vector<float> x, Vector<float> d)
+        {
+            var v = Vector.FusedMultiplyAdd(x, _s, _b);
+            var r = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), d, d * _sl);
+            return Vector.ConditionalSelect(Vector.LessThan(v, _h), r, Vector<float>.Zero);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Grad(float x, float d)
+        {
+            float v = MathF.FusedMultiplyAdd(x, scale, shift);
+            return v >= hi ? 0f : v > 0 ? d : d * slope;
+        }
+    }
+
+    /// <summary>(Σg, Σg·(x − mean)) with g = act'(x·scale + shift)·dy: <see cref="SumAndCenteredDot"/> behind a fused activation.</summary>
+    public static (float Sum, float Dot) MaskedSumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float scale, float shift, float slope, float hi)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var s = Vector<float>.Zero; var d = Vector<float>.Zero; var vm = new Vector<float>(mean);
+        var mask = new ActMask(scale, shift, slope, hi);
+        ref float D = ref MemoryMarshal.GetReference(dy);
+        ref float X = ref MemoryMarshal.GetReference(x);
+        for (; i + vw <= dy.Length; i += vw)
+        {
+            var xv = Vector.LoadUnsafe(ref X, (nuint)i);
+            var g = mask.Grad(xv, Vector.LoadUnsafe(ref D, (nuint)i));
+            s += g; d = Vector.FusedMultiplyAdd(g, xv - vm, d);
+        }
+        float a = Vector.Sum(s), b = Vector.Sum(d);
+        for (; i < dy.Length; i++) { float g = mask.Grad(x[i], dy[i]); a += g; b += g * (x[i] - mean); }
+        return (a, b);
+    }
+
+    /// <summary>o = a·g + b·x + c with g = act'(x·scale + shift)·dy: <see cref="Affine2"/> behind a fused activation.</summary>
+    public static void MaskedAffine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c, float scale, float shift, float slope, float hi)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var va = new Vector<float>(a); var vb = new Vector<float>(b); var vc = new Vector<float>(c);
+        var mask = new ActMask(scale, shift, slope, hi);
+        ref float D = ref MemoryMarshal.GetReference(dy);
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float O = ref MemoryMarshal.GetReference(o);
+        for (; i + vw <= dy.Length; i += vw)
+        {
+            var xv = Vector.LoadUnsafe(ref X, (nuint)i);
+            var g = mask.Grad(xv, Vector.LoadUnsafe(ref D, (nuint)i));
+            Vector.FusedMultiplyAdd(g, va, Vector.FusedMultiplyAdd(xv, vb, vc)).StoreUnsafe(ref O, (nuint)i);
+        }
+        for (; i < dy.Length; i++)
+            o[i] = MathF.FusedMultiplyAdd(mask.Grad(x[i], dy[i]), a, MathF.FusedMultiplyAdd(x[i], b, c));
+    }
+
     /// <summary>y = clamp(x, lo, hi) for x ≥ 0 side; negative side multiplied by slope (0 for ReLU).</summary>
     public static void Activate(ReadOnlySpan<float> x, Span<float> y, float slope, float hi)
     {

@@ -13,8 +13,8 @@ public sealed class Activation : Layer, Kernels.IChunked
 
     public Activation(Kinds function, float slope = 0.01f) { Function = function; Slope = slope; }
 
-    private float Slope0 => Function == Kinds.LeakyRelu ? Slope : 0f;
-    private float High => Function == Kinds.Relu6 ? 6f : float.PositiveInfinity;
+    internal float Slope0 => Function == Kinds.LeakyRelu ? Slope : 0f;
+    internal float High => Function == Kinds.Relu6 ? 6f : float.PositiveInfinity;
 
     public static Activation Relu() => new(Kinds.Relu);
     public static Activation Relu6() => new(Kinds.Relu6);
@@ -22,8 +22,12 @@ public sealed class Activation : Layer, Kernels.IChunked
 
     public override Shape OutputShape(Shape[] inputs) { ExpectArity(inputs); return inputs[0]; }
 
+    /// <summary>The BatchNorm2d that applies this activation in its own passes (see <see cref="BatchNorm2d.FusedActivation"/>); this layer then passes values and gradients through.</summary>
+    internal BatchNorm2d? FusedInto { get; set; }
+
     public override Tensor Forward(Tensor[] inputs, RunContext ctx)
     {
+        if (FusedInto is not null) return inputs[0];
         var x = _x = inputs[0];
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
         Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), this, 0);
@@ -32,6 +36,7 @@ public sealed class Activation : Layer, Kernels.IChunked
 
     public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
     {
+        if (FusedInto is not null) { _grads[0] = dy; return _grads; }
         var x = _x!;
         var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
         _dy = dy;

@@ -7,6 +7,9 @@ namespace Cnn.Trainer.Layers;
 /// the running variance takes the unbiased one, running = (1 - momentum)·running + momentum·batch.
 /// Channels run in parallel, each reduced in a fixed order (double accumulation), so it is deterministic.
 /// Keeps its input (not x̂) for backward: one stream less to write per batch.
+/// A network fuses the activation that alone consumes this layer's output (<see cref="FusedActivation"/>): the
+/// affine and the activation then run in one pass each way, the activation's mask recomputed from x. The graph,
+/// and so the ONNX export, still has both nodes; the fused results equal the unfused ones bit for bit.
 /// </summary>
 public sealed class BatchNorm2d : Layer, IChunked
 {
@@ -22,7 +25,7 @@ public sealed class BatchNorm2d : Layer, IChunked
     private Tensor? _x, _y, _dx, _dy;
     private readonly Tensor?[] _grads = new Tensor?[1];
     private bool _needDx;
-    private readonly float[] _mean, _invStd;
+    private readonly float[] _mean, _invStd, _scale, _shift;
     private bool _trainedForward;
 
     public BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f)
@@ -36,6 +39,19 @@ public sealed class BatchNorm2d : Layer, IChunked
         Array.Fill(RunningVar, 1f);
         _mean = new float[channels];
         _invStd = new float[channels];
+        _scale = new float[channels];
+        _shift = new float[channels];
+    }
+
+    /// <summary>The activation applied inside this layer's passes (set by <see cref="Network"/>); it then passes values through.</summary>
+    internal Activation? FusedActivation { get; private set; }
+
+    /// <summary>Fuses <paramref name="act"/> (which must consume only this layer's output) or, with null, unfuses.</summary>
+    internal void Fuse(Activation? act)
+    {
+        if (FusedActivation is { } old) old.FusedInto = null;
+        FusedActivation = act;
+        if (act is not null) act.FusedInto = this;
     }
 
     public override IReadOnlyList<Parameter> Parameters => _params ??= [Gamma, Beta];
@@ -84,6 +100,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         var x = _x!; var y = _y!;
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
         bool batchStats = _trainedForward;
+        var act = FusedActivation;
         for (int c = c0; c < c1; c++)
         {
             float mean, invStd;
@@ -111,10 +128,12 @@ public sealed class BatchNorm2d : Layer, IChunked
             _mean[c] = mean; _invStd[c] = invStd;
             // y = (x − mean)·inv·g + b = x·scale + shift; x̂ is not stored, backward recomputes it from x.
             float scale = Gamma.Value[c] * invStd, shift = Beta.Value[c] - mean * scale;
+            _scale[c] = scale; _shift[c] = shift;
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift);
+                if (act is null) Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift);
+                else Vec.AffineActivate(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift, act.Slope0, act.High);
             }
         }
     }
@@ -124,14 +143,19 @@ public sealed class BatchNorm2d : Layer, IChunked
         var x = _x!; var dy = _dy!; var dx = _dx!;
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
         bool train = _trainedForward;
+        var act = FusedActivation;
+        float slope = act?.Slope0 ?? 0, hi = act?.High ?? 0;
         for (int c = c0; c < c1; c++)
         {
-            float mean = _mean[c], inv = _invStd[c];
+            float mean = _mean[c], inv = _invStd[c], scale = _scale[c], shift = _shift[c];
             double sdy = 0, sdxc = 0;
+            // Fused: dy is the activation's output gradient; its mask comes from x·scale + shift, as in forward.
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                var (a, d) = Vec.SumAndCenteredDot(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), mean);
+                var (a, d) = act is null
+                    ? Vec.SumAndCenteredDot(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), mean)
+                    : Vec.MaskedSumAndCenteredDot(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), mean, scale, shift, slope, hi);
                 sdy += a; sdxc += d;
             }
             double sdyx = sdxc * inv;   // Σ dy·x̂
@@ -147,7 +171,8 @@ public sealed class BatchNorm2d : Layer, IChunked
             for (int i = 0; i < n; i++)
             {
                 int o = i * cs + c * plane;
-                Vec.Affine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), (float)k1, (float)beta, (float)gamma);
+                if (act is null) Vec.Affine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), (float)k1, (float)beta, (float)gamma);
+                else Vec.MaskedAffine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), (float)k1, (float)beta, (float)gamma, scale, shift, slope, hi);
             }
         }
     }
