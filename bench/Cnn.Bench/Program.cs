@@ -11,8 +11,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.Error.WriteLine("""
         usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Scalar,Auto]
                                 [--onnx-dir bench/models] [--json FILE]
-               Cnn.Bench count MODEL K [--isa Auto] [--op I]   (K inferences, or one inference then op I K times;
-                                                               for arm64-insn-count, see bench/README.md)
+               Cnn.Bench count MODEL K [--isa Auto] [--op I | --kind KIND]   (K inferences, or one inference then
+                                        op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md)
+               Cnn.Bench layers MODEL   (the ops of each KIND with their MACs)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
         weights; ONNX Runtime runs bench/export_models.py's torchvision exports, float and QDQ int8).
         """);
@@ -33,6 +34,18 @@ if (args[0] == "count")
     int k = int.Parse(args[2], CultureInfo.InvariantCulture);
     var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
     int op = int.Parse(Opt("--op", "-1"), CultureInfo.InvariantCulture);
+    string kind = Opt("--kind", "");
+    if (kind.Length > 0)
+    {
+        // Every op of one kind K times after one full inference: instructions per layer type.
+        if (Array.IndexOf(LayerKinds.Names, kind) < 0) throw new ArgumentException($"unknown kind '{kind}'; known: {string.Join(", ", LayerKinds.Names)}");
+        var m = runner.Model;
+        int[] ops = Enumerable.Range(0, m.Ops.Count).Where(i => LayerKinds.Kind(m.Ops[i], m.Tensors) == kind).ToArray();
+        runner.Invoke();
+        for (int i = 0; i < k; i++) foreach (int o in ops) runner.InvokeOp(o);
+        Console.WriteLine($"{model} isa={runner.Isa} kind={kind} ops={ops.Length} macs_per_run={ops.Sum(o => LayerKinds.Macs(m.Ops[o], m.Tensors))} runs={k}");
+        return 0;
+    }
     if (op >= 0)
     {
         // One op K times after one full inference (its input is then valid): per-op instruction counts.
@@ -46,6 +59,16 @@ if (args[0] == "count")
     return 0;
 }
 
+if (args[0] == "layers")
+{
+    var m = EdgeModel.Load(Models.Build(args[1]));
+    foreach (string kind in LayerKinds.Names)
+    {
+        int[] ops = Enumerable.Range(0, m.Ops.Count).Where(i => LayerKinds.Kind(m.Ops[i], m.Tensors) == kind).ToArray();
+        Console.WriteLine($"{kind,-10} ops={ops.Length,3} macs={ops.Sum(o => LayerKinds.Macs(m.Ops[o], m.Tensors))}");
+    }
+    return 0;
+}
 if (args[0] == "diff")
 {
     // Op-by-op comparison of an ISA against the reference on one model (debugging aid).

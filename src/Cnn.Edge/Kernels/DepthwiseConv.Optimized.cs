@@ -184,6 +184,16 @@ internal sealed unsafe class DepthwiseConv
         else Run<TA, TReq, No>(input, output, row0, row1);
     }
 
+    /// <summary>What the per-row kernels need, pinned and vectorized once per call (passed by pointer: one argument).</summary>
+    private struct Ctx
+    {
+        public sbyte* W, ZpRow;
+        public int* Bias, Mult, Left, RPos, RNeg;
+        public int C, Taps;
+        public Vector128<int> Zp, Lo, Hi;
+        public Vector128<sbyte> Lo8, Hi8;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     private void Run<TA, TReq, TPair>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
@@ -192,26 +202,45 @@ internal sealed unsafe class DepthwiseConv
         int c = s.InputChannels, taps = _taps;
         bool k3 = taps == 9 && s.KernelWidth == 3;
         sbyte** ptr = stackalloc sbyte*[taps];
-        Vector128<int> zp = Vector128.Create(_outZp), lo = Vector128.Create(_actMin), hi = Vector128.Create(_actMax);
-        Vector128<sbyte> lo8 = Vector128.Create((sbyte)_actMin), hi8 = Vector128.Create((sbyte)_actMax);
+        long dx = (long)s.DilationW * c, dy = (long)s.DilationH * s.InputWidth * c, pixStep = (long)s.StrideW * c;
+        // Output columns [oxLo, oxHi) have their whole window inside the input's width.
+        int oxLo = Math.Min((s.PadLeft + s.StrideW - 1) / s.StrideW, s.OutputWidth);
+        int span = s.InputWidth - 1 - (s.KernelWidth - 1) * s.DilationW + s.PadLeft;
+        int oxHi = span < 0 ? oxLo : Math.Max(oxLo, Math.Min(s.OutputWidth, span / s.StrideW + 1));
+        Ctx ctx;
+        ctx.C = c; ctx.Taps = taps;
+        ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
+        ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (sbyte* zpRow = _zpRow, w = _w)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
         {
+            ctx.W = w; ctx.ZpRow = zpRow; ctx.Bias = bias; ctx.Mult = mult; ctx.Left = left; ctx.RPos = rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
             {
                 int n = row / s.OutputHeight, oy = row - n * s.OutputHeight;
                 sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * c;
                 int iy0 = oy * s.StrideH - s.PadTop;
                 bool rowInside = iy0 >= 0 && iy0 + (s.KernelHeight - 1) * s.DilationH < s.InputHeight;
-                sbyte* dst = y + (long)row * s.OutputWidth * c;
-                for (int ox = 0; ox < s.OutputWidth; ox++, dst += c)
+                sbyte* dstRow = y + (long)row * s.OutputWidth * c;
+                sbyte* rowBase = inBatch + (long)iy0 * s.InputWidth * c;
+                int interiorDone = 0;
+                if (rowInside && k3 && oxHi > oxLo)
                 {
+                    // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one.
+                    int c0 = Interior9<TA, TReq, TPair>(&ctx, rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, oxHi - oxLo, pixStep, dx, dy, dstRow + (long)oxLo * c);
+                    interiorDone = c0 == c ? 1 : 0;
+                }
+                for (int ox = 0; ox < s.OutputWidth; ox++)
+                {
+                    if (interiorDone != 0 && ox == oxLo) { ox = oxHi - 1; continue; }
                     int ix0 = ox * s.StrideW - s.PadLeft;
-                    sbyte* p = inBatch + ((long)iy0 * s.InputWidth + ix0) * c; // may point outside: only valid taps are dereferenced
-                    if (rowInside && ix0 >= 0 && ix0 + (s.KernelWidth - 1) * s.DilationW < s.InputWidth)
+                    sbyte* p = rowBase + (long)ix0 * c; // may point outside: only valid taps are dereferenced
+                    sbyte* dst = dstRow + (long)ox * c;
+                    bool inside = rowInside && ox >= oxLo && ox < oxHi;
+                    if (inside)
                     {
                         for (int t = 0; t < taps; t++) ptr[t] = p + off[t];
                     }
@@ -225,21 +254,53 @@ internal sealed unsafe class DepthwiseConv
                                 ptr[t] = yOk && (uint)(ix0 + kx * s.DilationW) < (uint)s.InputWidth ? p + off[t] : zpRow;
                         }
                     }
-                    int c0 = k3
-                        ? Pixel9<TA, TReq, TPair>(ptr, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi)
-                        : PixelK<TA, TReq, TPair>(ptr, dst, c, taps, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
-                    for (int ch = c0; ch < c; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch); // fewer than 8 channels left
+                    // Interior 3x3 windows got their vector channels from Interior9: only the scalar tail is left.
+                    int first = inside && k3 ? c & ~(Lanes / 2 - 1) : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
+                    for (int ch = first; ch < c; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch); // fewer than 8 channels left
                 }
             }
         }
     }
 
-    /// <summary>The 9 taps of a 3x3 window unrolled (pointers in registers); returns the first channel left to the scalar tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Pixel9<TA, TReq, TPair>(sbyte** ptr, sbyte* dst, int c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+    /// <summary>count interior 3x3 windows of one output row, the first at input p, each next pixStep bytes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Interior9<TA, TReq, TPair>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
-        sbyte* i0 = ptr[0], i1 = ptr[1], i2 = ptr[2], i3 = ptr[3], i4 = ptr[4], i5 = ptr[5], i6 = ptr[6], i7 = ptr[7], i8 = ptr[8];
+        int c = ctx->C, c0 = 0;
+        sbyte* w = ctx->W;
+        int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
+        Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
+        Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        long dx2 = 2 * dx;
+        for (int i = 0; i < count; i++, p += pixStep, dst += c)
+        {
+            sbyte* r1 = p + dy, r2 = r1 + dy;
+            c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+        }
+        return c0;
+    }
+
+    /// <summary>One window through its tap pointers (padding, or not 3x3); returns the first channel left to the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Indirect<TA, TReq, TPair>(Ctx* ctx, sbyte** ptr, sbyte* dst, bool k3)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        int c = ctx->C;
+        sbyte* w = ctx->W;
+        int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
+        Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
+        Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        return k3
+            ? Pixel9<TA, TReq, TPair>(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi)
+            : PixelK<TA, TReq, TPair>(ptr, dst, c, ctx->Taps, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+    }
+
+    /// <summary>The 9 taps of a 3x3 window unrolled (pointers in registers); returns the first channel left to the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Pixel9<TA, TReq, TPair>(sbyte* i0, sbyte* i1, sbyte* i2, sbyte* i3, sbyte* i4, sbyte* i5, sbyte* i6, sbyte* i7, sbyte* i8, sbyte* dst, int c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
         int c0 = 0;
         sbyte* wb = w;
         for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * Lanes)
@@ -310,15 +371,16 @@ internal sealed unsafe class DepthwiseConv
         if (!TPair.Value) return Tap1<TA>(Tap1<TA>(a, xa, w, full), xb, w + Lanes, full);
         Vector128<sbyte> x0 = Load(xa, full), x1 = Load(xb, full);
         Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes);
-        Vector128<short> lo = TA.MulAddLo(TA.MulLo(x0, w0), x1, w1);
-        a.A0 = TA.AddWideLo(a.A0, lo);
-        a.A1 = TA.AddWideHi(a.A1, lo);
+        // Upper halves first: the lower halves' GetLower is then each register's last use, and the JIT reads it in place instead of copying it.
         if (full)
         {
             Vector128<short> hi = TA.MulAddHi(TA.MulHi(x0, w0), x1, w1);
-            a.A2 = TA.AddWideLo(a.A2, hi);
             a.A3 = TA.AddWideHi(a.A3, hi);
+            a.A2 = TA.AddWideLo(a.A2, hi);
         }
+        Vector128<short> lo = TA.MulAddLo(TA.MulLo(x0, w0), x1, w1);
+        a.A1 = TA.AddWideHi(a.A1, lo);
+        a.A0 = TA.AddWideLo(a.A0, lo);
         return a;
     }
 
@@ -326,15 +388,15 @@ internal sealed unsafe class DepthwiseConv
     private static Acc16 Tap1<TA>(Acc16 a, sbyte* xa, sbyte* w, bool full) where TA : struct, IDepthwiseArith
     {
         Vector128<sbyte> x0 = Load(xa, full), w0 = Vector128.Load(w);
-        Vector128<short> lo = TA.MulLo(x0, w0);
-        a.A0 = TA.AddWideLo(a.A0, lo);
-        a.A1 = TA.AddWideHi(a.A1, lo);
         if (full)
         {
             Vector128<short> hi = TA.MulHi(x0, w0);
-            a.A2 = TA.AddWideLo(a.A2, hi);
             a.A3 = TA.AddWideHi(a.A3, hi);
+            a.A2 = TA.AddWideLo(a.A2, hi);
         }
+        Vector128<short> lo = TA.MulLo(x0, w0);
+        a.A1 = TA.AddWideHi(a.A1, lo);
+        a.A0 = TA.AddWideLo(a.A0, lo);
         return a;
     }
 
