@@ -21,7 +21,7 @@ if [ -z "$aot" ]; then
 fi
 root=$(build/arm64/runtime-root.sh)
 # run CPU MODEL K [ARGS...]: the program's output, then "instructions N".
-run() { "$counter" --cpu "$1" --root "$root" -- "$aot/Cnn.Bench" count "${@:2}"; }
+run() { DOTNET_gcConcurrent=0 "$counter" --cpu "$1" --root "$root" -- "$aot/Cnn.Bench" count "${@:2}"; }
 insns() { awk '/^instructions/ {print $2}'; }
 echo "| model | cpu | what | MACs per run | instructions per run | MACs/insn |"
 echo "|---|---|---|---|---|---|"

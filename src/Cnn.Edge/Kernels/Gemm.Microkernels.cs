@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -152,6 +153,142 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>
+    /// Cortex-A76 (SDOT by element), 4 rows (or 1, <typeparamref name="TFour"/>) x 16 channels (or 8, the last group,
+    /// <typeparamref name="TWide"/>) per tile, weights in the <see cref="GemmPlan.Dp16"/> layout: each 16-byte weight
+    /// vector (4 channels x 4 k) is multiplied by 4 k of each row, so every int32 lane is one output and no reduction is
+    /// needed. Per 16 k: 4 A loads + 16 weight loads + 64 SDOT = 1024 MACs in 84 instructions. The accumulators start
+    /// from the (zero-point folded) bias; the epilogue requantizes 16 channels and narrows them with SQXTN (saturating
+    /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    internal static void TileDp16<TFour, TWide, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, int g, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        sbyte* a0 = a[0], a1 = TFour.Value ? a[1] : a0, a2 = TFour.Value ? a[2] : a0, a3 = TFour.Value ? a[3] : a0;
+        int n0 = g * GemmPlan.NRDp, width = TWide.Value ? 16 : 8;
+        int* b = bias + n0;
+        Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
+        Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
+        Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
+        Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+        sbyte* wk = w + (long)n0 * p.Kp;
+        for (int ko = 0; ko < p.Kp; ko += GemmPlan.KBlock)
+        {
+            Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
+            Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
+            Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
+            Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
+            Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            wk += 16 * width;
+        }
+        int count = Math.Min(width, p.N - n0);
+        Vector128<int> zp = Vector128.Create(p.OutZp);
+        Vector128<sbyte> lo = Vector128.Create((sbyte)p.ActMin), hi = Vector128.Create((sbyte)p.ActMax);
+        int* m = mult + n0, l = left + n0, rp = rpos + n0, rn = rneg + n0;
+        Finish16<TWide, TReq>(c00, c01, c02, c03, m, l, rp, rn, zp, lo, hi, c[0] + n0, count);
+        if (TFour.Value)
+        {
+            if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m, l, rp, rn, zp, lo, hi, c[1] + n0, count);
+            if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m, l, rp, rn, zp, lo, hi, c[2] + n0, count);
+            if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m, l, rp, rn, zp, lo, hi, c[3] + n0, count);
+        }
+    }
+
+    /// <summary>One quad q (4 k) of the 16-k block: the weight vectors of 4 channels each against lane q of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quad<TFour, TWide>([ConstantExpected(Min = 0, Max = 3)] byte q, sbyte* wq, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
+        ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag
+    {
+        Vector128<sbyte> w0 = Vector128.Load(wq);
+        c00 = Dp.DotProductBySelectedQuadruplet(c00, w0, x0, q);
+        if (TFour.Value)
+        {
+            c10 = Dp.DotProductBySelectedQuadruplet(c10, w0, x1, q);
+            c20 = Dp.DotProductBySelectedQuadruplet(c20, w0, x2, q);
+            c30 = Dp.DotProductBySelectedQuadruplet(c30, w0, x3, q);
+        }
+        Vector128<sbyte> w1 = Vector128.Load(wq + 16);
+        c01 = Dp.DotProductBySelectedQuadruplet(c01, w1, x0, q);
+        if (TFour.Value)
+        {
+            c11 = Dp.DotProductBySelectedQuadruplet(c11, w1, x1, q);
+            c21 = Dp.DotProductBySelectedQuadruplet(c21, w1, x2, q);
+            c31 = Dp.DotProductBySelectedQuadruplet(c31, w1, x3, q);
+        }
+        if (!TWide.Value) return;
+        Vector128<sbyte> w2 = Vector128.Load(wq + 32);
+        c02 = Dp.DotProductBySelectedQuadruplet(c02, w2, x0, q);
+        if (TFour.Value)
+        {
+            c12 = Dp.DotProductBySelectedQuadruplet(c12, w2, x1, q);
+            c22 = Dp.DotProductBySelectedQuadruplet(c22, w2, x2, q);
+            c32 = Dp.DotProductBySelectedQuadruplet(c32, w2, x3, q);
+        }
+        Vector128<sbyte> w3 = Vector128.Load(wq + 48);
+        c03 = Dp.DotProductBySelectedQuadruplet(c03, w3, x0, q);
+        if (TFour.Value)
+        {
+            c13 = Dp.DotProductBySelectedQuadruplet(c13, w3, x1, q);
+            c23 = Dp.DotProductBySelectedQuadruplet(c23, w3, x2, q);
+            c33 = Dp.DotProductBySelectedQuadruplet(c33, w3, x3, q);
+        }
+    }
+
+    /// <summary>Requantize 16 (or 8) channels of one row, add the zero point (wrapping, as the scalar rule), narrow with saturation, clamp, store count bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish16<TWide, TReq>(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3, int* m, int* l, int* rp, int* rn,
+        Vector128<int> zp, Vector128<sbyte> lo, Vector128<sbyte> hi, sbyte* dst, int count) where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        v0 = Requant<TReq>(v0, m, l, rp, rn) + zp;
+        v1 = Requant<TReq>(v1, m + 4, l + 4, rp + 4, rn + 4) + zp;
+        Vector128<short> s01 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v0), v1);
+        Vector128<short> s23 = default;
+        if (TWide.Value)
+        {
+            v2 = Requant<TReq>(v2, m + 8, l + 8, rp + 8, rn + 8) + zp;
+            v3 = Requant<TReq>(v3, m + 12, l + 12, rp + 12, rn + 12) + zp;
+            s23 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v2), v3);
+        }
+        Vector128<sbyte> r = AdvSimd.Min(AdvSimd.Max(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s01), s23), lo), hi);
+        if (count == 16) r.Store(dst);
+        else if (count == 8) Unsafe.WriteUnaligned(dst, r.AsInt64().ToScalar());
+        else for (int i = 0; i < count; i++) dst[i] = r.GetElement(i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Requant<TReq>(Vector128<int> acc, int* m, int* l, int* rp, int* rn) where TReq : struct, IRequant4
+        => TReq.Apply(acc, Vector128.Load(m), TReq.ReadsLeftAndRightPos ? Vector128.Load(l) : default,
+            TReq.ReadsLeftAndRightPos ? Vector128.Load(rp) : default, Vector128.Load(rn));
+
+    /// <summary>Every channel group of a Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
+    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TReq : struct, IRequant4
+    {
+        int groups = (p.N + GemmPlan.NRDp - 1) / GemmPlan.NRDp;
+        for (int g = 0; g < groups; g++)
+        {
+            bool wide = p.N - g * GemmPlan.NRDp > GemmPlan.NRDp / 2;
+            if (rows == 1)
+            {
+                if (wide) TileDp16<No, Yes, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
+                else TileDp16<No, No, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
+            }
+            else
+            {
+                if (wide) TileDp16<Yes, Yes, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
+                else TileDp16<Yes, No, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
+            }
+        }
+    }
+
+    /// <summary>
     /// AVX2 without VNNI: A rows sign-extended to 16 int16 (VPMOVSXBW), weights pre-widened at load, VPMADDWD
     /// (pairs of int16 products summed into int32: |sum| ≤ 2*16384, no saturation) accumulated in 256-bit vectors.
     /// </summary>
@@ -239,6 +376,16 @@ internal static unsafe class Int8Gemm
     /// <summary>Runs one tile of up to 4 rows with the plan's ISA (the switch is predictable: one ISA per plan).</summary>
     public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
+        if (p.Dp16)
+        {
+            switch (p.RequantKind)
+            {
+                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+            }
+            return;
+        }
         if (rows == 1 && p.Isa != KernelIsa.Avx2)
         {
             switch (p.Isa)

@@ -25,6 +25,13 @@ internal sealed class GemmPlan
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
+    /// <summary>AdvSimdDp only: W is laid out for <see cref="Int8Gemm.TileDp16"/> instead: channels in groups of
+    /// <see cref="NRDp"/> (the last one 8 wide when at most 8 channels remain), each [K/4][channel][4 bytes], so
+    /// one 16-byte vector holds 4 channels x 4 k and SDOT by element multiplies it by 4 k of one row of A.</summary>
+    public readonly bool Dp16;
+    public const int NRDp = 16;
+    /// <summary>Which NEON requantization the shifts allow.</summary>
+    public readonly ArmRequantKind RequantKind;
 
     /// <param name="weights">[N, K] row-major int8 weights (one row per output channel).</param>
     /// <param name="bias">[N] int32, or empty.</param>
@@ -39,8 +46,9 @@ internal sealed class GemmPlan
         Kp = KBlocks * KBlock;
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
-        int np = Groups * NR;
-        W = new sbyte[Groups * KBlocks * NR * KBlock];
+        Dp16 = isa == KernelIsa.AdvSimdDp;
+        int np = Dp16 ? (n + NRDp - 1) / NRDp * NRDp : Groups * NR;
+        W = new sbyte[Dp16 ? np * Kp : Groups * KBlocks * NR * KBlock];
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
         for (int c = 0; c < n; c++)
@@ -52,7 +60,15 @@ internal sealed class GemmPlan
                 sbyte w = weights[c * k + i];
                 hasMinus128 |= w == sbyte.MinValue;
                 sum += w;
-                W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
+                if (Dp16)
+                {
+                    int g16 = c / NRDp, width = Math.Min(NRDp, n - g16 * NRDp) <= NRDp / 2 ? NRDp / 2 : NRDp;
+                    W[(long)g16 * NRDp * Kp + ((i / 4) * width + c % NRDp) * 4 + i % 4] = w;
+                }
+                else
+                {
+                    W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
+                }
             }
             // |sum| ≤ 128 K, |inZp| ≤ 128: the products may wrap, and wrap back in the final accumulator.
             int folded = unchecked((bias.IsEmpty ? 0 : bias[c]) - inZp * sum);
@@ -65,6 +81,7 @@ internal sealed class GemmPlan
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
+        RequantKind = ArmRequant.Classify(shifts[..n]);
         if (isa == KernelIsa.Avx2)
         {
             W16 = new short[W.Length];
