@@ -161,39 +161,91 @@ internal static unsafe class Int8Gemm
     /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    internal static void TileDp16<TFour, TWide, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, int g, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TFour : struct, IFlag where TReq : struct, IRequant4
+    {
+        DpTile t;
+        t.A0 = a[0]; t.A1 = TFour.Value ? a[1] : t.A0; t.A2 = TFour.Value ? a[2] : t.A0; t.A3 = TFour.Value ? a[3] : t.A0;
+        t.D0 = c[0]; t.D1 = TFour.Value ? c[1] : t.D0; t.D2 = TFour.Value ? c[2] : t.D0; t.D3 = TFour.Value ? c[3] : t.D0;
+        t.W = w; t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
+        t.Kp = p.Kp; t.N = p.N; t.Rows = rows;
+        // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
+        t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
+        t.TailQuads = (p.K - t.KFull + 3) / 4;
+        t.Zp = Vector128.Create(p.OutZp); t.Lo = Vector128.Create((sbyte)p.ActMin); t.Hi = Vector128.Create((sbyte)p.ActMax);
+        int wide = p.N / GemmPlan.NRDp + (p.N % GemmPlan.NRDp > GemmPlan.NRDp / 2 ? 1 : 0);
+        if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
+        if (wide * GemmPlan.NRDp < p.N) GroupsDp16<TFour, No, TReq>(&t, wide, wide + 1);
+    }
+
+    /// <summary>One Dp16 tile's rows, outputs, packed parameters and epilogue constants (passed by pointer: one argument).</summary>
+    private struct DpTile
+    {
+        public sbyte* A0, A1, A2, A3, D0, D1, D2, D3, W;
+        public int* Bias, Mult, Left, RPos, RNeg;
+        public int Kp, KFull, TailQuads, N, Rows;
+        public Vector128<int> Zp;
+        public Vector128<sbyte> Lo, Hi;
+    }
+
+    /// <summary>Channel groups [g0, g1) (16 channels each, or 8 when not <typeparamref name="TWide"/>) of a Dp16 tile.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsDp16<TFour, TWide, TReq>(DpTile* t, int g0, int g1)
         where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
     {
-        sbyte* a0 = a[0], a1 = TFour.Value ? a[1] : a0, a2 = TFour.Value ? a[2] : a0, a3 = TFour.Value ? a[3] : a0;
-        int n0 = g * GemmPlan.NRDp, width = TWide.Value ? 16 : 8;
-        int* b = bias + n0;
-        Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
-        Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
-        Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
-        Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
-        sbyte* wk = w + (long)n0 * p.Kp;
-        for (int ko = 0; ko < p.Kp; ko += GemmPlan.KBlock)
+        sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3;
+        int kp = t->Kp, kFull = t->KFull, tailQuads = t->TailQuads, width = TWide.Value ? 16 : 8;
+        for (int g = g0; g < g1; g++)
         {
-            Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
-            Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
-            Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
-            Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
-            Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-            Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-            Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-            Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-            wk += 16 * width;
-        }
-        int count = Math.Min(width, p.N - n0);
-        Vector128<int> zp = Vector128.Create(p.OutZp);
-        Vector128<sbyte> lo = Vector128.Create((sbyte)p.ActMin), hi = Vector128.Create((sbyte)p.ActMax);
-        int* m = mult + n0, l = left + n0, rp = rpos + n0, rn = rneg + n0;
-        Finish16<TWide, TReq>(c00, c01, c02, c03, m, l, rp, rn, zp, lo, hi, c[0] + n0, count);
-        if (TFour.Value)
-        {
-            if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m, l, rp, rn, zp, lo, hi, c[1] + n0, count);
-            if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m, l, rp, rn, zp, lo, hi, c[2] + n0, count);
-            if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m, l, rp, rn, zp, lo, hi, c[3] + n0, count);
+            int n0 = g * GemmPlan.NRDp;
+            int* b = t->Bias + n0;
+            Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
+            Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
+            Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
+            Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+            sbyte* wk = t->W + (long)n0 * kp;
+            int ko = 0;
+            for (; ko < kFull; ko += GemmPlan.KBlock, wk += 16 * width)
+            {
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
+                Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
+                Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
+                Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
+                Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            if (tailQuads > 0)
+            {
+                // The padded block: quads past K meet zero weights, so they are skipped (K = 24: 2 of 4 quads).
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
+                Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
+                Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
+                Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
+                Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 1) Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 2) Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 3) Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            // Requantization parameters once per group, for all rows.
+            int count = Math.Min(width, t->N - n0);
+            int* pm = t->Mult + n0, pl = t->Left + n0, pr = t->RNeg + n0;
+            Vector128<int> m0 = Vector128.Load(pm), m1 = Vector128.Load(pm + 4), m2 = TWide.Value ? Vector128.Load(pm + 8) : default, m3 = TWide.Value ? Vector128.Load(pm + 12) : default;
+            Vector128<int> r0 = Vector128.Load(pr), r1 = Vector128.Load(pr + 4), r2 = TWide.Value ? Vector128.Load(pr + 8) : default, r3 = TWide.Value ? Vector128.Load(pr + 12) : default;
+            bool lefts = TReq.ReadsLeftAndRightPos;
+            Vector128<int> l0 = lefts ? Vector128.Load(pl) : default, l1 = lefts ? Vector128.Load(pl + 4) : default;
+            Vector128<int> l2 = lefts && TWide.Value ? Vector128.Load(pl + 8) : default, l3 = lefts && TWide.Value ? Vector128.Load(pl + 12) : default;
+            Vector128<int> zp = t->Zp;
+            Vector128<sbyte> lo = t->Lo, hi = t->Hi;
+            Finish16<TWide, TReq>(c00, c01, c02, c03, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D0 + n0, count);
+            if (TFour.Value)
+            {
+                int rows = t->Rows;
+                if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D1 + n0, count);
+                if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D2 + n0, count);
+                if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D3 + n0, count);
+            }
         }
     }
 
@@ -243,17 +295,20 @@ internal static unsafe class Int8Gemm
 
     /// <summary>Requantize 16 (or 8) channels of one row, add the zero point (wrapping, as the scalar rule), narrow with saturation, clamp, store count bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish16<TWide, TReq>(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3, int* m, int* l, int* rp, int* rn,
+    private static void Finish16<TWide, TReq>(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3,
+        Vector128<int> m0, Vector128<int> m1, Vector128<int> m2, Vector128<int> m3, Vector128<int> l0, Vector128<int> l1, Vector128<int> l2, Vector128<int> l3,
+        Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3,
         Vector128<int> zp, Vector128<sbyte> lo, Vector128<sbyte> hi, sbyte* dst, int count) where TWide : struct, IFlag where TReq : struct, IRequant4
     {
-        v0 = Requant<TReq>(v0, m, l, rp, rn) + zp;
-        v1 = Requant<TReq>(v1, m + 4, l + 4, rp + 4, rn + 4) + zp;
+        // rightPos only matters to the x86 and portable requantizations, which never run on Dp16 plans.
+        v0 = TReq.Apply(v0, m0, l0, default, r0) + zp;
+        v1 = TReq.Apply(v1, m1, l1, default, r1) + zp;
         Vector128<short> s01 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v0), v1);
         Vector128<short> s23 = default;
         if (TWide.Value)
         {
-            v2 = Requant<TReq>(v2, m + 8, l + 8, rp + 8, rn + 8) + zp;
-            v3 = Requant<TReq>(v3, m + 12, l + 12, rp + 12, rn + 12) + zp;
+            v2 = TReq.Apply(v2, m2, l2, default, r2) + zp;
+            v3 = TReq.Apply(v3, m3, l3, default, r3) + zp;
             s23 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v2), v3);
         }
         Vector128<sbyte> r = AdvSimd.Min(AdvSimd.Max(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s01), s23), lo), hi);
@@ -262,30 +317,12 @@ internal static unsafe class Int8Gemm
         else for (int i = 0; i < count; i++) dst[i] = r.GetElement(i);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Requant<TReq>(Vector128<int> acc, int* m, int* l, int* rp, int* rn) where TReq : struct, IRequant4
-        => TReq.Apply(acc, Vector128.Load(m), TReq.ReadsLeftAndRightPos ? Vector128.Load(l) : default,
-            TReq.ReadsLeftAndRightPos ? Vector128.Load(rp) : default, Vector128.Load(rn));
-
-    /// <summary>Every channel group of a Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
+    /// <summary>A Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
     private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TReq : struct, IRequant4
     {
-        int groups = (p.N + GemmPlan.NRDp - 1) / GemmPlan.NRDp;
-        for (int g = 0; g < groups; g++)
-        {
-            bool wide = p.N - g * GemmPlan.NRDp > GemmPlan.NRDp / 2;
-            if (rows == 1)
-            {
-                if (wide) TileDp16<No, Yes, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
-                else TileDp16<No, No, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
-            }
-            else
-            {
-                if (wide) TileDp16<Yes, Yes, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
-                else TileDp16<Yes, No, TReq>(p, a, c, rows, g, w, bias, mult, left, rpos, rneg);
-            }
-        }
+        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+        else TileDp16<Yes, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
     }
 
     /// <summary>
@@ -433,7 +470,10 @@ internal static unsafe class Int8Gemm
         {
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
+            // Rows are read in 16-byte blocks up to Kp; the bytes past K meet zero weights, so reading into the next
+            // row is harmless: only rows whose blocks would pass the end of A are copied into zero-padded scratch.
             bool copy = p.K != p.Kp;
+            sbyte* aEnd = a + (long)(rows - 1) * aStride + p.K;
             if (copy) new Span<sbyte>(scratch, GemmPlan.MR * p.Kp).Clear();
             for (int m0 = 0; m0 < rows; m0 += GemmPlan.MR)
             {
@@ -442,7 +482,7 @@ internal static unsafe class Int8Gemm
                 {
                     int row = m0 + Math.Min(r, valid - 1);
                     sbyte* src = a + (long)row * aStride;
-                    if (copy)
+                    if (copy && src + p.Kp > aEnd)
                     {
                         sbyte* dst = scratch + r * p.Kp;
                         if (r < valid) Buffer.MemoryCopy(src, dst, p.K, p.K);
