@@ -13,7 +13,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
                                 [--onnx-dir bench/models] [--json FILE]
                Cnn.Bench count MODEL K [--isa Auto] [--op I | --kind KIND]   (K inferences, or one inference then
                                         op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md)
-               Cnn.Bench layers MODEL   (the ops of each KIND with their MACs)
+               Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
         weights; ONNX Runtime runs bench/export_models.py's torchvision exports, float and QDQ int8).
         """);
@@ -66,6 +66,9 @@ if (args[0] == "layers")
     {
         int[] ops = Enumerable.Range(0, m.Ops.Count).Where(i => LayerKinds.Kind(m.Ops[i], m.Tensors) == kind).ToArray();
         Console.WriteLine($"{kind,-10} ops={ops.Length,3} macs={ops.Sum(o => LayerKinds.Macs(m.Ops[o], m.Tensors))}");
+        if (args.Contains("--ops"))
+            foreach (int o in ops)
+                Console.WriteLine($"    op {o,3} macs={LayerKinds.Macs(m.Ops[o], m.Tensors),10}  {m.Tensors[m.Ops[o].Inputs[0]]} -> {m.Tensors[m.Ops[o].Outputs[0]]}");
     }
     return 0;
 }

@@ -14,15 +14,6 @@ internal interface IDotMac
     static abstract Vector128<int> Mac(Vector128<int> acc, Vector128<sbyte> a, Vector128<sbyte> w);
 }
 
-/// <summary>Cortex-A76 and later: SDOT, 16 MACs per instruction.</summary>
-internal readonly struct DpMac : IDotMac
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<sbyte> PrepareA(Vector128<sbyte> a) => a;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> Mac(Vector128<int> acc, Vector128<sbyte> a, Vector128<sbyte> w) => Dp.DotProduct(acc, a, w);
-}
-
 /// <summary>Cortex-A72/A53, weights without -128: SMULL + SMLAL2 into int16 (|sum of 2| ≤ 32512), SADALP into int32.</summary>
 internal readonly struct SmlalMac : IDotMac
 {
@@ -325,6 +316,27 @@ internal static unsafe class Int8Gemm
         else TileDp16<Yes, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
     }
 
+    /// <summary>Cortex-A72/A53 4x4 (or 1x4) tiles with the requantization the layer's shifts allow.</summary>
+    private static void RunAdvSimd<TMac>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TMac : struct, IDotMac
+    {
+        switch (p.RequantKind)
+        {
+            case ArmRequantKind.RightShiftOnly:
+                if (rows == 1) Tile1<TMac, AdvSimdRequantRight>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
+            case ArmRequantKind.NoLeftShift:
+                if (rows == 1) Tile1<TMac, AdvSimdRequantNoLeft>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
+            default:
+                if (rows == 1) Tile1<TMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
+        }
+    }
+
     /// <summary>
     /// AVX2 without VNNI: A rows sign-extended to 16 int16 (VPMOVSXBW), weights pre-widened at load, VPMADDWD
     /// (pairs of int16 products summed into int32: |sum| ≤ 2*16384, no saturation) accumulated in 256-bit vectors.
@@ -427,9 +439,8 @@ internal static unsafe class Int8Gemm
         {
             switch (p.Isa)
             {
-                case KernelIsa.AdvSimdDp: Tile1<DpMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
-                case KernelIsa.AdvSimd when p.PairProducts: Tile1<SmlalMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
-                case KernelIsa.AdvSimd: Tile1<SmullMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd when p.PairProducts: RunAdvSimd<SmlalMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd: RunAdvSimd<SmullMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
                 case KernelIsa.AvxVnni: Tile1<VnniMac, X86Requant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
                 default: Tile1<PortableMac, ScalarLaneRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
             }
@@ -437,12 +448,9 @@ internal static unsafe class Int8Gemm
         }
         switch (p.Isa)
         {
-            case KernelIsa.AdvSimdDp:
-                Tile<DpMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
-                break;
             case KernelIsa.AdvSimd:
-                if (p.PairProducts) Tile<SmlalMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
-                else Tile<SmullMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                if (p.PairProducts) RunAdvSimd<SmlalMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                else RunAdvSimd<SmullMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
                 break;
             case KernelIsa.AvxVnni:
                 Tile<VnniMac, X86Requant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
