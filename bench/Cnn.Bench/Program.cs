@@ -12,7 +12,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
         usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Scalar,Auto]
                                 [--onnx-dir bench/models] [--json FILE]
                Cnn.Bench count MODEL K [--isa Auto] [--op I | --kind KIND]   (K inferences, or one inference then
-                                        op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md)
+                                        op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
+                                        MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
                Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
         weights; ONNX Runtime runs bench/export_models.py's torchvision exports, float and QDQ int8).
@@ -32,6 +33,19 @@ if (args[0] == "count")
     // is the per-inference figure (model building and packing cancel out).
     string model = args[1];
     int k = int.Parse(args[2], CultureInfo.InvariantCulture);
+    if (model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+    {
+        // The peer under the same QEMU: ONNX Runtime, one intra-op thread, K inferences of the ONNX file.
+#if WITH_ORT
+        using var ort = new OrtRunner(model, 1);
+        for (int i = 0; i < k; i++) ort.Invoke();
+        Console.WriteLine($"{Path.GetFileName(model)} onnxruntime threads=1 inferences={k}");
+        return 0;
+#else
+        Console.Error.WriteLine("this build has no ONNX Runtime (built with -p:NoOrt=true)");
+        return 2;
+#endif
+    }
     var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
     int op = int.Parse(Opt("--op", "-1"), CultureInfo.InvariantCulture);
     string kind = Opt("--kind", "");

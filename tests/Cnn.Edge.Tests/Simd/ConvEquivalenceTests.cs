@@ -8,12 +8,7 @@ public class ConvEquivalenceTests
 {
     private enum Family { Pointwise, Depthwise, DepthwiseMultiplier, Grouped, General }
 
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void Conv2DMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
@@ -64,12 +59,7 @@ public class ConvEquivalenceTests
         CheckConv2D(isa, rng, s, $"{f} case {caseIndex} (multipliers below 2^{maxLog2})", maxLog2);
     }
 
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

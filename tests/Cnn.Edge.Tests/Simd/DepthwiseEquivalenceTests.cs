@@ -10,12 +10,7 @@ namespace Cnn.Edge.Tests.Simd;
 /// </summary>
 public class DepthwiseEquivalenceTests
 {
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void DepthwiseMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

@@ -6,12 +6,7 @@ namespace Cnn.Edge.Tests.Simd;
 /// <summary>The vectorized pools are bit-identical to the reference over random shapes, channel tails, padding and clamps.</summary>
 public class PoolEquivalenceTests
 {
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void Pool2DMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
@@ -46,12 +41,7 @@ public class PoolEquivalenceTests
         }
     }
 
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void GlobalPoolsMatchReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

@@ -12,6 +12,9 @@ internal static class SimdTestUtil
     public static int Cases(int native, int arm64)
         => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? arm64 : native;
 
+    /// <summary>Every optimized ISA: the theories' data (each test skips those this CPU lacks).</summary>
+    public static TheoryData<KernelIsa> OptimizedIsas => new(KernelIsa.Vector128, KernelIsa.AdvSimd, KernelIsa.AdvSimdDp, KernelIsa.Avx2, KernelIsa.AvxVnni);
+
     public static void SkipUnlessSupported(KernelIsa isa)
     {
         if (!KernelSelector.IsSupported(isa))
