@@ -83,6 +83,7 @@ internal static unsafe class Int8Gemm
         sbyte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
         int kBlocks = p.KBlocks;
         Vector128<int> zp = Vector128.Create(p.OutZp), lo = Vector128.Create(p.ActMin), hi = Vector128.Create(p.ActMax);
+        Vector64<sbyte> lo8 = Vector64.Create((sbyte)p.ActMin), hi8 = Vector64.Create((sbyte)p.ActMax);
         for (int g = 0; g < p.Groups; g++)
         {
             Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -111,11 +112,36 @@ internal static unsafe class Int8Gemm
             int count = Math.Min(GemmPlan.NR, p.N - n0);
             Vector128<int> b = Vector128.Load(bias + n0), m = Vector128.Load(mult + n0);
             Vector128<int> l = Vector128.Load(left + n0), rp = Vector128.Load(rpos + n0), rn = Vector128.Load(rneg + n0);
+            if (IsArm<TReq>())
+            {
+                FinishArm<TReq>(Reduce4(c00, c01, c02, c03), b, m, l, rn, zp, lo8, hi8, c[0] + n0, count);
+                if (rows > 1) FinishArm<TReq>(Reduce4(c10, c11, c12, c13), b, m, l, rn, zp, lo8, hi8, c[1] + n0, count);
+                if (rows > 2) FinishArm<TReq>(Reduce4(c20, c21, c22, c23), b, m, l, rn, zp, lo8, hi8, c[2] + n0, count);
+                if (rows > 3) FinishArm<TReq>(Reduce4(c30, c31, c32, c33), b, m, l, rn, zp, lo8, hi8, c[3] + n0, count);
+                continue;
+            }
             Finish<TReq>(Reduce4(c00, c01, c02, c03), b, m, l, rp, rn, zp, lo, hi, c[0] + n0, count);
             if (rows > 1) Finish<TReq>(Reduce4(c10, c11, c12, c13), b, m, l, rp, rn, zp, lo, hi, c[1] + n0, count);
             if (rows > 2) Finish<TReq>(Reduce4(c20, c21, c22, c23), b, m, l, rp, rn, zp, lo, hi, c[2] + n0, count);
             if (rows > 3) Finish<TReq>(Reduce4(c30, c31, c32, c33), b, m, l, rp, rn, zp, lo, hi, c[3] + n0, count);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsArm<TReq>() where TReq : struct, IRequant4
+        => typeof(TReq) == typeof(AdvSimdRequant) || typeof(TReq) == typeof(AdvSimdRequantNoLeft) || typeof(TReq) == typeof(AdvSimdRequantRight);
+
+    /// <summary>NEON epilogue of 4 channels: requantize, add the zero point (wrapping), SQXTN twice (saturating narrows
+    /// commute with a clamp inside [-128, 127]), clamp on 8-bit lanes, one 4-byte store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishArm<TReq>(Vector128<int> acc, Vector128<int> bias, Vector128<int> mult, Vector128<int> left, Vector128<int> rneg,
+        Vector128<int> zp, Vector64<sbyte> lo, Vector64<sbyte> hi, sbyte* dst, int count) where TReq : struct, IRequant4
+    {
+        Vector128<int> v = TReq.Apply(acc + bias, mult, left, default, rneg) + zp;
+        Vector64<sbyte> b = AdvSimd.ExtractNarrowingSaturateLower(AdvSimd.ExtractNarrowingSaturateLower(v).ToVector128Unsafe());
+        b = AdvSimd.Min(AdvSimd.Max(b, lo), hi);
+        if (count == 4) Unsafe.WriteUnaligned(dst, b.AsInt32().ToScalar());
+        else for (int i = 0; i < count; i++) dst[i] = b.GetElement(i);
     }
 
     /// <summary>One row of A (batch-1 FullyConnected, the last pixels of a layer): 1x4 blocks, so no MACs are wasted on repeated rows.</summary>
