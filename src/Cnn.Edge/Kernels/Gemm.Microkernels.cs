@@ -178,29 +178,39 @@ internal static unsafe class Int8Gemm
     /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TFour : struct, IFlag where TReq : struct, IRequant4
     {
         DpTile t;
         t.A0 = a[0]; t.A1 = TFour.Value ? a[1] : t.A0; t.A2 = TFour.Value ? a[2] : t.A0; t.A3 = TFour.Value ? a[3] : t.A0;
         t.D0 = c[0]; t.D1 = TFour.Value ? c[1] : t.D0; t.D2 = TFour.Value ? c[2] : t.D0; t.D3 = TFour.Value ? c[3] : t.D0;
-        t.W = w; t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
-        t.Kp = p.Kp; t.N = p.N; t.Rows = rows;
+        t.W = w; t.W16 = w16; t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
+        t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
         // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
         t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
         t.TailQuads = (p.K - t.KFull + 3) / 4;
         t.Zp = Vector128.Create(p.OutZp); t.Lo = Vector128.Create((sbyte)p.ActMin); t.Hi = Vector128.Create((sbyte)p.ActMax);
         int wide = p.N / GemmPlan.NRDp + (p.N % GemmPlan.NRDp > GemmPlan.NRDp / 2 ? 1 : 0);
-        if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
-        if (wide * GemmPlan.NRDp < p.N) GroupsDp16<TFour, No, TReq>(&t, wide, wide + 1);
+        bool narrow = wide * GemmPlan.NRDp < p.N;
+        if (p.Dp16)
+        {
+            if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
+            if (narrow) GroupsDp16<TFour, No, TReq>(&t, wide, wide + 1);
+        }
+        else
+        {
+            if (wide > 0) GroupsSmlal16<TFour, Yes, TReq>(&t, 0, wide);
+            if (narrow) GroupsSmlal16<TFour, No, TReq>(&t, wide, wide + 1);
+        }
     }
 
     /// <summary>One Dp16 tile's rows, outputs, packed parameters and epilogue constants (passed by pointer: one argument).</summary>
     private struct DpTile
     {
         public sbyte* A0, A1, A2, A3, D0, D1, D2, D3, W;
+        public short* W16;
         public int* Bias, Mult, Left, RPos, RNeg;
-        public int Kp, KFull, TailQuads, N, Rows;
+        public int Kp, K8, KFull, TailQuads, N, Rows;
         public Vector128<int> Zp;
         public Vector128<sbyte> Lo, Hi;
     }
@@ -245,24 +255,111 @@ internal static unsafe class Int8Gemm
                 if (tailQuads > 2) Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
                 if (tailQuads > 3) Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
-            // Requantization parameters once per group, for all rows.
-            int count = Math.Min(width, t->N - n0);
-            int* pm = t->Mult + n0, pl = t->Left + n0, pr = t->RNeg + n0;
-            Vector128<int> m0 = Vector128.Load(pm), m1 = Vector128.Load(pm + 4), m2 = TWide.Value ? Vector128.Load(pm + 8) : default, m3 = TWide.Value ? Vector128.Load(pm + 12) : default;
-            Vector128<int> r0 = Vector128.Load(pr), r1 = Vector128.Load(pr + 4), r2 = TWide.Value ? Vector128.Load(pr + 8) : default, r3 = TWide.Value ? Vector128.Load(pr + 12) : default;
-            bool lefts = TReq.ReadsLeftAndRightPos;
-            Vector128<int> l0 = lefts ? Vector128.Load(pl) : default, l1 = lefts ? Vector128.Load(pl + 4) : default;
-            Vector128<int> l2 = lefts && TWide.Value ? Vector128.Load(pl + 8) : default, l3 = lefts && TWide.Value ? Vector128.Load(pl + 12) : default;
-            Vector128<int> zp = t->Zp;
-            Vector128<sbyte> lo = t->Lo, hi = t->Hi;
-            Finish16<TWide, TReq>(c00, c01, c02, c03, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D0 + n0, count);
-            if (TFour.Value)
+            EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+        }
+    }
+
+    /// <summary>Requantization parameters of a group loaded once, then every valid row requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EpilogueRows<TFour, TWide, TReq>(DpTile* t, int n0, Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+        Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13, Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+        Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        int width = TWide.Value ? 16 : 8;
+        int count = Math.Min(width, t->N - n0);
+        int* pm = t->Mult + n0, pl = t->Left + n0, pr = t->RNeg + n0;
+        Vector128<int> m0 = Vector128.Load(pm), m1 = Vector128.Load(pm + 4), m2 = TWide.Value ? Vector128.Load(pm + 8) : default, m3 = TWide.Value ? Vector128.Load(pm + 12) : default;
+        Vector128<int> r0 = Vector128.Load(pr), r1 = Vector128.Load(pr + 4), r2 = TWide.Value ? Vector128.Load(pr + 8) : default, r3 = TWide.Value ? Vector128.Load(pr + 12) : default;
+        bool lefts = TReq.ReadsLeftAndRightPos;
+        Vector128<int> l0 = lefts ? Vector128.Load(pl) : default, l1 = lefts ? Vector128.Load(pl + 4) : default;
+        Vector128<int> l2 = lefts && TWide.Value ? Vector128.Load(pl + 8) : default, l3 = lefts && TWide.Value ? Vector128.Load(pl + 12) : default;
+        Vector128<int> zp = t->Zp;
+        Vector128<sbyte> lo = t->Lo, hi = t->Hi;
+        Finish16<TWide, TReq>(c00, c01, c02, c03, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D0 + n0, count);
+        if (TFour.Value)
+        {
+            int rows = t->Rows;
+            if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D1 + n0, count);
+            if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D2 + n0, count);
+            if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D3 + n0, count);
+        }
+    }
+
+    /// <summary>
+    /// Cortex-A72/A53 for small K (<see cref="GemmPlan.Smlal16"/>): channel groups [g0, g1) of a 4x16 tile with int16 weights,
+    /// 8 k of each row sign-extended once (SXTL) and multiplied by element (SMLAL/SMLAL2 Vd.4S, Vn.4H, Vm.H[i]): 4 MACs per
+    /// instruction but no horizontal reduction, and the same 16-channel epilogue as the SDOT tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsSmlal16<TFour, TWide, TReq>(DpTile* t, int g0, int g1)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3;
+        int k8 = t->K8, width = TWide.Value ? 16 : 8;
+        for (int g = g0; g < g1; g++)
+        {
+            int n0 = g * GemmPlan.NRDp;
+            int* b = t->Bias + n0;
+            Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
+            Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
+            Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
+            Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+            short* wk = t->W16 + (long)n0 * k8;
+            for (int ko = 0; ko < k8; ko += 8, wk += 8 * width)
             {
-                int rows = t->Rows;
-                if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D1 + n0, count);
-                if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D2 + n0, count);
-                if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D3 + n0, count);
+                Vector128<short> x0 = AdvSimd.SignExtendWideningLower(Vector64.Load(a0 + ko));
+                Vector128<short> x1 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a1 + ko)) : default;
+                Vector128<short> x2 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a2 + ko)) : default;
+                Vector128<short> x3 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a3 + ko)) : default;
+                K1<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(1, wk + width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(2, wk + 2 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(3, wk + 3 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(4, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(5, wk + 5 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(6, wk + 6 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(7, wk + 7 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
+            EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+        }
+    }
+
+    /// <summary>One k (lane i of the rows' int16 vectors) against the 16 (or 8) int16 weights of that k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void K1<TFour, TWide>([ConstantExpected(Min = 0, Max = 7)] byte i, short* wq, Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
+        ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag
+    {
+        Vector64<short> wl = Vector64.Load(wq);
+        Vector128<short> w = Vector128.Load(wq);
+        c00 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c00, wl, x0, i);
+        c01 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c01, w, x0, i);
+        if (TFour.Value)
+        {
+            c10 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c10, wl, x1, i);
+            c11 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c11, w, x1, i);
+            c20 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c20, wl, x2, i);
+            c21 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c21, w, x2, i);
+            c30 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c30, wl, x3, i);
+            c31 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c31, w, x3, i);
+        }
+        if (!TWide.Value) return;
+        Vector64<short> vl = Vector64.Load(wq + 8);
+        Vector128<short> v = Vector128.Load(wq + 8);
+        c02 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c02, vl, x0, i);
+        c03 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c03, v, x0, i);
+        if (TFour.Value)
+        {
+            c12 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c12, vl, x1, i);
+            c13 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c13, v, x1, i);
+            c22 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c22, vl, x2, i);
+            c23 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c23, v, x2, i);
+            c32 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c32, vl, x3, i);
+            c33 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c33, v, x3, i);
         }
     }
 
@@ -335,11 +432,11 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>A Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
-    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TReq : struct, IRequant4
     {
-        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
-        else TileDp16<Yes, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg);
+        else TileDp16<Yes, TReq>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg);
     }
 
     /// <summary>Cortex-A72/A53 4x4 (or 1x4) tiles with the requantization the layer's shifts allow.</summary>
@@ -451,13 +548,13 @@ internal static unsafe class Int8Gemm
     /// <summary>Runs one tile of up to 4 rows with the plan's ISA (the switch is predictable: one ISA per plan).</summary>
     public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
-        if (p.Dp16)
+        if (p.Dp16 || p.Smlal16)
         {
             switch (p.RequantKind)
             {
-                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
-                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
-                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
+                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
             }
             return;
         }

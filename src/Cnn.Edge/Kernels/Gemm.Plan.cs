@@ -30,6 +30,12 @@ internal sealed class GemmPlan
     /// one 16-byte vector holds 4 channels x 4 k and SDOT by element multiplies it by 4 k of one row of A.</summary>
     public readonly bool Dp16;
     public const int NRDp = 16;
+    /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights in <see cref="W16"/> laid out [16 channels][K8][channel]
+    /// (K8 = K rounded up to 8; the last group 8 wide when at most 8 channels remain) for <see cref="Int8Gemm"/>'s 4x16
+    /// SMLAL-by-element tiles: no horizontal reduction and a 16-channel epilogue, which pays where K is small.</summary>
+    public readonly bool Smlal16;
+    public const int SmlalMaxK = 64;
+    public readonly int K8;
     /// <summary>Which NEON requantization the shifts allow.</summary>
     public readonly ArmRequantKind RequantKind;
 
@@ -82,7 +88,23 @@ internal sealed class GemmPlan
         }
         PairProducts = !hasMinus128;
         RequantKind = ArmRequant.Classify(shifts[..n]);
-        if (isa == KernelIsa.Avx2)
+        K8 = (k + 7) / 8 * 8;
+        Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
+        if (Smlal16)
+        {
+            int np16 = (n + NRDp - 1) / NRDp * NRDp;
+            W16 = new short[np16 * K8];
+            var bias16 = new int[np16]; var mult16 = new int[np16]; var left16 = new int[np16]; var rpos16 = new int[np16]; var rneg16 = new int[np16];
+            for (int c = 0; c < n; c++)
+            {
+                int g16 = c / NRDp, width = n - g16 * NRDp <= NRDp / 2 ? NRDp / 2 : NRDp;
+                for (int i = 0; i < k; i++) W16[(long)g16 * NRDp * K8 + i * width + c % NRDp] = weights[c * k + i];
+                bias16[c] = Bias[c]; mult16[c] = Mult[c]; left16[c] = Left[c]; rpos16[c] = RightPos[c]; rneg16[c] = RightNeg[c];
+            }
+            Bias = bias16; Mult = mult16; Left = left16; RightPos = rpos16; RightNeg = rneg16;
+            W = [];
+        }
+        else if (isa == KernelIsa.Avx2)
         {
             W16 = new short[W.Length];
             for (int i = 0; i < W.Length; i++) W16[i] = W[i];
