@@ -304,27 +304,28 @@ internal sealed unsafe class DepthwiseConv
         int c0 = 0;
         sbyte* wb = w;
         for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * Lanes)
-        {
-            Acc16 a = LoadBias(bias + c0, true);
-            a = Taps2<TA, TPair>(a, i0 + c0, i1 + c0, wb, true);
-            a = Taps2<TA, TPair>(a, i2 + c0, i3 + c0, wb + 2 * Lanes, true);
-            a = Taps2<TA, TPair>(a, i4 + c0, i5 + c0, wb + 4 * Lanes, true);
-            a = Taps2<TA, TPair>(a, i6 + c0, i7 + c0, wb + 6 * Lanes, true);
-            a = Tap1<TA>(a, i8 + c0, wb + 8 * Lanes, true);
-            Finish<TA, TReq>(a, c0, dst + c0, true, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
-        }
+            Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, true, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         if (c0 + Lanes / 2 <= c)
         {
-            Acc16 a = LoadBias(bias + c0, false);
-            a = Taps2<TA, TPair>(a, i0 + c0, i1 + c0, wb, false);
-            a = Taps2<TA, TPair>(a, i2 + c0, i3 + c0, wb + 2 * Lanes, false);
-            a = Taps2<TA, TPair>(a, i4 + c0, i5 + c0, wb + 4 * Lanes, false);
-            a = Taps2<TA, TPair>(a, i6 + c0, i7 + c0, wb + 6 * Lanes, false);
-            a = Tap1<TA>(a, i8 + c0, wb + 8 * Lanes, false);
-            Finish<TA, TReq>(a, c0, dst + c0, false, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+            Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, false, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
             c0 += Lanes / 2;
         }
         return c0;
+    }
+
+    /// <summary>16 (or, not full, 8) channels of one 3x3 window: four pairs of taps and the last one, then the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block9<TA, TReq, TPair>(sbyte* i0, sbyte* i1, sbyte* i2, sbyte* i3, sbyte* i4, sbyte* i5, sbyte* i6, sbyte* i7, sbyte* i8, sbyte* wb, int* bias, sbyte* dst,
+        bool full, int c0, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        Acc16 a = LoadBias(bias, full);
+        a = Taps2<TA, TPair>(a, i0, i1, wb, full);
+        a = Taps2<TA, TPair>(a, i2, i3, wb + 2 * Lanes, full);
+        a = Taps2<TA, TPair>(a, i4, i5, wb + 4 * Lanes, full);
+        a = Taps2<TA, TPair>(a, i6, i7, wb + 6 * Lanes, full);
+        a = Tap1<TA>(a, i8, wb + 8 * Lanes, full);
+        Finish<TA, TReq>(a, c0, dst, full, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
     }
 
     /// <summary>Any number of taps, in pairs; returns the first channel left to the scalar tail.</summary>

@@ -225,11 +225,9 @@ internal static unsafe class Int8Gemm
         for (int g = g0; g < g1; g++)
         {
             int n0 = g * GemmPlan.NRDp;
-            int* b = t->Bias + n0;
-            Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
-            Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
-            Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
-            Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+            BiasRows<TWide>(t->Bias + n0, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+                out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+                out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
             sbyte* wk = t->W + (long)n0 * kp;
             int ko = 0;
             for (; ko < kFull; ko += GemmPlan.KBlock, wk += 16 * width)
@@ -257,6 +255,20 @@ internal static unsafe class Int8Gemm
             }
             EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
+    }
+
+    /// <summary>Every row's accumulators start from the group's (zero-point folded) bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BiasRows<TWide>(int* b, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+        out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+        out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33)
+        where TWide : struct, IFlag
+    {
+        c00 = Vector128.Load(b); c01 = Vector128.Load(b + 4);
+        c02 = TWide.Value ? Vector128.Load(b + 8) : default; c03 = TWide.Value ? Vector128.Load(b + 12) : default;
+        c10 = c00; c11 = c01; c12 = c02; c13 = c03;
+        c20 = c00; c21 = c01; c22 = c02; c23 = c03;
+        c30 = c00; c31 = c01; c32 = c02; c33 = c03;
     }
 
     /// <summary>Requantization parameters of a group loaded once, then every valid row requantized and stored.</summary>
@@ -300,11 +312,9 @@ internal static unsafe class Int8Gemm
         for (int g = g0; g < g1; g++)
         {
             int n0 = g * GemmPlan.NRDp;
-            int* b = t->Bias + n0;
-            Vector128<int> c00 = Vector128.Load(b), c01 = Vector128.Load(b + 4), c02 = TWide.Value ? Vector128.Load(b + 8) : default, c03 = TWide.Value ? Vector128.Load(b + 12) : default;
-            Vector128<int> c10 = c00, c11 = c01, c12 = c02, c13 = c03;
-            Vector128<int> c20 = c00, c21 = c01, c22 = c02, c23 = c03;
-            Vector128<int> c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+            BiasRows<TWide>(t->Bias + n0, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+                out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+                out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
             short* wk = t->W16 + (long)n0 * k8;
             for (int ko = 0; ko < k8; ko += 8, wk += 8 * width)
             {
@@ -334,33 +344,27 @@ internal static unsafe class Int8Gemm
         ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag
     {
-        Vector64<short> wl = Vector64.Load(wq);
-        Vector128<short> w = Vector128.Load(wq);
-        c00 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c00, wl, x0, i);
-        c01 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c01, w, x0, i);
-        if (TFour.Value)
-        {
-            c10 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c10, wl, x1, i);
-            c11 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c11, w, x1, i);
-            c20 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c20, wl, x2, i);
-            c21 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c21, w, x2, i);
-            c30 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c30, wl, x3, i);
-            c31 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c31, w, x3, i);
-        }
-        if (!TWide.Value) return;
-        Vector64<short> vl = Vector64.Load(wq + 8);
-        Vector128<short> v = Vector128.Load(wq + 8);
-        c02 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c02, vl, x0, i);
-        c03 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c03, v, x0, i);
-        if (TFour.Value)
-        {
-            c12 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c12, vl, x1, i);
-            c13 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c13, v, x1, i);
-            c22 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c22, vl, x2, i);
-            c23 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c23, v, x2, i);
-            c32 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(c32, vl, x3, i);
-            c33 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(c33, v, x3, i);
-        }
+        Rows4Smlal<TFour>(i, Vector64.Load(wq), Vector128.Load(wq), x0, x1, x2, x3, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
+        if (TWide.Value) Rows4Smlal<TFour>(i, Vector64.Load(wq + 8), Vector128.Load(wq + 8), x0, x1, x2, x3, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33);
+    }
+
+    /// <summary>8 int16 weights (channels 0-3 from the lower half, loaded as its own 64-bit vector so no copy is needed, 4-7
+    /// from the upper half) against lane i of each row: SMLAL and SMLAL2 by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows4Smlal<TFour>([ConstantExpected(Min = 0, Max = 7)] byte i, Vector64<short> wl, Vector128<short> w,
+        Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
+        ref Vector128<int> lo0, ref Vector128<int> hi0, ref Vector128<int> lo1, ref Vector128<int> hi1,
+        ref Vector128<int> lo2, ref Vector128<int> hi2, ref Vector128<int> lo3, ref Vector128<int> hi3) where TFour : struct, IFlag
+    {
+        lo0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo0, wl, x0, i);
+        hi0 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi0, w, x0, i);
+        if (!TFour.Value) return;
+        lo1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo1, wl, x1, i);
+        hi1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi1, w, x1, i);
+        lo2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo2, wl, x2, i);
+        hi2 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi2, w, x2, i);
+        lo3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo3, wl, x3, i);
+        hi3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi3, w, x3, i);
     }
 
     /// <summary>One quad q (4 k) of the 16-k block: the weight vectors of 4 channels each against lane q of every row.</summary>
@@ -372,39 +376,23 @@ internal static unsafe class Int8Gemm
         ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag
     {
-        Vector128<sbyte> w0 = Vector128.Load(wq);
-        c00 = Dp.DotProductBySelectedQuadruplet(c00, w0, x0, q);
-        if (TFour.Value)
-        {
-            c10 = Dp.DotProductBySelectedQuadruplet(c10, w0, x1, q);
-            c20 = Dp.DotProductBySelectedQuadruplet(c20, w0, x2, q);
-            c30 = Dp.DotProductBySelectedQuadruplet(c30, w0, x3, q);
-        }
-        Vector128<sbyte> w1 = Vector128.Load(wq + 16);
-        c01 = Dp.DotProductBySelectedQuadruplet(c01, w1, x0, q);
-        if (TFour.Value)
-        {
-            c11 = Dp.DotProductBySelectedQuadruplet(c11, w1, x1, q);
-            c21 = Dp.DotProductBySelectedQuadruplet(c21, w1, x2, q);
-            c31 = Dp.DotProductBySelectedQuadruplet(c31, w1, x3, q);
-        }
+        Rows4<TFour>(q, Vector128.Load(wq), x0, x1, x2, x3, ref c00, ref c10, ref c20, ref c30);
+        Rows4<TFour>(q, Vector128.Load(wq + 16), x0, x1, x2, x3, ref c01, ref c11, ref c21, ref c31);
         if (!TWide.Value) return;
-        Vector128<sbyte> w2 = Vector128.Load(wq + 32);
-        c02 = Dp.DotProductBySelectedQuadruplet(c02, w2, x0, q);
-        if (TFour.Value)
-        {
-            c12 = Dp.DotProductBySelectedQuadruplet(c12, w2, x1, q);
-            c22 = Dp.DotProductBySelectedQuadruplet(c22, w2, x2, q);
-            c32 = Dp.DotProductBySelectedQuadruplet(c32, w2, x3, q);
-        }
-        Vector128<sbyte> w3 = Vector128.Load(wq + 48);
-        c03 = Dp.DotProductBySelectedQuadruplet(c03, w3, x0, q);
-        if (TFour.Value)
-        {
-            c13 = Dp.DotProductBySelectedQuadruplet(c13, w3, x1, q);
-            c23 = Dp.DotProductBySelectedQuadruplet(c23, w3, x2, q);
-            c33 = Dp.DotProductBySelectedQuadruplet(c33, w3, x3, q);
-        }
+        Rows4<TFour>(q, Vector128.Load(wq + 32), x0, x1, x2, x3, ref c02, ref c12, ref c22, ref c32);
+        Rows4<TFour>(q, Vector128.Load(wq + 48), x0, x1, x2, x3, ref c03, ref c13, ref c23, ref c33);
+    }
+
+    /// <summary>One weight vector (4 channels x 4 k) against quad q of each row: SDOT by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows4<TFour>([ConstantExpected(Min = 0, Max = 3)] byte q, Vector128<sbyte> w, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
+        ref Vector128<int> r0, ref Vector128<int> r1, ref Vector128<int> r2, ref Vector128<int> r3) where TFour : struct, IFlag
+    {
+        r0 = Dp.DotProductBySelectedQuadruplet(r0, w, x0, q);
+        if (!TFour.Value) return;
+        r1 = Dp.DotProductBySelectedQuadruplet(r1, w, x1, q);
+        r2 = Dp.DotProductBySelectedQuadruplet(r2, w, x2, q);
+        r3 = Dp.DotProductBySelectedQuadruplet(r3, w, x3, q);
     }
 
     /// <summary>Requantize 16 (or 8) channels of one row, add the zero point (wrapping, as the scalar rule), narrow with saturation, clamp, store count bytes.</summary>
