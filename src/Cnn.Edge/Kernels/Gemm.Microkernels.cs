@@ -376,11 +376,14 @@ internal static unsafe class Int8Gemm
         ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag
     {
-        Rows4<TFour>(q, Vector128.Load(wq), x0, x1, x2, x3, ref c00, ref c10, ref c20, ref c30);
-        Rows4<TFour>(q, Vector128.Load(wq + 16), x0, x1, x2, x3, ref c01, ref c11, ref c21, ref c31);
+        // The weight vectors loaded back to back (LDP pairs), then used.
+        Vector128<sbyte> w0 = Vector128.Load(wq), w1 = Vector128.Load(wq + 16);
+        Vector128<sbyte> w2 = TWide.Value ? Vector128.Load(wq + 32) : default, w3 = TWide.Value ? Vector128.Load(wq + 48) : default;
+        Rows4<TFour>(q, w0, x0, x1, x2, x3, ref c00, ref c10, ref c20, ref c30);
+        Rows4<TFour>(q, w1, x0, x1, x2, x3, ref c01, ref c11, ref c21, ref c31);
         if (!TWide.Value) return;
-        Rows4<TFour>(q, Vector128.Load(wq + 32), x0, x1, x2, x3, ref c02, ref c12, ref c22, ref c32);
-        Rows4<TFour>(q, Vector128.Load(wq + 48), x0, x1, x2, x3, ref c03, ref c13, ref c23, ref c33);
+        Rows4<TFour>(q, w2, x0, x1, x2, x3, ref c02, ref c12, ref c22, ref c32);
+        Rows4<TFour>(q, w3, x0, x1, x2, x3, ref c03, ref c13, ref c23, ref c33);
     }
 
     /// <summary>One weight vector (4 channels x 4 k) against quad q of each row: SDOT by element.</summary>
