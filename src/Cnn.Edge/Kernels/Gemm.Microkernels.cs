@@ -237,9 +237,9 @@ internal static unsafe class Int8Gemm
                 Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
                 Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
                 Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
             if (tailQuads > 0)
             {
@@ -249,9 +249,9 @@ internal static unsafe class Int8Gemm
                 Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
                 Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
                 Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                if (tailQuads > 1) Quad<TFour, TWide>(1, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                if (tailQuads > 2) Quad<TFour, TWide>(2, wk + 8 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                if (tailQuads > 3) Quad<TFour, TWide>(3, wk + 12 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 1) Quad<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 2) Quad<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 3) Quad<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
             EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
@@ -369,16 +369,17 @@ internal static unsafe class Int8Gemm
 
     /// <summary>One quad q (4 k) of the 16-k block: the weight vectors of 4 channels each against lane q of every row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Quad<TFour, TWide>([ConstantExpected(Min = 0, Max = 3)] byte q, sbyte* wq, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
+    private static void Quad<TFour, TWide>([ConstantExpected(Min = 0, Max = 3)] byte q, sbyte* wk, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
         ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
         ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
         ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
         ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag
     {
-        // The weight vectors loaded back to back (LDP pairs), then used.
-        Vector128<sbyte> w0 = Vector128.Load(wq), w1 = Vector128.Load(wq + 16);
-        Vector128<sbyte> w2 = TWide.Value ? Vector128.Load(wq + 32) : default, w3 = TWide.Value ? Vector128.Load(wq + 48) : default;
+        // The weight vectors loaded back to back (LDP pairs) at constant offsets from the block's base, then used.
+        int o = q * 4 * (TWide.Value ? 16 : 8);
+        Vector128<sbyte> w0 = Vector128.Load(wk + o), w1 = Vector128.Load(wk + o + 16);
+        Vector128<sbyte> w2 = TWide.Value ? Vector128.Load(wk + o + 32) : default, w3 = TWide.Value ? Vector128.Load(wk + o + 48) : default;
         Rows4<TFour>(q, w0, x0, x1, x2, x3, ref c00, ref c10, ref c20, ref c30);
         Rows4<TFour>(q, w1, x0, x1, x2, x3, ref c01, ref c11, ref c21, ref c31);
         if (!TWide.Value) return;
