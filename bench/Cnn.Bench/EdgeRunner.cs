@@ -1,66 +1,54 @@
 using Cnn.Edge;
-using Cnn.Edge.Runtime;
 
 namespace Cnn.Bench;
 
 /// <summary>
-/// Runs an edge model the way the interpreter does (ops prepared once by OpFactory with a chosen ISA,
-/// one arena, one scratch buffer), so the benchmark does not depend on the interpreter's schedule.
+/// Our runtime as a device runs it: an <see cref="Interpreter"/> with a chosen ISA and thread count, fed one
+/// fixed random input before every inference (the plan may reuse the input's bytes once it is dead).
 /// Invoke allocates nothing.
 /// </summary>
-public sealed class EdgeRunner
+public sealed class EdgeRunner : IDisposable
 {
-    private readonly PreparedOp[] _ops;
-    private readonly byte[] _arena;
-    private readonly byte[] _scratch;
+    private readonly Interpreter _it;
+    private readonly sbyte[] _input;
 
     public EdgeModel Model { get; }
-    public KernelIsa Isa { get; }
+    public KernelIsa Isa => _it.Isa;
+    public int Threads => _it.Threads;
 
-    public EdgeRunner(EdgeModel model, KernelIsa isa)
+    public EdgeRunner(EdgeModel model, KernelIsa isa, int threads = 1)
     {
         Model = model;
-        Isa = Cnn.Edge.Kernels.KernelSelector.Resolve(isa);
-        _ops = new PreparedOp[model.Ops.Count];
-        int scratch = 0;
-        for (int i = 0; i < _ops.Length; i++)
-        {
-            _ops[i] = OpFactory.Prepare(model.Ops[i], model.Tensors, Isa);
-            scratch = Math.Max(scratch, _ops[i].ScratchBytes);
-        }
-        _arena = new byte[model.Plan.ArenaBytes];
-        _scratch = new byte[scratch];
-        var input = model.Tensors[model.Inputs[0]];
-        _input = new byte[input.ByteLength];
-        _inputOffset = input.ArenaOffset;
-        new Random(5).NextBytes(_input);
-        _input.CopyTo(_arena, _inputOffset);
+        _it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads });
+        _input = new sbyte[_it.InputInt8().Length];
+        new Random(5).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_input.AsSpan()));
     }
 
-    private readonly byte[] _input;
-    private readonly int _inputOffset;
-
-    /// <summary>One inference: writes the input (the arena may reuse its bytes once it is dead), runs every op.</summary>
+    /// <summary>One inference: writes the input, runs every op.</summary>
     public void Invoke()
     {
-        _input.CopyTo(_arena, _inputOffset);
-        foreach (var op in _ops) op.Invoke(_arena, _scratch);
+        _input.CopyTo(_it.InputInt8());
+        _it.Invoke();
     }
 
-    public void InvokeOp(int i) => _ops[i].Invoke(_arena, _scratch);
-
-    public ReadOnlySpan<byte> OpOutput(int i)
+    /// <summary>One inference, calling <paramref name="afterOp"/> after each op (per-op timing).</summary>
+    public void Invoke(Action<int> afterOp)
     {
-        var t = Model.Tensors[Model.Ops[i].Outputs[0]];
-        return _arena.AsSpan(t.ArenaOffset, t.ByteLength);
+        _input.CopyTo(_it.InputInt8());
+        _it.Invoke(afterOp);
     }
 
-    /// <summary>A checksum of the output, to check that every ISA computes the same thing.</summary>
+    public void InvokeOp(int i) => _it.InvokeOp(i);
+
+    public ReadOnlySpan<byte> OpOutput(int i) => _it.TensorBytes(Model.Ops[i].Outputs[0]);
+
+    /// <summary>A checksum of the output, to check that every ISA and thread count computes the same thing.</summary>
     public long OutputChecksum()
     {
-        var t = Model.Tensors[Model.Outputs[0]];
         long sum = 0;
-        foreach (byte b in _arena.AsSpan(t.ArenaOffset, t.ByteLength)) sum = sum * 31 + b;
+        foreach (byte b in _it.TensorBytes(Model.Outputs[0])) sum = sum * 31 + b;
         return sum;
     }
+
+    public void Dispose() => _it.Dispose();
 }

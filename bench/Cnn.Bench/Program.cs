@@ -4,17 +4,21 @@ using System.Text;
 using Cnn.Bench;
 using Cnn.Edge;
 using Cnn.Edge.Kernels;
+using Cnn.Edge.Runtime;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.Error.WriteLine("""
-        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Scalar,Auto]
+        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto]
                                 [--onnx-dir bench/models] [--json FILE]
-               Cnn.Bench count MODEL K [--isa Auto] [--op I | --kind KIND]   (K inferences, or one inference then
-                                        op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
+               Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I | --kind KIND]   (K inferences, or one inference
+                                        then op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
                                         MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
                Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
+               Cnn.Bench profile MODEL [--isa Auto] [--threads 1] [--top 15]   (per-op minimum time)
+               Cnn.Bench diff MODEL [--isa Auto] [--threads 1]   (op-by-op comparison with the reference)
+               Cnn.Bench write MODEL FILE.cnnq   (the model as an edge model file, for `cnn bench`)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
         weights; ONNX Runtime runs bench/export_models.py's torchvision exports, float and QDQ int8).
         """);
@@ -25,6 +29,14 @@ string Opt(string name, string def)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : def;
+}
+
+if (args[0] == "write")
+{
+    // The benchmark model as an edge model file, for `cnn bench FILE --vs bench/models/MODEL.onnx`.
+    File.WriteAllBytes(args[2], Models.Build(args[1]));
+    Console.WriteLine($"{args[1]} -> {args[2]}");
+    return 0;
 }
 
 if (args[0] == "count")
@@ -46,8 +58,8 @@ if (args[0] == "count")
         return 2;
 #endif
     }
-    var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
-    int op = int.Parse(Opt("--op", "-1"), CultureInfo.InvariantCulture);
+    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
+    int op = IntOpt("--op", -1);
     string kind = Opt("--kind", "");
     if (kind.Length > 0)
     {
@@ -69,7 +81,7 @@ if (args[0] == "count")
         return 0;
     }
     for (int i = 0; i < k; i++) runner.Invoke();
-    Console.WriteLine($"{model} isa={runner.Isa} inferences={k} checksum={runner.OutputChecksum()}");
+    Console.WriteLine($"{model} isa={runner.Isa} threads={runner.Threads} inferences={k} checksum={runner.OutputChecksum()}");
     return 0;
 }
 
@@ -88,90 +100,97 @@ if (args[0] == "layers")
 }
 if (args[0] == "diff")
 {
-    // Op-by-op comparison of an ISA against the reference on one model (debugging aid).
+    // Op-by-op comparison of an ISA and thread count against the reference on one model (debugging aid).
     var m = EdgeModel.Load(Models.Build(args[1]));
-    var a = new EdgeRunner(m, KernelIsa.Scalar);
-    var b = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
-    for (int i = 0; i < m.Ops.Count; i++)
+    using var a = new EdgeRunner(m, KernelIsa.Scalar);
+    using var b = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
+    var expected = new byte[m.Ops.Count][];
+    a.Invoke(i => expected[i] = a.OpOutput(i).ToArray());
+    int differs = -1;
+    b.Invoke(i =>
     {
-        a.InvokeOp(i); b.InvokeOp(i);
-        int d = a.OpOutput(i).CommonPrefixLength(b.OpOutput(i));
-        if (d < a.OpOutput(i).Length)
-        {
-            Console.WriteLine($"op {i} {m.Ops[i]} differs at byte {d}: inputs {string.Join(",", m.Ops[i].Inputs.Select(t => t < 0 ? "-" : m.Tensors[t].ToString()))}");
-            return 1;
-        }
+        if (differs < 0 && expected[i].AsSpan().CommonPrefixLength(b.OpOutput(i)) < expected[i].Length) differs = i;
+    });
+    if (differs >= 0)
+    {
+        var op = m.Ops[differs];
+        Console.WriteLine($"op {differs} {op} differs: inputs {string.Join(",", op.Inputs.Select(t => t < 0 ? "-" : m.Tensors[t].ToString()))}");
+        return 1;
     }
     Console.WriteLine("identical");
     return 0;
 }
 if (args[0] == "profile")
 {
-    // Per-op time (sum over 10 inferences) of one model and ISA: where the time goes.
+    // Per-op time of one model, ISA and thread count: where the time goes. Minimum over 20 inferences per op
+    // (the machine is shared, the minimum is the least disturbed), timed between afterOp callbacks.
     var m = EdgeModel.Load(Models.Build(args[1]));
-    var r = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")));
+    using var r = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
     r.Invoke();
-    // Minimum over 20 inferences per op: the machine is shared, the minimum is the least disturbed.
     var per = Enumerable.Repeat(double.MaxValue, m.Ops.Count).ToArray();
     for (int k = 0; k < 20; k++)
-        for (int i = 0; i < m.Ops.Count; i++)
+    {
+        long last = System.Diagnostics.Stopwatch.GetTimestamp();
+        r.Invoke(i =>
         {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            r.InvokeOp(i);
-            per[i] = Math.Min(per[i], System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        }
-    foreach (int i in Enumerable.Range(0, per.Length).OrderByDescending(i => per[i]).Take(int.Parse(Opt("--top", "15"))))
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            per[i] = Math.Min(per[i], System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+            last = now;
+        });
+    }
+    Console.WriteLine($"{args[1]} isa={r.Isa} threads={r.Threads}");
+    foreach (int i in Enumerable.Range(0, per.Length).OrderByDescending(i => per[i]).Take(IntOpt("--top", 15)))
         Console.WriteLine($"{per[i],9:F3} ms  {m.Ops[i]}  in {m.Tensors[m.Ops[i].Inputs[0]]} -> {m.Tensors[m.Ops[i].Outputs[0]]}");
-    Console.WriteLine($"{per.Sum(),9:F3} ms  total");
+    Console.WriteLine($"{per.Sum(),9:F3} ms  total of per-op minima");
     return 0;
 }
 if (args[0] != "models") { Console.Error.WriteLine($"unknown suite '{args[0]}'"); return 2; }
 string[] names = Opt("--models", string.Join(',', Models.Names)).Split(',');
 int[] threads = Opt("--threads", "1,2").Split(',').Select(int.Parse).ToArray();
-int runs = int.Parse(Opt("--runs", "50"), CultureInfo.InvariantCulture);
-int warmup = int.Parse(Opt("--warmup", "5"), CultureInfo.InvariantCulture);
-KernelIsa[] isas = Opt("--isas", "Scalar,Auto").Split(',').Select(Enum.Parse<KernelIsa>).ToArray();
+int runs = IntOpt("--runs", 50);
+int warmup = IntOpt("--warmup", 5);
+KernelIsa[] isas = Opt("--isas", "Auto").Split(',').Select(Enum.Parse<KernelIsa>).ToArray();
 string onnxDir = Opt("--onnx-dir", Path.Combine(AppContext.BaseDirectory, "../../../../models"));
 string? jsonPath = Opt("--json", "") is { Length: > 0 } j ? j : null;
 
-var rows = new List<string>();
 var json = new StringBuilder("[\n");
-Console.WriteLine($"# {Environment.ProcessorCount} cores, best ISA {KernelSelector.Best}, {runs} runs after {warmup} warm-ups, medians in ms");
-Console.WriteLine("| model | threads | ours ISA | ours median | ours first | ORT float | ORT int8 (QDQ) | ours/ORT float | ours/ORT int8 |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+Console.WriteLine($"# {Environment.ProcessorCount} cores, best ISA {KernelSelector.Best}, {runs} runs after {warmup} warm-ups, medians in ms; " +
+    "first = the first inference of a fresh interpreter (after a JIT warm-up on another one), first/median target ≤ 1.2");
+Console.WriteLine("| model | threads | ours ISA | ours median | ours first | first/median | ORT float | ORT int8 (QDQ) | ours/ORT float | ours/ORT int8 |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
 foreach (string name in names)
 {
     var model = EdgeModel.Load(Models.Build(name));
-    var ours = new Dictionary<KernelIsa, (double Median, double First)>();
     long? checksum = null;
-    foreach (var isa in isas)
-    {
-        var r = new EdgeRunner(model, isa);
-        // The reference is slow on big models: a few runs are enough to show the "before".
-        int n = r.Isa == KernelIsa.Scalar ? Math.Min(runs, 3) : runs;
-        ours[isa] = Stats.Measure(r.Invoke, r.Isa == KernelIsa.Scalar ? 1 : warmup, n);
-        long c = r.OutputChecksum();
-        if (checksum is long prev && prev != c) throw new InvalidOperationException($"{name}: ISA {r.Isa} output differs from the first ISA's");
-        checksum = c;
-    }
     foreach (int t in threads)
     {
         double ortF = double.NaN, ortQ = double.NaN;
 #if WITH_ORT
         string f = Path.Combine(onnxDir, name + ".onnx"), q = Path.Combine(onnxDir, name + ".qdq.onnx");
-        if (File.Exists(f)) using (var o = new OrtRunner(f, t)) ortF = Stats.Measure(o.Invoke, warmup, runs).MedianMs;
-        if (File.Exists(q)) using (var o = new OrtRunner(q, t)) ortQ = Stats.Measure(o.Invoke, warmup, runs).MedianMs;
+        if (File.Exists(f)) using (var o = new OrtRunner(f, t)) ortF = Latency.Measure(o.Invoke, warmup, runs).MedianMs;
+        if (File.Exists(q)) using (var o = new OrtRunner(q, t)) ortQ = Latency.Measure(o.Invoke, warmup, runs).MedianMs;
 #endif
-        foreach (var (isa, m) in ours)
+        foreach (var isa in isas)
         {
-            string line = $"| {name} | {t} | {KernelSelector.Resolve(isa)} | {m.Median:F2} | {m.First:F2} | {ortF:F2} | {ortQ:F2} | {m.Median / ortF:F2} | {m.Median / ortQ:F2} |";
-            Console.WriteLine(line);
-            json.Append($"  {{\"model\":\"{name}\",\"threads\":{t},\"isa\":\"{KernelSelector.Resolve(isa)}\",\"median_ms\":{m.Median:F4},\"first_ms\":{m.First:F4}," +
+            // The JIT compiles on first use; NativeAOT (the device) does not. One inference on a throw-away interpreter
+            // first, so that "first" below is the first inference after load, as on the device.
+            using (var jit = new EdgeRunner(model, isa, t)) jit.Invoke();
+            using var r = new EdgeRunner(model, isa, t);
+            // The reference is slow on big models: a few runs are enough to show the "before".
+            int n = r.Isa == KernelIsa.Scalar ? Math.Min(runs, 3) : runs;
+            var m = Latency.Measure(r.Invoke, r.Isa == KernelIsa.Scalar ? 1 : warmup, n);
+            long c = r.OutputChecksum();
+            if (checksum is long prev && prev != c) throw new InvalidOperationException($"{name}: ISA {r.Isa} on {t} threads gives other output bytes");
+            checksum = c;
+            Console.WriteLine($"| {name} | {t} | {r.Isa} | {m.MedianMs:F2} | {m.FirstMs:F2} | {m.FirstOverMedian:F2} | {ortF:F2} | {ortQ:F2} | {m.MedianMs / ortF:F2} | {m.MedianMs / ortQ:F2} |");
+            json.Append($"  {{\"model\":\"{name}\",\"threads\":{t},\"isa\":\"{r.Isa}\",\"median_ms\":{m.MedianMs:F4},\"first_ms\":{m.FirstMs:F4}," +
                 $"\"ort_float_median_ms\":{Num(ortF)},\"ort_int8_median_ms\":{Num(ortQ)}}},\n");
         }
     }
 }
 if (jsonPath is not null) File.WriteAllText(jsonPath, json.ToString().TrimEnd(',', '\n') + "\n]\n");
 return 0;
+
+int IntOpt(string name, int def) => int.Parse(Opt(name, def.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
 static string Num(double v) => double.IsNaN(v) ? "null" : v.ToString("F4", CultureInfo.InvariantCulture);

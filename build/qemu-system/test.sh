@@ -7,7 +7,7 @@
 # 1. setup.sh: kernel, modules (gpio-sim built out of tree), guest userland; cached in work/.
 # 2. cross-publishes the guest programs (NativeAOT, linux-arm64): the probe into
 #    artifacts/arm64/guest (/opt/app), samples/RaspberryPi (cnn-pi) with cnn-pi-guest.json and the
-#    sample's demo colour model (written by `cnn-pi --demo` under qemu-aarch64-static) into /opt/cnn-pi.
+#    sample's demo colour model (written by `cnn-pi --write-demo-model` under qemu-aarch64-static) into /opt/cnn-pi.
 # 3. mkinitramfs.sh, then boots under a host timeout. The guest's /init (init.sh) prints
 #    "QTEST PASS|FAIL name" per check and the marker "QTEST-RESULT: PASS|FAIL (n)", and ends
 #    qemu through semihosting with n as its exit status. A missing marker is a failure (qemu also
@@ -50,15 +50,12 @@ dotnet publish "$root/samples/RaspberryPi/RaspberryPi.csproj" -c Release -r linu
 echo "qemu-system: time publish samples/RaspberryPi: $(elapsed "$t") s"
 cp "$sample/cnn-pi" "$here/cnn-pi-guest.json" "$overlay/opt/cnn-pi/"
 mv "$overlay/opt/cnn-pi/cnn-pi-guest.json" "$overlay/opt/cnn-pi/cnn-pi.json"
-# The model: the sample's own demo colour model (ModelBuilder, in Cnn.Edge.Devices), which
-# `cnn-pi --demo` writes to $TMPDIR/cnn-pi-demo/colour.cnnq; run here under qemu-user with the
-# guest's arm64 glibc. Any model with the labels red, green and blue would do.
-mtmp=$(mktemp -d)
-QEMU_LD_PREFIX=$here/work/guest TMPDIR=$mtmp timeout 120 qemu-aarch64-static "$sample/cnn-pi" --demo --frames 1 >"$logs/cnn-pi-demo.log" 2>&1 \
-  && [ -s "$mtmp/cnn-pi-demo/colour.cnnq" ] \
-  || { rm -rf "$mtmp"; tail -20 "$logs/cnn-pi-demo.log"; harness_fail "writing the demo model with cnn-pi --demo under qemu-aarch64-static (log: $logs/cnn-pi-demo.log)"; }
-cp "$mtmp/cnn-pi-demo/colour.cnnq" "$overlay/opt/cnn-pi/model.cnnq"
-rm -rf "$mtmp"
+# The model: the sample's own demo colour model (ModelBuilder, in Cnn.Edge.Devices), written
+# atomically by `cnn-pi --write-demo-model FILE`, run here under qemu-user with the guest's arm64 glibc.
+# Any model with the labels red, green and blue would do.
+QEMU_LD_PREFIX=$here/work/guest timeout 120 qemu-aarch64-static "$sample/cnn-pi" --write-demo-model "$overlay/opt/cnn-pi/model.cnnq" >"$logs/cnn-pi-demo.log" 2>&1 \
+  && [ -s "$overlay/opt/cnn-pi/model.cnnq" ] \
+  || { tail -20 "$logs/cnn-pi-demo.log"; harness_fail "writing the demo model with cnn-pi --write-demo-model under qemu-aarch64-static (log: $logs/cnn-pi-demo.log)"; }
 
 t=$(now)
 "$here/mkinitramfs.sh" "$app" "$here/work/initrd.cpio.gz" "$overlay" || harness_fail "mkinitramfs.sh"

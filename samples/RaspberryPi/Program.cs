@@ -17,6 +17,7 @@ internal static class CnnPi
     private const string Usage = """
         usage: cnn-pi --config pi.json [--frames N] [--check]
                cnn-pi --demo [--frames N] [--source DIR] [--seed N]
+               cnn-pi --write-demo-model FILE
                cnn-pi --list-gpio | --boards | --version
 
           --config FILE   run with this configuration (validated first: every problem is listed by key)
@@ -24,6 +25,9 @@ internal static class CnnPi
                           of .pgm/.ppm/.bmp images) and the simulated GPIO driver; runs anywhere
           --frames N      stop after N frames (overrides camera.max_frames)
           --check         validate the configuration and the model, print what would run, exit
+          --write-demo-model FILE
+                          write the demo's colour model (labels none, red, green, blue) to FILE, atomically
+                          (a temporary file beside it, flushed, then renamed), and exit
           --list-gpio     list GPIO chips (number, label, lines) found under /dev
           --boards        list the built-in board profiles
         Output: one JSON object per line on stdout; decisions are {"event":"decision",...}.
@@ -50,10 +54,11 @@ internal static class CnnPi
                     case "--frames": frames = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--source": sourceDir = Next(); break;
+                    case "--write-demo-model": return WriteDemoModel(Next());
                     case "--list-gpio": return ListGpio();
                     case "--boards": return ListBoards();
                     case "--version":
-                        Console.WriteLine($"cnn-pi {typeof(CnnPi).Assembly.GetName().Version} ({RuntimeInformation.ProcessArchitecture}, {RuntimeInformation.OSDescription})");
+                        Console.WriteLine($"cnn-pi {typeof(CnnPi).Assembly.GetName().Version} ({(RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "arm64" : RuntimeInformation.RuntimeIdentifier)}, {RuntimeInformation.OSDescription})");
                         return 0;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
                     default: throw new ArgumentException($"unknown argument '{a}'");
@@ -88,6 +93,24 @@ internal static class CnnPi
             return 2;
         }
         return Run(config, check);
+    }
+
+    private static int WriteDemoModel(string path)
+    {
+        try
+        {
+            byte[] model = DemoModels.ColourClassifier();
+            ModelBuilder.WriteFileAtomically(path, model);
+            Console.WriteLine($"wrote {path}: {model.Length} bytes, the demo colour model (labels {string.Join(", ", DemoModels.ColourLabels)})");
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+            string why = dir is not null && !Directory.Exists(dir) ? $"the folder '{dir}' does not exist" : e.Message;
+            Console.Error.WriteLine($"cnn-pi: cannot write the demo model to '{path}': {why}");
+            return 1;
+        }
     }
 
     private static DeviceConfig DemoConfig(string? sourceDir, int? seed)
@@ -159,8 +182,6 @@ internal static class CnnPi
         {
             gpio = GpioFactory.Create(config.Gpio, board, out string gpioText);
             source = FrameSources.Create(config.Camera);
-            // A pipe read blocks until the producer writes: closing the pipe is what ends a stop request there.
-            if (source is RawPipeSource pipe) cts.Token.Register(pipe.Close);
             Console.Error.WriteLine($"cnn-pi: gpio {gpioText}; camera {source.Description}; model {config.Model}");
             bool ready = false;
             var summary = ClassifyLoop.Run(config, source, gpio, loader, cts.Token, alive: () =>

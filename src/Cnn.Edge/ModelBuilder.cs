@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Cnn.Edge.Format;
+using Cnn.Edge.Kernels;
 using Cnn.Edge.Runtime;
 
 namespace Cnn.Edge;
@@ -208,6 +209,14 @@ public sealed class ModelBuilder
 
     public int Dequantize(string name, int input) =>
         Infer(OpCode.Dequantize, name, [input], [], TensorType.Float32, 0, 0);
+
+    /// <summary>y = x ≥ 0 ? x : alpha·x, requantized to (outputScale, outputZeroPoint).</summary>
+    public int LeakyRelu(string name, int input, float alpha, float outputScale, int outputZeroPoint) =>
+        Infer(OpCode.LeakyRelu, name, [input], [BitConverter.SingleToInt32Bits(alpha)], TensorType.Int8, outputScale, outputZeroPoint);
+
+    /// <summary>Padding of H and W: constant with the int8 <paramref name="value"/> (the input's zero point pads with 0.0), reflect or edge.</summary>
+    public int Pad2D(string name, int input, int padTop, int padLeft, int padBottom, int padRight, int value, PadMode mode = PadMode.Constant) =>
+        Infer(OpCode.Pad2D, name, [input], [padTop, padLeft, padBottom, padRight, value, (int)mode], TensorType.Int8, Get(input).Scale, Get(input).ZeroPoint);
 
     public static int[] Slots(ConvParams p) =>
         [p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, p.Groups, p.ActMin, p.ActMax];

@@ -22,6 +22,10 @@ public sealed class AccuracyReport
     /// <summary>Per int8 activation, in execution order: 10·log10(Σ float² / Σ (float − dequantized int8)²).</summary>
     public required IReadOnlyList<LayerSqnr> Layers { get; init; }
 
+    /// <summary>Top-1 class of the float graph and of the int8 model, per sample in order.</summary>
+    public IReadOnlyList<int> FloatPredictions { get; init; } = [];
+    public IReadOnlyList<int> Int8Predictions { get; init; } = [];
+
     public LayerSqnr? WorstLayer => Layers.Count == 0 ? null : Layers.MinBy(l => l.SqnrDb);
 }
 
@@ -61,6 +65,8 @@ public static class AccuracyEvaluator
         double maxErr = 0, outSignal = 0, outNoise = 0;
         string outputValue = floatGraph.Outputs[0];
         Dictionary<string, float[]> values = [];
+        var floatPreds = new List<int>();
+        var int8Preds = new List<int>();
         foreach (var (nchw, label) in samples)
         {
             var x = Quantizer.ToGraphInput(floatGraph, nchw);
@@ -94,6 +100,8 @@ public static class AccuracyEvaluator
                 outNoise += (qo[i] - (double)fo[i]) * (qo[i] - fo[i]);
             }
             int fTop = ArgMax(fo), qTop = ArgMax(qo);
+            floatPreds.Add(fTop);
+            int8Preds.Add(qTop);
             if (fTop == qTop) agree++;
             if (label >= 0)
             {
@@ -112,7 +120,38 @@ public static class AccuracyEvaluator
             Top1Agreement = agree / (double)count,
             MaxAbsOutputError = maxErr,
             OutputSqnrDb = Sqnr(outSignal, outNoise),
+            FloatPredictions = floatPreds,
+            Int8Predictions = int8Preds,
             Layers = layerOps.Select((l, i) => new LayerSqnr(model.Ops[l.Op].Name, l.Kind, Sqnr(signal[i], noise[i]))).ToList(),
+        };
+    }
+
+    /// <summary>The float graph alone (`cnn eval model.onnx`): <see cref="AccuracyReport.FloatAccuracy"/> and
+    /// <see cref="AccuracyReport.FloatPredictions"/>; the int8 figures are NaN and there are no layers.</summary>
+    public static AccuracyReport EvaluateFloat(QGraph floatGraph, IEnumerable<(float[] Input, int Label)> samples)
+    {
+        var eval = new FloatEvaluator(floatGraph);
+        string outputValue = floatGraph.Outputs[0];
+        var preds = new List<int>();
+        int correct = 0, labeled = 0;
+        foreach (var (nchw, label) in samples)
+        {
+            int top = ArgMax(eval.Run(Quantizer.ToGraphInput(floatGraph, nchw))[outputValue]);
+            preds.Add(top);
+            if (label < 0) continue;
+            labeled++;
+            if (top == label) correct++;
+        }
+        if (preds.Count == 0) throw new ArgumentException("no evaluation samples", nameof(samples));
+        return new AccuracyReport
+        {
+            Samples = preds.Count,
+            FloatAccuracy = labeled > 0 ? correct / (double)labeled : double.NaN,
+            Int8Accuracy = double.NaN,
+            Top1Agreement = double.NaN,
+            OutputSqnrDb = double.NaN,
+            FloatPredictions = preds,
+            Layers = [],
         };
     }
 

@@ -89,12 +89,24 @@ public static class Quantizer
             eval.Run(x, (n, y) => observers[n.Output].Observe(y, options.MovingAverageMomentum));
         }
         if (samples.Count == 0) throw new ArgumentException("the calibration set is empty", nameof(calibration));
+        if (options.Method is CalibrationMethod.Percentile or CalibrationMethod.Mse)
+        {
+            // Second pass with every range known: exact histograms for the tail-sensitive methods.
+            foreach (var x in samples)
+                eval.Run(x, (n, y) => observers[n.Output].ObserveHistogram(y));
+        }
 
         var ranges = new Dictionary<string, (float, float)>();
         foreach (var (name, obs) in observers)
         {
             // The input keeps its full range: clipping real pixels gains nothing.
             ranges[name] = obs.Range(name == g.InputName ? CalibrationMethod.MinMax : options.Method, options.Percentile);
+        }
+        foreach (var pad in g.Nodes.Where(n => n.Kind == NodeKind.Pad && n.PadMode == Cnn.Edge.Kernels.PadMode.Constant))
+        {
+            // Pad2D keeps its input's quantization: the fill value must be representable there.
+            var (lo, hi) = ranges[pad.Inputs[0]];
+            ranges[pad.Inputs[0]] = (Math.Min(lo, pad.PadValue), Math.Max(hi, pad.PadValue));
         }
         var toConvert = options.BiasCorrection ? CorrectBiases(g, samples) : g;
 

@@ -131,7 +131,11 @@ public sealed class Network
 
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) Array.Clear(p.Grad);
+        foreach (var node in _nodes)
+        {
+            var ps = node.Layer.Parameters;
+            for (int i = 0; i < ps.Count; i++) Array.Clear(ps[i].Grad);
+        }
     }
 
     public string Summary()

@@ -12,6 +12,8 @@ public static class Checks
         new("kernels.fully-connected-every-isa-matches-scalar", ModelChecks.FullyConnectedMatchesScalar),
         new("kernels.network-every-isa-matches-scalar", ModelChecks.NetworkMatchesScalar),
         new("interpreter.invoke-allocates-nothing", ModelChecks.InvokeAllocatesNothing),
+        new("interpreter.threads-match-one-thread", ModelChecks.ThreadsMatchOneThread),
+        new("interpreter.threaded-invoke-allocates-nothing", ModelChecks.ThreadedInvokeAllocatesNothing),
         new("interpreter.budget-below-plan-is-refused", ModelChecks.BudgetBelowPlanIsRefused),
         new("loader.truncated-files-are-rejected", LoaderChecks.TruncatedFilesAreRejected),
         new("loader.mutated-files-are-rejected-or-run", LoaderChecks.MutatedFilesAreRejectedOrRun),

@@ -29,6 +29,43 @@ public static class ModelChecks
         }
     }
 
+    /// <summary>
+    /// The worker pool under NativeAOT: 2-4 threads, every op split (MinWorkPerChunk = 1), give the bytes of one
+    /// thread with every ISA; a threaded inference allocates nothing; Dispose stops the workers.
+    /// </summary>
+    public static void ThreadsMatchOneThread()
+    {
+        var rng = new Random(606);
+        for (int c = 0; c < 6; c++)
+        {
+            var (file, what) = RandomModels.Network(rng);
+            var model = EdgeModel.Load(file);
+            var input = RandomModels.Int8(rng, model.Tensors[model.Inputs[0]].ElementCount);
+            foreach (var isa in Cpu.SupportedIsas())
+            {
+                var expected = Run(model, isa, input, threads: 1);
+                for (int t = 2; t <= 4; t++)
+                    Expect.SameBytes(expected, Run(model, isa, input, threads: t), $"case {c} {isa} {t} threads vs 1, {what}");
+            }
+        }
+    }
+
+    public static void ThreadedInvokeAllocatesNothing()
+    {
+        var (file, what) = RandomModels.Network(new Random(707));
+        var model = EdgeModel.Load(file);
+        var interp = new Interpreter(model, new InterpreterOptions { Threads = 3, MinWorkPerChunk = 1 });
+        RandomModels.Int8(new Random(1), interp.InputInt8().Length).CopyTo(interp.InputInt8());
+        interp.Invoke();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 50; i++) interp.Invoke();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Expect.True(allocated < 1024, $"50 invokes on 3 threads allocated {allocated} bytes in the process ({what})");
+        var disposer = new Thread(interp.Dispose);
+        disposer.Start();
+        Expect.True(disposer.Join(TimeSpan.FromSeconds(30)), "Dispose of a 3-thread interpreter returned within 30 s");
+    }
+
     /// <summary>A budget below the plan is refused at construction, naming the missing bytes.</summary>
     public static void BudgetBelowPlanIsRefused()
     {
@@ -58,9 +95,9 @@ public static class ModelChecks
         }
     }
 
-    private static sbyte[] Run(EdgeModel model, KernelIsa isa, sbyte[] input)
+    private static sbyte[] Run(EdgeModel model, KernelIsa isa, sbyte[] input, int threads = 1)
     {
-        using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa });
+        using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = threads > 1 ? 1 : InterpreterOptions.DefaultMinWorkPerChunk });
         input.CopyTo(interp.InputInt8());
         interp.Invoke();
         return interp.OutputInt8().ToArray();

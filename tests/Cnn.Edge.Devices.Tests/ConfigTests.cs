@@ -54,6 +54,51 @@ public class ConfigTests
     }
 
     [Fact]
+    public void EveryTypeErrorIsReportedAtOnceWithTheValue()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""
+            { "model": "m", "threads": 1.5, "labels": ["a", 2],
+              "camera": { "width": "wide", "loop": "yes" },
+              "decision": { "min_confidence": "high" },
+              "gpio": { "outputs": [ 7, { "class": "a", "pin": "23" } ] },
+              "log": [] }
+            """, checkFiles: false));
+        var byKey = e.Problems.ToDictionary(p => p.Key, p => p.Message);
+        Assert.Equal("must be a whole number (32-bit) (got the number 1.5)", byKey["threads"]);
+        Assert.Contains("must be a string (got the number 2)", byKey["labels[1]"]);
+        Assert.Equal("must be a whole number (32-bit) (got a string \"wide\")", byKey["camera.width"]);
+        Assert.Contains("must be true or false", byKey["camera.loop"]);
+        Assert.Contains("must be a number", byKey["decision.min_confidence"]);
+        Assert.Contains("must be an object (got the number 7)", byKey["gpio.outputs[0]"]);
+        Assert.Contains("got a string \"23\"", byKey["gpio.outputs[1].pin"]);
+        Assert.Contains("must be an object", byKey["log"]);
+    }
+
+    [Fact]
+    public void SyntaxErrorsGiveTheLineAndDuplicateKeysAreNamed()
+    {
+        var syntax = Assert.Throws<ConfigException>(() => ConfigValidator.Load("{ \"model\": \"m\",\n  \"threads\": }", "pi.json", checkFiles: false));
+        Assert.Equal("(file)", syntax.Problems.Single().Key);
+        Assert.Contains("not valid JSON (line 2", syntax.Message);
+        var notObject = Assert.Throws<ConfigException>(() => ConfigValidator.Load("[1, 2]", checkFiles: false));
+        Assert.Equal("the file holds an array, not a JSON object", notObject.Problems.Single().Message);
+        var twice = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""{ "model": "m", "camera": { "width": 320, "width": 640 } }""", checkFiles: false));
+        Assert.Contains(twice.Problems, p => p.Key == "camera.width" && p.Message == "is given twice");
+    }
+
+    [Theory]
+    [InlineData("rpi")]
+    [InlineData("sysfs")]
+    public void RemovedGpioDriversPointToCdev(string driver)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load($$"""{ "model": "m", "gpio": { "driver": "{{driver}}" } }""", checkFiles: false));
+        var p = e.Problems.Single();
+        Assert.Equal("gpio.driver", p.Key);
+        Assert.Contains("use cdev", p.Message);
+        Assert.Equal("cdev", ConfigValidator.Load("""{ "model": "m", "gpio": { "driver": "cdev" } }""", checkFiles: false).Gpio.Driver);
+    }
+
+    [Fact]
     public void MissingFilesAreReported()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load(

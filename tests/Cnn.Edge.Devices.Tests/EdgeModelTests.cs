@@ -93,22 +93,27 @@ public sealed class EdgeModelTests : IDisposable
     }
 
     [Fact]
-    public void RealInterpreterLoopAllocatesNothingPerFrame()
+    public void RealInterpreterLoopAllocatesNothingPerDecisionIncludingPinWrites()
     {
         string path = WriteModel();
         var config = ConfigValidator.Load($$"""
             { "model": "{{path}}", "model_poll_ms": 0, "trigger": { "interval_ms": 1 }, "camera": { "source": "synthetic" },
-              "decision": { "min_confidence": 0.5, "confirm_frames": 1 }, "gpio": { "outputs": [] } }
+              "decision": { "min_confidence": 0.5, "confirm_frames": 1 },
+              "gpio": { "busy_pin": 22, "outputs": [ { "class": "red", "pin": 23 }, { "class": "green", "pin": 24 }, { "class": "blue", "pin": 25 } ] } }
             """);
-        using var gpio = new GpioController(new NullGpioDriver());
+        var driver = new SimulatedGpioDriver();
+        using var gpio = new DirectWriteGpioController(driver);
         using var slot = new ModelSlot(path, new EdgeModelLoader(), _ => null, TimeSpan.FromHours(1));
         using var loop = new ClassifyLoop(config, new SyntheticSource(64, 48, seed: 9, sceneFrames: 3), gpio, slot, new EventLog(Stream.Null), new ManualClock());
         for (int i = 0; i < 50; i++) loop.Step(CancellationToken.None);
         long frames = loop.Frames;
         long before = GC.GetAllocatedBytesForCurrentThread();
+        long writes = driver.TotalWrites;
         for (int i = 0; i < 200; i++) loop.Step(CancellationToken.None);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.True(loop.Frames - frames >= 90);
+        // The scene (red, green, blue, nothing) changes every 3 frames: class pins switch as well as the busy pin.
+        Assert.True(driver.TotalWrites - writes > 2 * (loop.Frames - frames), $"{driver.TotalWrites - writes} writes");
     }
 
     [Fact]
@@ -133,6 +138,63 @@ public sealed class EdgeModelTests : IDisposable
         Assert.Equal(FrameErrorKind.Lost, e.Kind);
         Assert.Contains("/dev/video-cnn-missing", e.Message);
         Assert.Contains("ENOENT", e.Message);
+    }
+
+    [Fact]
+    public void GpioV2StructsHaveTheKernelSizes()
+    {
+        // linux/gpio.h: the sizes are part of the ioctl numbers (bits 16..29), so both must agree.
+        Assert.Equal(592, System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.GpioV2.LineRequest>());
+        Assert.Equal(272, System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.GpioV2.LineConfig>());
+        Assert.Equal(16, System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.GpioV2.LineValues>());
+        Assert.Equal(48, System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.GpioV2.LineEvent>());
+        Assert.Equal(592u, (uint)(Interop.GpioV2.GPIO_V2_GET_LINE_IOCTL >> 16) & 0x3FFF);
+        Assert.Equal(272u, (uint)(Interop.GpioV2.GPIO_V2_LINE_SET_CONFIG_IOCTL >> 16) & 0x3FFF);
+        Assert.Equal(16u, (uint)(Interop.GpioV2.GPIO_V2_LINE_SET_VALUES_IOCTL >> 16) & 0x3FFF);
+        Assert.Equal(16u, (uint)(Interop.GpioV2.GPIO_V2_LINE_GET_VALUES_IOCTL >> 16) & 0x3FFF);
+        unsafe
+        {
+            var r = new Interop.GpioV2.LineRequest();
+            Assert.Equal(288, (int)((byte*)&r.Config - (byte*)&r));
+            Assert.Equal(560, (int)((byte*)&r.NumLines - (byte*)&r));
+            Assert.Equal(588, (int)((byte*)&r.Fd - (byte*)&r));
+            var c = new Interop.GpioV2.LineConfig();
+            Assert.Equal(32, (int)((byte*)&c.Attr0 - (byte*)&c));
+        }
+    }
+
+    [Fact]
+    public void CharacterDeviceDriverNamesTheChipAndTheReason()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Skip("the GPIO character device is Linux only");
+        var missing = Assert.Throws<IOException>(() => new CdevGpioDriver(Path.Combine(_dir, "gpiochip9")));
+        Assert.Contains("gpiochip9", missing.Message);
+        Assert.Contains("ENOENT", missing.Message);
+        // /dev/null opens but is no GPIO chip: GPIO_GET_CHIPINFO fails (ENOTTY).
+        var notAChip = Assert.Throws<IOException>(() => new CdevGpioDriver("/dev/null"));
+        Assert.Contains("/dev/null is not a GPIO chip", notAChip.Message);
+    }
+
+    [Fact]
+    public void GpioControllerWriteAllocatesButTheDirectWriteControllerDoesNot()
+    {
+        // Why DirectWriteGpioController exists: System.Device.Gpio 4.2's GpioController.Write (and GpioPin.Write,
+        // which calls it) stores each value in a ConcurrentDictionary<int, PinValue?>, one new node per write.
+        // If a new System.Device.Gpio stops allocating, the first half fails: the workaround can then go.
+        static long BytesPer1000Writes(GpioController gpio)
+        {
+            var pin = gpio.OpenPin(5, PinMode.Output, PinValue.Low);
+            for (int i = 0; i < 10; i++) pin.Write(i % 2 == 0 ? PinValue.High : PinValue.Low);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++) pin.Write(i % 2 == 0 ? PinValue.High : PinValue.Low);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        using (var plain = new GpioController(new SimulatedGpioDriver())) Assert.True(BytesPer1000Writes(plain) >= 1000 * 24);
+        var driver = new SimulatedGpioDriver();
+        using (var direct = new DirectWriteGpioController(driver)) Assert.Equal(0, BytesPer1000Writes(direct));
+        Assert.Equal(1011, driver.TotalWrites); // the open's initial level, then every write reached the driver
+        var e = Assert.Throws<InvalidOperationException>(() => new DirectWriteGpioController(new SimulatedGpioDriver()).Write(6, PinValue.High));
+        Assert.Contains("GPIO 6", e.Message);
     }
 
     [Fact]

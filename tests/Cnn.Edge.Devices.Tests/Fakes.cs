@@ -142,21 +142,3 @@ internal sealed class FlakySource : IFrameSource
     public void Dispose() => Close();
 }
 
-/// <summary>A GPIO chip that accepts everything and records nothing (for allocation measurements).</summary>
-internal sealed class NullGpioDriver : System.Device.Gpio.GpioDriver
-{
-    protected override int PinCount => 64;
-    protected override void OpenPin(int pinNumber) { }
-    protected override void ClosePin(int pinNumber) { }
-    protected override void SetPinMode(int pinNumber, System.Device.Gpio.PinMode mode) { }
-    protected override System.Device.Gpio.PinMode GetPinMode(int pinNumber) => System.Device.Gpio.PinMode.Output;
-    protected override bool IsPinModeSupported(int pinNumber, System.Device.Gpio.PinMode mode) => true;
-    protected override System.Device.Gpio.PinValue Read(int pinNumber) => System.Device.Gpio.PinValue.Low;
-    protected override void Toggle(int pinNumber) { }
-    public long Writes;
-    protected override void Write(int pinNumber, System.Device.Gpio.PinValue value) => Writes++;
-    protected override System.Device.Gpio.WaitForEventResult WaitForEvent(int pinNumber, System.Device.Gpio.PinEventTypes eventTypes, CancellationToken cancellationToken)
-        => new() { TimedOut = true };
-    protected override void AddCallbackForPinValueChangedEvent(int pinNumber, System.Device.Gpio.PinEventTypes eventTypes, System.Device.Gpio.PinChangeEventHandler callback) { }
-    protected override void RemoveCallbackForPinValueChangedEvent(int pinNumber, System.Device.Gpio.PinChangeEventHandler callback) { }
-}

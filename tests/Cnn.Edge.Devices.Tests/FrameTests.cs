@@ -257,6 +257,39 @@ public class SourceTests
     }
 
     [Fact]
+    public void RawPipeWaitsWithTheFrameTimeoutKeepsAPartialFrameAndCanBeInterrupted()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Skip("needs /proc/self/fd and poll(2)");
+        using var producer = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        string path = $"/proc/self/fd/{producer.ClientSafePipeHandle.DangerousGetHandle()}";
+        using var s = new RawPipeSource(path, 4, 2, PixelFormat.I420);
+        s.Open();
+        producer.DisposeLocalCopyOfClientHandle();
+        var sink = new CopySink();
+
+        // Half a frame, then nothing: a missing frame after the timeout, not an error.
+        producer.Write(Enumerable.Range(0, 5).Select(i => (byte)i).ToArray());
+        producer.Flush();
+        Assert.False(s.Capture(sink, 50));
+        // The rest arrives: the frame is completed, not misaligned.
+        producer.Write(Enumerable.Range(5, 7).Select(i => (byte)i).ToArray());
+        producer.Flush();
+        Assert.True(s.Capture(sink, 1000));
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (byte)i).ToArray(), sink.Last);
+
+        // A stop request while waiting for a producer that sends nothing ends the wait at once.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using (var stop = new Timer(_ => s.Interrupt(), null, 100, Timeout.Infinite))
+            Assert.False(s.Capture(sink, 30_000));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"the interrupted wait took {sw.Elapsed}");
+
+        producer.Dispose();
+        var e = Assert.Throws<FrameSourceException>(() => s.Capture(sink, 1000));
+        Assert.Equal(FrameErrorKind.Lost, e.Kind);
+        Assert.Contains("closed by the producer", e.Message);
+    }
+
+    [Fact]
     public void MotionDetectorFiresOnChangeOnly()
     {
         var m = new MotionDetector(8, 6, cellThreshold: 20, minChangedFraction: 0.05);

@@ -6,15 +6,20 @@ namespace Cnn.Edge.Devices.Tests;
 
 public class SystemdTests
 {
-    [Fact]
-    public void NotifierSendsReadyAndRateLimitedWatchdogPings()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void NotifierSendsReadyAndRateLimitedWatchdogPings(bool abstractName)
     {
         if (!OperatingSystem.IsLinux()) Assert.Skip("sd_notify is Linux only");
-        string path = Path.Combine(Path.GetTempPath(), $"cnn-notify-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        string path = abstractName
+            ? $"cnn-notify-{Environment.ProcessId}-{Guid.NewGuid():N}"
+            : Path.Combine(Path.GetTempPath(), $"cnn-notify-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         using var server = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        server.Bind(new UnixDomainSocketEndPoint(path));
+        server.Bind(new UnixDomainSocketEndPoint(abstractName ? "\0" + path : path));
         server.ReceiveTimeout = 2000;
-        Environment.SetEnvironmentVariable("NOTIFY_SOCKET", path);
+        // systemd writes an abstract socket name with a leading '@'.
+        Environment.SetEnvironmentVariable("NOTIFY_SOCKET", abstractName ? "@" + path : path);
         Environment.SetEnvironmentVariable("WATCHDOG_USEC", "10000000");
         try
         {
@@ -33,7 +38,7 @@ public class SystemdTests
         {
             Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
             Environment.SetEnvironmentVariable("WATCHDOG_USEC", null);
-            File.Delete(path);
+            if (!abstractName) File.Delete(path);
         }
     }
 

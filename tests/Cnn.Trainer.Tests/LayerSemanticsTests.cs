@@ -8,6 +8,17 @@ public class LayerSemanticsTests
     private static readonly RunContext Eval = new() { Training = false };
 
     [Fact]
+    public void KernelLargerThanThePaddedInputIsRejected()
+    {
+        // (8 + 0 − 2·4 − 1) / 2 truncates to 0 in C#, which once gave a 1-pixel output reading outside the input.
+        var g = new Kernels.ConvGeometry(1, 5, 1, 2, 0, 0, 1, 2);
+        Assert.Equal(0, g.OutW(8));
+        var conv = new Conv2d(2, 2, g, 2, false, new Random(1)) { Name = "dw" };
+        var e = Assert.Throws<ModelSpecException>(() => conv.OutputShape([new Shape(2, 9, 8)]));
+        Assert.Equal("dw", e.Layer);
+    }
+
+    [Fact]
     public void Conv2dMatchesNaiveLoopsForAllGeometries()
     {
         var rng = new Random(11);

@@ -16,6 +16,41 @@ public static class CliRunner
         Description = "Write the figures as one JSON document on stdout (progress and notes go to stderr)",
     };
 
+    /// <summary>
+    /// --budget BYTES: a plain byte count or one with a unit, <c>64KB</c>, <c>64K</c>, <c>64KiB</c>, <c>1.5MB</c>
+    /// (K = 1024, as memory sizes of boards are quoted). A bad value is a usage error naming it.
+    /// </summary>
+    public static Option<long?> BudgetOption(string description) => new("--budget")
+    {
+        Description = description + " (bytes, or with a unit: 64KB, 1MB; K = 1024)",
+        CustomParser = r =>
+        {
+            string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (TryParseBytes(text, out long v)) return v;
+            r.AddError($"--budget '{text}' is not a byte size (examples: 65536, 64KB, 1.5MB)");
+            return null;
+        },
+    };
+
+    public static bool TryParseBytes(string text, out long bytes)
+    {
+        bytes = 0;
+        string t = text.Trim().ToUpperInvariant();
+        long unit = 1;
+        foreach (var (suffix, u) in new[] { ("KIB", 1L << 10), ("MIB", 1L << 20), ("GIB", 1L << 30), ("KB", 1L << 10), ("MB", 1L << 20), ("GB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30), ("B", 1L) })
+        {
+            if (!t.EndsWith(suffix, StringComparison.Ordinal)) continue;
+            unit = u;
+            t = t[..^suffix.Length].TrimEnd();
+            break;
+        }
+        if (!double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double n) ||
+            !double.IsFinite(n) || n <= 0 || n * unit > long.MaxValue)
+            return false;
+        bytes = (long)Math.Round(n * unit);
+        return bytes > 0;
+    }
+
     /// <summary>Lines shown under "Examples:" in this command's --help.</summary>
     public static T WithExamples<T>(this T command, params string[] examples) where T : Command
     {
@@ -58,6 +93,7 @@ public static class CliRunner
         CliException c => (c.ExitCode, c.Message, c.Hint),
         ModelFormatException m => (ExitCodes.BadInput, m.Message, null),
         Cnn.Onnx.OnnxFormatException o => (ExitCodes.BadInput, $"invalid ONNX file: {o.Message}", "export the model again (opset 13, batch 1); see docs/getting-started.md"),
+        Cnn.Trainer.Layers.ModelSpecException m => (ExitCodes.BadInput, $"network description: {m.Message}", null),
         Cnn.Quantize.Import.UnsupportedModelException u => (ExitCodes.BadInput, u.Message, null),
         Cnn.Edge.Devices.Config.ConfigException c => (ExitCodes.BadInput, c.Message, null),
         Cnn.Edge.Devices.Frames.FrameSourceException f => (ExitCodes.DeviceError, f.Message, "check the camera or frame folder"),

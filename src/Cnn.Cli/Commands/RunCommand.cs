@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Cnn.Cli.Demo;
+using Cnn.Edge.Runtime;
 using Spectre.Console;
 
 namespace Cnn.Cli.Commands;
@@ -57,13 +58,13 @@ public static class RunCommand
                 ctx.WriteJson(new JsonObject
                 {
                     ["model"] = file.FullName, ["frames"] = outcome.Summary.Frames, ["decisions"] = outcome.Summary.Decisions,
-                    ["badFrames"] = outcome.Summary.BadFrames, ["stop"] = outcome.Summary.StopReason,
-                    ["medianLatencyMs"] = Median(outcome.Frames.Select(f => f.LatencyMs)),
+                    ["bad_frames"] = outcome.Summary.BadFrames, ["stop"] = outcome.Summary.StopReason,
+                    ["median_latency_ms"] = Median(outcome.Frames.Select(f => f.LatencyMs)),
                     ["pins"] = new JsonObject([.. outcome.Pins.Select(pn => new KeyValuePair<string, JsonNode?>(pn.Number.ToString(), pn.Class))]),
                     ["results"] = new JsonArray([.. outcome.Frames.Select(f => (JsonNode)new JsonObject
                     {
                         ["frame"] = f.Index, ["file"] = f.File, ["class"] = f.Class, ["score"] = Math.Round(f.Score, 4),
-                        ["latencyMs"] = Math.Round(f.LatencyMs, 4),
+                        ["latency_ms"] = Math.Round(f.LatencyMs, 4),
                         ["high"] = new JsonArray([.. outcome.Pins.Where((_, i) => f.PinLevels[i]).Select(pn => (JsonNode)pn.Number)]),
                     })]),
                 });
@@ -86,7 +87,7 @@ public static class RunCommand
 
     internal static double Median(IEnumerable<double> values)
     {
-        var v = values.Order().ToArray();
-        return v.Length == 0 ? 0 : Math.Round(v[v.Length / 2], 4);
+        double[] v = [.. values];
+        return v.Length == 0 ? 0 : Math.Round(Latency.Median(v), 4);
     }
 }

@@ -47,6 +47,74 @@ public static class DataSets
             fashion ? Preprocessing.FashionMnist : Preprocessing.Mnist);
     }
 
+    /// <summary>
+    /// One split of a --data/--calibration value: <paramref name="train"/> picks the training split (calibration),
+    /// else the test split (evaluation). Besides the names of <see cref="Load"/>: a folder of MNIST IDX files
+    /// (train-* or t10k-*, only that split is read), or an image folder (ROOT/CLASS/*.png|jpg|bmp|pgm|ppm...;
+    /// with ROOT/train and ROOT/test subfolders, the split's subfolder). <paramref name="count"/> caps the size (0 = all).
+    /// </summary>
+    public static IDataset LoadSplit(string spec, bool train, int count, int channels = 0)
+    {
+        IDataset d;
+        if (spec is "embedded" or "mnist" or "fashion" or "digits")
+        {
+            var l = Load(spec, train ? count : 1, train ? 1 : count, seed: 1);
+            d = train ? l.Train : l.Test;
+        }
+        else if (!Directory.Exists(spec))
+        {
+            throw new CliException(ExitCodes.BadInput, $"data folder not found: {Path.GetFullPath(spec)}",
+                "give a folder of MNIST IDX files (train-images-idx3-ubyte[.gz], t10k-…), an image folder (ROOT/CLASS/image.png), " +
+                "'synthetic:N' (quantize only), 'embedded', 'fashion' or 'digits'");
+        }
+        else if (IsIdxFolder(spec))
+        {
+            string split = train ? "train" : "t10k";
+            d = Idx.LoadFolder(spec, split, spec.Contains("fashion", StringComparison.OrdinalIgnoreCase) ? Idx.FashionMnistLabels : null);
+        }
+        else
+        {
+            string sub = Path.Combine(spec, train ? "train" : "test");
+            string root = Directory.Exists(Path.Combine(spec, "train")) && Directory.Exists(Path.Combine(spec, "test")) ? sub : spec;
+            d = new ImageFolderDataset(root, channels);
+        }
+        if (count > 0 && count < d.Count) d = Take(d, count);
+        if (d.Count == 0) throw new CliException(ExitCodes.BadInput, $"{spec}: the {(train ? "training" : "test")} split is empty");
+        return d;
+    }
+
+    /// <summary>True when the folder holds MNIST-style IDX files (train-* or t10k-*, .gz or not).</summary>
+    public static bool IsIdxFolder(string dir) =>
+        Directory.EnumerateFiles(dir).Select(Path.GetFileName).Any(f => f!.Contains("-images-idx3-ubyte", StringComparison.Ordinal) ||
+                                                                      f.Contains("-images.idx3-ubyte", StringComparison.Ordinal));
+
+    /// <summary>
+    /// <paramref name="count"/> images of uniformly random pixels of the given shape (labels all 0): `synthetic:N`,
+    /// a calibration set for speed benchmarks only (the ranges it gives say nothing about real data).
+    /// </summary>
+    public static InMemoryDataset Synthetic(int count, int channels, int height, int width, int seed)
+    {
+        var rng = new Random(seed);
+        var pixels = new byte[(long)count * channels * height * width];
+        rng.NextBytes(pixels);
+        return new InMemoryDataset(pixels, new int[count], channels, height, width, ["0"]);
+    }
+
+    /// <summary>The first <paramref name="count"/> samples of any data set, in memory.</summary>
+    public static InMemoryDataset Take(IDataset d, int count)
+    {
+        if (d is InMemoryDataset m) return m.Take(count);
+        int size = d.Channels * d.Height * d.Width;
+        var pixels = new byte[(long)count * size];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            d.GetPixels(i, pixels.AsSpan(i * size, size));
+            labels[i] = d.Label(i);
+        }
+        return new InMemoryDataset(pixels, labels, d.Channels, d.Height, d.Width, d.Labels);
+    }
+
     public static InMemoryDataset ToDataset((float[] Pixels, int Label)[] samples)
     {
         int size = SyntheticDigits.Size * SyntheticDigits.Size;

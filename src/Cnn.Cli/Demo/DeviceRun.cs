@@ -40,7 +40,7 @@ public static class DeviceRun
 
         LoopClock clock = intervalMs == 0 ? new ManualClock() : LoopClock.System;
         var driver = new SimulatedGpioDriver(clock: () => clock.Now);
-        using var gpio = new GpioController(driver);
+        using var gpio = new DirectWriteGpioController(driver); // pin writes go straight to the driver (GpioController.Write allocates)
         var log = new MemoryStream();
         var slot = new ModelSlot(modelPath, new EdgeModelLoader(budgetBytes), c => ClassifyLoop.ResolveOutputs(config, c, out _),
             TimeSpan.FromMilliseconds(Math.Max(100, config.ModelPollMs)));
@@ -48,8 +48,10 @@ public static class DeviceRun
         var frames = new List<Frame>();
         var labels = slot.Classifier.Labels;
         long seen = 0;
-        while (!cancel.IsCancellationRequested && loop.Step(cancel))
+        bool more = true;
+        while (more && !cancel.IsCancellationRequested)
         {
+            more = loop.Step(cancel); // false after the last frame, which is still recorded below
             if (loop.Frames == seen) continue;
             seen = loop.Frames;
             var (index, result, latency) = loop.Last;

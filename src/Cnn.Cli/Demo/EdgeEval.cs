@@ -63,7 +63,8 @@ public static class EdgeEval
                     for (int ch = 0; ch < c; ch++)
                     {
                         float v = (bytes[ch * h * w + y] * pixelScale - mean[ch]) / std[ch];
-                        x[y * c + ch] = (sbyte)Math.Clamp(MathF.Round(v / input.Scale) + input.ZeroPoint, -128, 127);
+                        // The device's rounding (Cnn.Edge.Devices InputSpec): half away from zero, in double.
+                        x[y * c + ch] = Cnn.Quantize.Calibration.QuantParams.Quantize(v, input.Scale, input.ZeroPoint);
                     }
             }
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -1,5 +1,6 @@
 using Cnn.Onnx;
 using Cnn.Quantize;
+using Cnn.Quantize.Calibration;
 using Cnn.Trainer;
 using Cnn.Trainer.Data;
 using Cnn.Trainer.Layers;
@@ -39,6 +40,9 @@ public static class Steps
 
     public sealed record Quantized(QuantizeResult Result, AccuracyReport Accuracy);
 
+    /// <summary>How activation ranges are chosen (--method, --percentile, --bias-correction).</summary>
+    public sealed record CalibrationSettings(CalibrationMethod Method, float Percentile, bool BiasCorrection);
+
     /// <summary>Preprocessing given on the command line; null fields come from the ONNX metadata.</summary>
     public sealed record PreprocessingOverride(float? PixelScale, float[]? Mean, float[]? Std, string[]? Labels);
 
@@ -48,8 +52,9 @@ public static class Steps
     /// <paramref name="test"/> with the edge interpreter.
     /// </summary>
     public static Quantized Quantize(string onnxPath, IDataset calibration, int calibrationCount, IDataset? test, long? budget, IProgressSink progress,
-        PreprocessingOverride? overrides = null)
+        PreprocessingOverride? overrides = null, CalibrationSettings? calibrationSettings = null)
     {
+        var cs = calibrationSettings ?? new CalibrationSettings(CalibrationMethod.MinMax, 99.99f, false);
         var graph = FloatGraph.Load(onnxPath);
         var md = QPreprocessing.FromMetadata(graph.Metadata, calibration.Channels);
         // Values given on the command line win over the model's metadata (PyTorch exports carry none).
@@ -65,6 +70,7 @@ public static class Steps
         var options = new QuantizeOptions
         {
             BudgetBytes = budget, PixelScale = overrides?.PixelScale, Mean = overrides?.Mean, Std = overrides?.Std, Labels = overrides?.Labels,
+            Method = cs.Method, Percentile = cs.Percentile, BiasCorrection = cs.BiasCorrection,
         };
         var result = progress.WithProgress("calibrating", 1, _ => Quantizer.Quantize(graph, calib, options));
         AccuracyReport accuracy;

@@ -1,6 +1,4 @@
 using System.Reflection;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Cnn.Edge.Devices.Config;
 
 namespace Cnn.Edge.Devices.Boards;
@@ -24,7 +22,7 @@ public sealed class BoardProfile
     /// <summary>Suggested interpreter arena budget on the smallest RAM variant.</summary>
     public long MemoryBudgetBytes { get; set; }
     public int Threads { get; set; } = 1;
-    public string GpioDriver { get; set; } = "libgpiod";
+    public string GpioDriver { get; set; } = "cdev";
     public int? GpioChip { get; set; }
     public string? GpioChipLabel { get; set; }
     public int GpioLines { get; set; }
@@ -54,12 +52,41 @@ public sealed class BoardProfile
 
     public static BoardProfile Parse(string json, string origin)
     {
-        BoardProfile? p;
-        try { p = JsonSerializer.Deserialize(json, DevicesJsonContext.Default.BoardProfile); }
-        catch (JsonException e) { throw new InvalidDataException($"board profile {origin}: {e.Message}", e); }
-        if (p is null || string.IsNullOrWhiteSpace(p.Name)) throw new InvalidDataException($"board profile {origin}: missing \"name\"");
-        if (p.Cores < 1) throw new InvalidDataException($"board profile {origin}: \"cores\" must be at least 1");
-        if (p.HeaderPins.Count == 0) throw new InvalidDataException($"board profile {origin}: \"header_pins\" is empty");
+        var problems = new List<ConfigProblem>();
+        using var document = JsonFields.Parse(json, problems);
+        var f = document is null ? null : JsonFields.Root(document, problems);
+        var p = new BoardProfile();
+        if (f is not null)
+        {
+            p.Name = f.String("name", p.Name);
+            p.Model = f.String("model", p.Model);
+            p.Soc = f.String("soc", p.Soc);
+            p.Cpu = f.String("cpu", p.Cpu);
+            p.Cores = f.Int("cores", p.Cores);
+            p.ClockMhz = f.Int("clock_mhz", p.ClockMhz);
+            p.Neon = f.Bool("neon", p.Neon);
+            p.NeonDotprod = f.Bool("neon_dotprod", p.NeonDotprod);
+            p.RamMb = f.Ints("ram_mb") ?? p.RamMb;
+            p.MemoryBudgetBytes = f.Long("memory_budget_bytes", p.MemoryBudgetBytes);
+            p.Threads = f.Int("threads", p.Threads);
+            p.GpioDriver = f.String("gpio_driver", p.GpioDriver);
+            p.GpioChip = f.OptInt("gpio_chip");
+            p.GpioChipLabel = f.OptString("gpio_chip_label");
+            p.GpioLines = f.Int("gpio_lines", p.GpioLines);
+            p.KernelIsa = f.String("kernel_isa", p.KernelIsa);
+            p.QemuCpu = f.String("qemu_cpu", p.QemuCpu);
+            p.Notes = f.String("notes", p.Notes);
+            p.HeaderPins = f.IntMap("header_pins") ?? p.HeaderPins;
+            p.PowerPins = f.IntArrayMap("power_pins") ?? p.PowerPins;
+            p.ReservedGpio = f.Ints("reserved_gpio") ?? p.ReservedGpio;
+            p.GpioOutputMa = f.Int("gpio_output_ma", p.GpioOutputMa);
+            p.GpioLogicVolts = f.Double("gpio_logic_volts", p.GpioLogicVolts);
+            f.Finish();
+            if (string.IsNullOrWhiteSpace(p.Name)) problems.Add(new ConfigProblem("name", "is required"));
+            if (p.Cores < 1) problems.Add(new ConfigProblem("cores", "must be at least 1"));
+            if (p.HeaderPins.Count == 0) problems.Add(new ConfigProblem("header_pins", "is empty"));
+        }
+        if (problems.Count > 0) throw new InvalidDataException($"board profile {origin}: " + string.Join("; ", problems));
         return p;
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Cnn.Edge.Devices.Boards;
 
 namespace Cnn.Edge.Devices.Config;
@@ -21,8 +20,8 @@ public sealed class ConfigException : Exception
 
 /// <summary>
 /// Reads and checks a <see cref="DeviceConfig"/>. All problems are collected and reported together, by
-/// key, so one edit-run cycle fixes them all. A JSON syntax or type error stops parsing and is reported
-/// with its key; everything after parsing is checked in full. Unknown keys are errors (typos).
+/// key, so one edit-run cycle fixes them all: values of the wrong type and unknown keys (typos) while
+/// reading (<see cref="JsonFields"/>), then every rule. Only a JSON syntax error stops at once.
 /// </summary>
 public static class ConfigValidator
 {
@@ -31,27 +30,22 @@ public static class ConfigValidator
     public static readonly string[] TriggerModes = ["interval", "motion", "gpio"];
     public static readonly string[] Edges = ["rising", "falling", "both"];
     public static readonly string[] Pulls = ["none", "up", "down"];
-    public static readonly string[] Drivers = ["auto", "sim", "libgpiod", "sysfs", "rpi"];
+    /// <summary>GPIO drivers: cdev is the kernel's GPIO character device (libgpiod, its older name here, means the same).</summary>
+    public static readonly string[] Drivers = ["auto", "cdev", "libgpiod", "sim"];
     public static readonly string[] Crops = ["center", "stretch"];
     public static readonly string[] OutputModes = ["level", "pulse"];
 
-    /// <summary>Parses and validates; throws <see cref="ConfigException"/> listing every problem.</summary>
+    /// <summary>Parses and validates; throws <see cref="ConfigException"/> listing every problem (type errors and unknown keys included).</summary>
     public static DeviceConfig Load(string json, string origin = "config", bool checkFiles = true)
     {
-        DeviceConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize(json, DevicesJsonContext.Default.DeviceConfig);
-        }
-        catch (JsonException e)
-        {
-            string key = string.IsNullOrEmpty(e.Path) ? "(file)" : e.Path.TrimStart('$', '.');
-            string msg = e.Message;
-            int cut = msg.IndexOf(" Path:", StringComparison.Ordinal);
-            throw new ConfigException(origin, [new ConfigProblem(key, cut > 0 ? msg[..cut] : msg)]);
-        }
-        if (config is null) throw new ConfigException(origin, [new ConfigProblem("(file)", "the file holds JSON null, not an object")]);
-        var problems = Validate(config, checkFiles);
+        var problems = new List<ConfigProblem>();
+        using var document = JsonFields.Parse(json, problems);
+        var root = document is null ? null : JsonFields.Root(document, problems);
+        if (root is null) throw new ConfigException(origin, problems);
+        var config = DeviceConfig.Read(root);
+        // A value of the wrong type was left at its default: the rules would only repeat its key ("is required").
+        var unreadable = problems.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        problems.AddRange(Validate(config, checkFiles).Where(p => !unreadable.Contains(p.Key)));
         if (problems.Count > 0) throw new ConfigException(origin, problems);
         return config;
     }
@@ -80,13 +74,7 @@ public static class ConfigValidator
         {
             if (!allowed.Contains(v, StringComparer.Ordinal)) Bad(key, $"must be one of {string.Join(", ", allowed)} (got \"{v}\")");
         }
-        void Unknown(string prefix, Dictionary<string, JsonElement>? extra)
-        {
-            if (extra is null) return;
-            foreach (string k in extra.Keys) Bad(prefix + k, "unknown key");
-        }
 
-        Unknown("", c.Unknown);
         if (string.IsNullOrWhiteSpace(c.Model)) Bad("model", "is required: the path of the .cnnq model file");
         else if (checkFiles && !File.Exists(c.Model)) Bad("model", $"file '{c.Model}' does not exist");
         if (c.ModelPollMs != 0) Range("model_poll_ms", c.ModelPollMs, 100, 3_600_000);
@@ -112,7 +100,6 @@ public static class ConfigValidator
         }
 
         var cam = c.Camera ?? new CameraConfig();
-        Unknown("camera.", cam.Unknown);
         OneOf("camera.source", cam.Source, Sources);
         OneOf("camera.pixel_format", cam.PixelFormat, PixelFormats);
         OneOf("camera.crop", cam.Crop, Crops);
@@ -138,7 +125,6 @@ public static class ConfigValidator
         Range("camera.buffers", cam.Buffers, 2, 32);
 
         var dec = c.Decision ?? new DecisionConfig();
-        Unknown("decision.", dec.Unknown);
         if (!(dec.MinConfidence is >= 0f and <= 1f)) Bad("decision.min_confidence", $"must be in [0, 1] (got {dec.MinConfidence})");
         if (dec.ReleaseConfidence is float rc && !(rc >= 0f && rc <= dec.MinConfidence))
             Bad("decision.release_confidence", $"must be in [0, min_confidence {dec.MinConfidence}] (got {rc})");
@@ -147,7 +133,6 @@ public static class ConfigValidator
         if (dec.BackgroundClass is "") Bad("decision.background_class", "is empty");
 
         var t = c.Trigger ?? new TriggerConfig();
-        Unknown("trigger.", t.Unknown);
         OneOf("trigger.mode", t.Mode, TriggerModes);
         Range("trigger.interval_ms", t.IntervalMs, 1, 86_400_000);
         Range("trigger.motion_threshold", t.MotionThreshold, 0, 255);
@@ -161,8 +146,9 @@ public static class ConfigValidator
             Bad("trigger.burst", $"{t.Burst} frames per trigger can never confirm a decision that needs decision.confirm_frames = {dec.ConfirmFrames}");
 
         var g = c.Gpio ?? new GpioConfig();
-        Unknown("gpio.", g.Unknown);
-        OneOf("gpio.driver", g.Driver, Drivers);
+        if (g.Driver is "rpi" or "sysfs")
+            Bad("gpio.driver", $"{g.Driver} ({(g.Driver == "rpi" ? "RaspberryPi3Driver over /dev/gpiomem" : "/sys/class/gpio")}) is no longer offered: use cdev, which drives the same pins on every Pi");
+        else OneOf("gpio.driver", g.Driver, Drivers);
         if (g.Chip is int chip) Range("gpio.chip", chip, 0, 255);
         if (g.ChipLabel is "") Bad("gpio.chip_label", "is empty");
         Range("gpio.heartbeat_ms", g.HeartbeatMs, 10, 3_600_000);
@@ -185,7 +171,6 @@ public static class ConfigValidator
             var o = outs[i];
             string k = $"gpio.outputs[{i}].";
             if (o is null) { Bad($"gpio.outputs[{i}]", "is null"); continue; }
-            Unknown(k, o.Unknown);
             if (string.IsNullOrWhiteSpace(o.Class)) Bad(k + "class", "is required: the label (or index) of the class this pin signals");
             else if (c.Labels is { Length: > 0 } labels && !labels.Contains(o.Class) && !(int.TryParse(o.Class, out int ci) && ci >= 0 && ci < labels.Length))
                 Bad(k + "class", $"\"{o.Class}\" is not one of the labels ({string.Join(", ", labels)})");
@@ -194,7 +179,6 @@ public static class ConfigValidator
             OneOf(k + "mode", o.Mode, OutputModes);
             Range(k + "pulse_ms", o.PulseMs, 1, 600_000);
         }
-        Unknown("log.", (c.Log ?? new LogConfig()).Unknown);
         return p;
     }
 

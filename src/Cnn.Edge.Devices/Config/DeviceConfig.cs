@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Cnn.Edge.Devices.Config;
 
 /// <summary>
@@ -28,8 +25,24 @@ public sealed class DeviceConfig
     public GpioConfig Gpio { get; set; } = new();
     public LogConfig Log { get; set; } = new();
 
-    /// <summary>Keys the schema does not know: reported as errors (a typo must not silently fall back to a default).</summary>
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    internal static DeviceConfig Read(JsonFields f)
+    {
+        var c = new DeviceConfig();
+        c.Model = f.OptString("model");
+        c.ModelPollMs = f.Int("model_poll_ms", c.ModelPollMs);
+        c.MemoryBudgetBytes = f.Long("memory_budget_bytes", c.MemoryBudgetBytes);
+        c.Threads = f.Int("threads", c.Threads);
+        c.Board = f.OptString("board");
+        c.Labels = f.Strings("labels");
+        c.Camera = CameraConfig.Read(f.Object("camera"));
+        c.Trigger = TriggerConfig.Read(f.Object("trigger"));
+        c.Decision = DecisionConfig.Read(f.Object("decision"));
+        c.Gpio = GpioConfig.Read(f.Object("gpio"));
+        c.Log = LogConfig.Read(f.Object("log"));
+        f.Finish();
+        return c;
+    }
 }
 
 public sealed class CameraConfig
@@ -66,7 +79,32 @@ public sealed class CameraConfig
     public int ReopenMaxMs { get; set; } = 30000;
     /// <summary>v4l2 mmap buffers.</summary>
     public int Buffers { get; set; } = 3;
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    internal static CameraConfig Read(JsonFields? f)
+    {
+        var c = new CameraConfig();
+        if (f is null) return c;
+        c.Source = f.String("source", c.Source);
+        c.Device = f.String("device", c.Device);
+        c.Path = f.OptString("path");
+        c.Width = f.Int("width", c.Width);
+        c.Height = f.Int("height", c.Height);
+        c.PixelFormat = f.String("pixel_format", c.PixelFormat);
+        c.Stride = f.Int("stride", c.Stride);
+        c.Crop = f.String("crop", c.Crop);
+        c.FullRange = f.Bool("full_range", c.FullRange);
+        c.Loop = f.Bool("loop", c.Loop);
+        c.Seed = f.Int("seed", c.Seed);
+        c.SceneFrames = f.Int("scene_frames", c.SceneFrames);
+        c.MaxFrames = f.Long("max_frames", c.MaxFrames);
+        c.FrameTimeoutMs = f.Int("frame_timeout_ms", c.FrameTimeoutMs);
+        c.MaxBadFrames = f.Int("max_bad_frames", c.MaxBadFrames);
+        c.ReopenMinMs = f.Int("reopen_min_ms", c.ReopenMinMs);
+        c.ReopenMaxMs = f.Int("reopen_max_ms", c.ReopenMaxMs);
+        c.Buffers = f.Int("buffers", c.Buffers);
+        f.Finish();
+        return c;
+    }
 }
 
 public sealed class TriggerConfig
@@ -85,7 +123,23 @@ public sealed class TriggerConfig
     public int DebounceMs { get; set; } = 50;
     /// <summary>Frames classified per trigger (motion or gpio); at least decision.confirm_frames to reach a decision.</summary>
     public int Burst { get; set; } = 3;
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    internal static TriggerConfig Read(JsonFields? f)
+    {
+        var t = new TriggerConfig();
+        if (f is null) return t;
+        t.Mode = f.String("mode", t.Mode);
+        t.IntervalMs = f.Int("interval_ms", t.IntervalMs);
+        t.MotionThreshold = f.Int("motion_threshold", t.MotionThreshold);
+        t.MotionFraction = f.Double("motion_fraction", t.MotionFraction);
+        t.Pin = f.OptInt("pin");
+        t.Edge = f.String("edge", t.Edge);
+        t.Pull = f.String("pull", t.Pull);
+        t.DebounceMs = f.Int("debounce_ms", t.DebounceMs);
+        t.Burst = f.Int("burst", t.Burst);
+        f.Finish();
+        return t;
+    }
 }
 
 public sealed class DecisionConfig
@@ -98,12 +152,24 @@ public sealed class DecisionConfig
     public string? BackgroundClass { get; set; }
     /// <summary>Return to "none" when nothing was classified for this long (ms; 0 = never). For motion and gpio triggers.</summary>
     public int HoldMs { get; set; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    internal static DecisionConfig Read(JsonFields? f)
+    {
+        var d = new DecisionConfig();
+        if (f is null) return d;
+        d.MinConfidence = f.Float("min_confidence", d.MinConfidence);
+        d.ReleaseConfidence = f.OptFloat("release_confidence");
+        d.ConfirmFrames = f.Int("confirm_frames", d.ConfirmFrames);
+        d.BackgroundClass = f.OptString("background_class");
+        d.HoldMs = f.Int("hold_ms", d.HoldMs);
+        f.Finish();
+        return d;
+    }
 }
 
 public sealed class GpioConfig
 {
-    /// <summary>sim | libgpiod | sysfs | rpi | auto (the board profile's driver, else libgpiod).</summary>
+    /// <summary>cdev (GPIO character device; "libgpiod" means the same) | sim | auto (the board profile's driver, else cdev).</summary>
     public string Driver { get; set; } = "auto";
     /// <summary>GPIO chip number, or null to find it by <see cref="ChipLabel"/> (or the board profile's).</summary>
     public int? Chip { get; set; }
@@ -114,7 +180,26 @@ public sealed class GpioConfig
     public bool BusyActiveLow { get; set; }
     public int? HeartbeatPin { get; set; }
     public int HeartbeatMs { get; set; } = 1000;
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    internal static GpioConfig Read(JsonFields? f)
+    {
+        var g = new GpioConfig();
+        if (f is null) return g;
+        g.Driver = f.String("driver", g.Driver);
+        g.Chip = f.OptInt("chip");
+        g.ChipLabel = f.OptString("chip_label");
+        if (f.Objects("outputs") is { } outputs)
+        {
+            g.Outputs = new OutputConfig[outputs.Count];
+            for (int i = 0; i < outputs.Count; i++) g.Outputs[i] = OutputConfig.Read(outputs[i]);
+        }
+        g.BusyPin = f.OptInt("busy_pin");
+        g.BusyActiveLow = f.Bool("busy_active_low", g.BusyActiveLow);
+        g.HeartbeatPin = f.OptInt("heartbeat_pin");
+        g.HeartbeatMs = f.Int("heartbeat_ms", g.HeartbeatMs);
+        f.Finish();
+        return g;
+    }
 }
 
 public sealed class OutputConfig
@@ -126,23 +211,33 @@ public sealed class OutputConfig
     /// <summary>level | pulse.</summary>
     public string Mode { get; set; } = "level";
     public int PulseMs { get; set; } = 200;
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+
+    /// <summary>An element that is no object (already reported) reads as an output with neither class nor pin.</summary>
+    internal static OutputConfig Read(JsonFields? f)
+    {
+        var o = new OutputConfig();
+        if (f is null) return o;
+        o.Class = f.OptString("class");
+        o.Pin = f.OptInt("pin");
+        o.ActiveLow = f.Bool("active_low", o.ActiveLow);
+        o.Mode = f.String("mode", o.Mode);
+        o.PulseMs = f.Int("pulse_ms", o.PulseMs);
+        f.Finish();
+        return o;
+    }
 }
 
 public sealed class LogConfig
 {
     /// <summary>Log a line only when the decision changes (default: every classified frame).</summary>
     public bool OnlyChanges { get; set; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
-}
 
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    ReadCommentHandling = JsonCommentHandling.Skip,
-    AllowTrailingCommas = true,
-    WriteIndented = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = JsonNumberHandling.Strict)]
-[JsonSerializable(typeof(DeviceConfig))]
-[JsonSerializable(typeof(Boards.BoardProfile))]
-internal sealed partial class DevicesJsonContext : JsonSerializerContext;
+    internal static LogConfig Read(JsonFields? f)
+    {
+        var l = new LogConfig();
+        if (f is null) return l;
+        l.OnlyChanges = f.Bool("only_changes", l.OnlyChanges);
+        f.Finish();
+        return l;
+    }
+}

@@ -110,3 +110,13 @@ public interface IFrameSource : IDisposable
     bool Capture(IFrameSink sink, int timeoutMs);
     void Close();
 }
+
+/// <summary>
+/// A source whose <see cref="IFrameSource.Capture"/> waits in the kernel (a camera, a pipe): <see cref="Interrupt"/>
+/// ends that wait from another thread, and the capture returns false. <see cref="Loop.ClassifyLoop"/> calls it on
+/// a stop request, so SIGTERM does not wait for the next frame.
+/// </summary>
+public interface IInterruptibleFrameSource : IFrameSource
+{
+    void Interrupt();
+}

@@ -1,3 +1,6 @@
+using Cnn.Edge.Devices.Interop;
+using Microsoft.Win32.SafeHandles;
+
 namespace Cnn.Edge.Devices.Frames;
 
 /// <summary>
@@ -5,11 +8,19 @@ namespace Cnn.Edge.Devices.Frames;
 /// Pi camera modules are read since the libcamera stack (V4L2 returns unusable raw Bayer data for them):
 /// <c>rpicam-vid -t 0 -n --codec yuv420 --width 640 --height 480 -o - | cnn-pi --config pi.json</c>.
 /// rpicam-apps pad rows to the ISP stride; pick a width that is a multiple of 64 or set the stride.
+/// <para>
+/// On a real pipe the wait for data is a poll(2) with the frame timeout, together with an eventfd that
+/// <see cref="Interrupt"/> signals: a stop request ends the wait at once, and a stalled producer counts
+/// as a missing frame. A frame that arrives in pieces across timeouts is completed by the next capture.
+/// </para>
 /// </summary>
-public sealed class RawPipeSource : IFrameSource
+public sealed unsafe class RawPipeSource : IInterruptibleFrameSource
 {
     private readonly byte[] _frame;
+    private int _filled;
     private Stream? _stream;
+    private SafeFileHandle? _pipe;
+    private readonly WakeEvent? _wake = OperatingSystem.IsLinux() ? new WakeEvent() : null;
     private readonly Func<Stream>? _streamFactory;
     private long _sequence;
 
@@ -54,9 +65,14 @@ public sealed class RawPipeSource : IFrameSource
         Close();
         try
         {
-            _stream = _streamFactory is not null ? _streamFactory()
-                : Path == "-" ? Console.OpenStandardInput()
-                : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            if (_streamFactory is not null) _stream = _streamFactory();
+            else
+            {
+                var file = Path == "-" ? new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1)
+                    : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+                _stream = file;
+                _pipe = file.SafeFileHandle;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -68,27 +84,61 @@ public sealed class RawPipeSource : IFrameSource
     {
         _stream?.Dispose();
         _stream = null;
+        _pipe = null;
+        _filled = 0;
     }
 
-    public void Dispose() => Close();
+    public void Dispose()
+    {
+        Close();
+        _wake?.Dispose();
+    }
 
-    /// <remarks>Blocks until a whole frame has arrived (pipes have no timeout); a hung producer stops
-    /// the watchdog pings, and systemd restarts the service.</remarks>
+    /// <summary>Ends a capture that waits for the producer (thread-safe; the loop then sees its stop request).</summary>
+    public void Interrupt() => _wake?.Set();
+
+    /// <summary>False when no whole frame arrived within <paramref name="timeoutMs"/> or the wait was interrupted.</summary>
     public bool Capture(IFrameSink sink, int timeoutMs)
     {
         if (_stream is null) throw new FrameSourceException(FrameErrorKind.Lost, $"pipe '{Path}' is not open");
-        int got;
-        try { got = _stream.ReadAtLeast(_frame, _frame.Length, throwOnEndOfStream: false); }
-        catch (IOException e) { throw new FrameSourceException(FrameErrorKind.Lost, $"pipe '{Path}' read failed: {e.Message}", e); }
-        if (got < _frame.Length)
+        long deadline = Environment.TickCount64 + timeoutMs;
+        while (_filled < _frame.Length)
         {
-            // End of stream: standard input cannot come back; a FIFO or a restarted producer can.
-            var kind = Path == "-" ? FrameErrorKind.EndOfStream : FrameErrorKind.Lost;
-            throw new FrameSourceException(kind, got == 0
-                ? $"pipe '{Path}' closed by the producer"
-                : $"pipe '{Path}' closed mid-frame: {got} of {_frame.Length} bytes");
+            if (_pipe is not null && !WaitForData((int)Math.Max(0, deadline - Environment.TickCount64))) return false;
+            int n;
+            try { n = _stream.Read(_frame, _filled, _frame.Length - _filled); }
+            catch (IOException e) { throw new FrameSourceException(FrameErrorKind.Lost, $"pipe '{Path}' read failed: {e.Message}", e); }
+            if (n == 0)
+            {
+                // End of stream: standard input cannot come back; a FIFO or a restarted producer can.
+                int got = _filled;
+                _filled = 0;
+                var kind = Path == "-" ? FrameErrorKind.EndOfStream : FrameErrorKind.Lost;
+                throw new FrameSourceException(kind, got == 0
+                    ? $"pipe '{Path}' closed by the producer"
+                    : $"pipe '{Path}' closed mid-frame: {got} of {_frame.Length} bytes");
+            }
+            _filled += n;
         }
+        _filled = 0;
         sink.OnFrame(new RawFrame(_frame, Width, Height, Stride, Format, _sequence++));
         return true;
+    }
+
+    /// <summary>poll(2) on the pipe and the interrupt eventfd: true when the pipe has data (or its end), false on timeout or interrupt.</summary>
+    private bool WaitForData(int timeoutMs)
+    {
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = (int)_pipe!.DangerousGetHandle(), Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = _wake?.Fd ?? -1, Events = Libc.POLLIN };
+        int n = Libc.PollUntil(fds, 2, timeoutMs, out int error);
+        if (n < 0) throw new FrameSourceException(FrameErrorKind.Lost, $"poll on pipe '{Path}' failed: {Libc.Describe(error)}");
+        if ((fds[1].Revents & Libc.POLLIN) != 0)
+        {
+            _wake!.Reset();
+            return false;
+        }
+        // POLLHUP without POLLIN is the producer's end: the read returns 0 and reports it.
+        return n > 0;
     }
 }

@@ -9,8 +9,9 @@ namespace Cnn.Edge.Devices.Frames;
 /// Formats: YUYV, NV12, YUV420 (YU12), RGB24 (RGB3) and GREY. Pi camera modules on the libcamera stack
 /// give raw Bayer here: use <see cref="RawPipeSource"/> with rpicam-vid for them.
 /// </summary>
-public sealed unsafe class V4L2Source : IFrameSource
+public sealed unsafe class V4L2Source : IInterruptibleFrameSource
 {
+    private readonly WakeEvent _wake;
     private FileDescriptorHandle? _fd;
     private MappedMemoryHandle[] _buffers = [];
     private bool _streaming;
@@ -24,6 +25,7 @@ public sealed unsafe class V4L2Source : IFrameSource
         RequestedHeight = height;
         Format = format;
         BufferCount = bufferCount;
+        _wake = new WakeEvent();
     }
 
     public string Device { get; }
@@ -115,15 +117,18 @@ public sealed unsafe class V4L2Source : IFrameSource
         _fd.DangerousAddRef(ref added);
         try
         {
-            var pfd = new Libc.PollFd { Fd = _fd.Fd, Events = Libc.POLLIN };
-            int n = Libc.poll(&pfd, 1, timeoutMs);
+            var fds = stackalloc Libc.PollFd[2];
+            fds[0] = new Libc.PollFd { Fd = _fd.Fd, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
+            int n = Libc.PollUntil(fds, 2, timeoutMs, out int pollError);
             if (n == 0) return false;
-            if (n < 0)
+            if (n < 0) throw Lost($"poll on {Device} failed: {Libc.Describe(pollError)}");
+            if ((fds[1].Revents & Libc.POLLIN) != 0)
             {
-                int err = Marshal.GetLastPInvokeError();
-                if (err == Libc.EINTR) return false;
-                throw Lost($"poll on {Device} failed: {Libc.Describe(err)}");
+                _wake.Reset(); // a stop request: no frame, and no camera fault
+                return false;
             }
+            var pfd = fds[0];
             if ((pfd.Revents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0)
                 throw Lost($"{Device} reported an error while streaming (unplugged?)");
 
@@ -170,7 +175,14 @@ public sealed unsafe class V4L2Source : IFrameSource
         _fd = null;
     }
 
-    public void Dispose() => Close();
+    /// <summary>Ends a capture that waits for the camera (thread-safe).</summary>
+    public void Interrupt() => _wake.Set();
+
+    public void Dispose()
+    {
+        Close();
+        _wake.Dispose();
+    }
 
     private void Ioctl(nuint request, void* arg, string what)
     {

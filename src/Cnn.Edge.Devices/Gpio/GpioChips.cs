@@ -37,13 +37,21 @@ public static unsafe class GpioChips
             if (!int.TryParse(Path.GetFileName(path).AsSpan("gpiochip".Length), out int number)) continue;
             using var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
             if (fd.IsInvalid) continue;
-            ChipInfo info;
-            if (Libc.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) < 0) continue;
-            chips.Add(new GpioChipDescription(number, Marshal.PtrToStringUTF8((nint)info.Name) ?? "",
-                Marshal.PtrToStringUTF8((nint)info.Label) ?? "", (int)info.Lines));
+            if (Describe(fd, path) is { } chip) chips.Add(chip);
         }
         chips.Sort((a, b) => a.Number.CompareTo(b.Number));
         return chips;
+    }
+
+    /// <summary>What GPIO_GET_CHIPINFO says about an open chip; null (errno kept) when it is not a GPIO chip.</summary>
+    internal static GpioChipDescription? Describe(FileDescriptorHandle fd, string path)
+    {
+        ChipInfo info;
+        if (Libc.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) < 0) return null;
+        string file = Path.GetFileName(path);
+        int.TryParse(file.StartsWith("gpiochip", StringComparison.Ordinal) ? file.AsSpan("gpiochip".Length) : default, out int number);
+        return new GpioChipDescription(number, Marshal.PtrToStringUTF8((nint)info.Name) ?? "",
+            Marshal.PtrToStringUTF8((nint)info.Label) ?? "", (int)info.Lines);
     }
 
     /// <summary>The chip with this exact label; throws naming the chips that exist when none matches.</summary>

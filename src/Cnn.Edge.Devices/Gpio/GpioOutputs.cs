@@ -34,7 +34,8 @@ public sealed class GpioOutputs : IDisposable
     private TimeSpan _nextHeartbeat;
     private bool _heartbeatLevel;
     private readonly List<int> _opened = new();
-    // Writes go through GpioPin (straight to the driver): GpioController.Write allocates per call in 4.2.
+    // GpioPin.Write calls GpioController.Write, which allocates per call in System.Device.Gpio 4.2; the device
+    // builds a DirectWriteGpioController (GpioFactory), whose writes reach the driver without allocating.
     private readonly Dictionary<int, GpioPin> _pins = new();
     private GpioPin[] _classPins = [];
     private GpioPin? _busy, _heartbeat;

@@ -6,17 +6,22 @@ namespace Cnn.Edge.Devices.Gpio;
 /// An in-memory GPIO chip for tests and the demo: outputs are recorded (with a timestamp from the
 /// supplied clock), inputs are driven by <see cref="SetInput"/>, which raises edge callbacks the way
 /// a real driver does. Thread-safe; callbacks run on the thread that calls <see cref="SetInput"/>.
+/// The write record keeps the last <see cref="MaxRecordedWrites"/> writes (a demo runs for days), and a
+/// write allocates nothing.
 /// </summary>
-public sealed class SimulatedGpioDriver : GpioDriver
+public sealed class SimulatedGpioDriver : GpioDriver, IDirectGpioWriter
 {
+    public const int MaxRecordedWrites = 4096;
+
     public readonly record struct PinWrite(TimeSpan Time, int Pin, PinValue Value);
 
     private readonly object _lock = new();
     private readonly Dictionary<int, PinMode> _modes = new();
     private readonly Dictionary<int, PinValue> _values = new();
     private readonly List<(int Pin, PinEventTypes Events, PinChangeEventHandler Handler)> _callbacks = new();
-    private readonly List<PinWrite> _writes = new();
+    private readonly List<PinWrite> _writes = new(MaxRecordedWrites);
     private readonly Func<TimeSpan> _now;
+    private long _totalWrites;
 
     public SimulatedGpioDriver(int pinCount = 28, Func<TimeSpan>? clock = null)
     {
@@ -34,6 +39,8 @@ public sealed class SimulatedGpioDriver : GpioDriver
     public PinValue ValueOf(int pin) { lock (_lock) return _values.TryGetValue(pin, out var v) ? v : PinValue.Low; }
     public PinMode? ModeOf(int pin) { lock (_lock) return _modes.TryGetValue(pin, out var m) ? m : null; }
     public void ClearWrites() { lock (_lock) _writes.Clear(); }
+    /// <summary>Writes since the driver was made (the record above keeps only the last ones).</summary>
+    public long TotalWrites { get { lock (_lock) return _totalWrites; } }
 
     /// <summary>Drives an input pin from outside (a button, a PIR sensor) and raises matching edge callbacks.</summary>
     public void SetInput(int pin, PinValue value)
@@ -89,34 +96,23 @@ public sealed class SimulatedGpioDriver : GpioDriver
 
     protected override void Toggle(int pinNumber) => Write(pinNumber, !Read(pinNumber));
 
-    protected override void Write(int pinNumber, PinValue value)
+    protected override void Write(int pinNumber, PinValue value) => WriteOutput(pinNumber, value);
+
+    public void WriteOutput(int pinNumber, PinValue value)
     {
         lock (_lock)
         {
             if (!_modes.TryGetValue(pinNumber, out var mode) || mode != PinMode.Output)
                 throw new InvalidOperationException($"GPIO {pinNumber} is not an open output");
             _values[pinNumber] = value;
+            if (_writes.Count == MaxRecordedWrites) _writes.RemoveRange(0, MaxRecordedWrites / 2);
             _writes.Add(new PinWrite(_now(), pinNumber, value));
+            _totalWrites++;
         }
     }
 
     protected override WaitForEventResult WaitForEvent(int pinNumber, PinEventTypes eventTypes, CancellationToken cancellationToken)
-    {
-        using var done = new ManualResetEventSlim();
-        PinEventTypes got = PinEventTypes.None;
-        PinChangeEventHandler handler = (_, e) => { got = e.ChangeType; done.Set(); };
-        AddCallbackForPinValueChangedEvent(pinNumber, eventTypes, handler);
-        try
-        {
-            done.Wait(cancellationToken);
-            return new WaitForEventResult { EventTypes = got, TimedOut = false };
-        }
-        catch (OperationCanceledException)
-        {
-            return new WaitForEventResult { EventTypes = PinEventTypes.None, TimedOut = true };
-        }
-        finally { RemoveCallbackForPinValueChangedEvent(pinNumber, handler); }
-    }
+        => DriverEvents.WaitWithCallback(pinNumber, eventTypes, cancellationToken, AddCallbackForPinValueChangedEvent, RemoveCallbackForPinValueChangedEvent);
 
     protected override void AddCallbackForPinValueChangedEvent(int pinNumber, PinEventTypes eventTypes, PinChangeEventHandler callback)
     {

@@ -19,4 +19,19 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
     internal static partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
+    /// <summary>
+    /// poll(2) that waits out EINTR until the timeout: a signal (SIGTERM on its way to a clean stop, or any
+    /// other) is no device fault and no missing frame. Returns poll's result; <paramref name="error"/> is
+    /// errno when it is negative.
+    /// </summary>
+    internal static int PollUntil(PollFd* fds, nuint count, int timeoutMs, out int error)
+    {
+        long deadline = Environment.TickCount64 + timeoutMs;
+        int n;
+        error = 0;
+        while ((n = poll(fds, count, timeoutMs)) < 0 && (error = Marshal.GetLastPInvokeError()) == EINTR)
+            timeoutMs = timeoutMs < 0 ? -1 : (int)Math.Max(0, deadline - Environment.TickCount64);
+        return n;
+    }
 }

@@ -153,6 +153,8 @@ public sealed class ClassifyLoop : IDisposable
     {
         _log.Event("start", _clock.UtcNow, $"classifying from {_source.Description}, trigger {_mode}",
             ("model", _model.Path), ("labels", string.Join(",", _model.Classifier.Labels)));
+        // A stop request ends a capture that waits in the kernel at once (SIGTERM must not wait for a frame).
+        using var interrupt = _source is IInterruptibleFrameSource waiting ? cancellationToken.Register(waiting.Interrupt) : default;
         try
         {
             while (!cancellationToken.IsCancellationRequested && Step(cancellationToken)) { }
@@ -246,10 +248,10 @@ public sealed class ClassifyLoop : IDisposable
                 classify = true;
                 break;
         }
-        return CaptureAndClassify(classify);
+        return CaptureAndClassify(classify, cancellationToken);
     }
 
-    private bool CaptureAndClassify(bool classify)
+    private bool CaptureAndClassify(bool classify, CancellationToken cancellationToken)
     {
         _sink.Reset();
         _outputs.Busy(true);
@@ -259,9 +261,14 @@ public sealed class ClassifyLoop : IDisposable
             try { got = _source.Capture(_sink, _frameTimeoutMs); }
             catch (FrameSourceException e)
             {
-                return FrameFailed(e.Kind, e.Message);
+                // A stop request closes a pipe source under the read: that is the shutdown, not a camera fault.
+                return cancellationToken.IsCancellationRequested ? Cancelled() : FrameFailed(e.Kind, e.Message);
             }
-            if (!got) return FrameFailed(FrameErrorKind.BadFrame, $"no frame within {_frameTimeoutMs} ms");
+            if (!got)
+            {
+                return cancellationToken.IsCancellationRequested ? Cancelled()
+                    : FrameFailed(FrameErrorKind.BadFrame, $"no frame within {_frameTimeoutMs} ms");
+            }
             if (_sink.Problem is { } problem) return FrameFailed(FrameErrorKind.BadFrame, problem);
             _badInARow = 0;
             _reopenDelay = TimeSpan.FromMilliseconds(_config.Camera.ReopenMinMs);
@@ -293,6 +300,13 @@ public sealed class ClassifyLoop : IDisposable
         {
             _outputs.Busy(false);
         }
+    }
+
+    /// <summary>Stopped while waiting for a frame (SIGTERM, Ctrl+C): a clean stop, nothing to report as an error.</summary>
+    private bool Cancelled()
+    {
+        StopReason = "cancelled";
+        return false;
     }
 
     private bool MaxFramesReached()

@@ -62,7 +62,59 @@ public sealed class EventLog
         _writer.Reset(_buffer);
         _writer.WriteStartObject();
         _writer.WriteString("event"u8, name);
-        _writer.WriteString("time"u8, time);
+        // Raw: the writer's default encoder would escape the offset's '+' as \u002B.
+        Span<byte> text = stackalloc byte[40];
+        text[0] = (byte)'"';
+        int end = 1 + FormatTime(time, text[1..]);
+        text[end++] = (byte)'"';
+        _writer.WritePropertyName("time"u8);
+        _writer.WriteRawValue(text[..end], skipInputValidation: true);
+    }
+
+    /// <summary>
+    /// ISO 8601 as Utf8JsonWriter writes a DateTimeOffset (<c>2026-11-30T09:15:52.5706+00:00</c>: the fraction
+    /// without trailing zeros, none when zero), formatted here because the BCL's date formatting brings the
+    /// local time zone machinery (TimeZoneInfo, about 40 KB) into the device binary. Needs 33 bytes at most.
+    /// </summary>
+    internal static int FormatTime(DateTimeOffset time, Span<byte> utf8)
+    {
+        DateTime t = time.DateTime; // the clock reading at the offset; no time zone lookup
+        int pos = Digits(utf8, 0, t.Year, 4);
+        utf8[pos++] = (byte)'-';
+        pos = Digits(utf8, pos, t.Month, 2);
+        utf8[pos++] = (byte)'-';
+        pos = Digits(utf8, pos, t.Day, 2);
+        utf8[pos++] = (byte)'T';
+        pos = Digits(utf8, pos, t.Hour, 2);
+        utf8[pos++] = (byte)':';
+        pos = Digits(utf8, pos, t.Minute, 2);
+        utf8[pos++] = (byte)':';
+        pos = Digits(utf8, pos, t.Second, 2);
+        long fraction = t.Ticks % TimeSpan.TicksPerSecond;
+        if (fraction != 0)
+        {
+            int digits = 7;
+            while (fraction % 10 == 0)
+            {
+                fraction /= 10;
+                digits--;
+            }
+            utf8[pos++] = (byte)'.';
+            pos = Digits(utf8, pos, fraction, digits);
+        }
+        int minutes = (int)time.Offset.TotalMinutes;
+        utf8[pos++] = (byte)(minutes < 0 ? '-' : '+');
+        minutes = Math.Abs(minutes);
+        pos = Digits(utf8, pos, minutes / 60, 2);
+        utf8[pos++] = (byte)':';
+        return Digits(utf8, pos, minutes % 60, 2);
+    }
+
+    /// <summary>Writes <paramref name="value"/> as exactly <paramref name="count"/> decimal digits at <paramref name="pos"/>; returns the end.</summary>
+    private static int Digits(Span<byte> utf8, int pos, long value, int count)
+    {
+        for (int i = count - 1; i >= 0; i--, value /= 10) utf8[pos + i] = (byte)('0' + value % 10);
+        return pos + count;
     }
 
     private void End()

@@ -1,9 +1,11 @@
+using System.Runtime.InteropServices;
 using Cnn.Edge.Devices.Frames;
+using Cnn.Edge.Devices.Interop;
 
 namespace Cnn.Edge.Devices.Loop;
 
 /// <summary>
-/// The model the loop runs, with hot swap. The file is polled (size and modification time); a changed
+/// The model the loop runs, with hot swap. The file is polled (inode, size and modification time); a changed
 /// file is loaded and validated completely on the side, checked for compatibility with the outputs
 /// (its labels must include every configured class), and only then swapped in, between two frames.
 /// A file that fails is refused and remembered, so the last good model keeps running and the bad file
@@ -17,8 +19,8 @@ public sealed class ModelSlot : IDisposable
     private readonly bool _fullRange;
     private readonly TimeSpan _pollInterval;
     private TimeSpan _nextPoll;
-    private (long Length, DateTime Modified) _loadedStamp;
-    private (long Length, DateTime Modified) _refusedStamp;
+    private FileStamp _loadedStamp;
+    private FileStamp _refusedStamp;
 
     /// <param name="compatible">Returns null when a loaded model can drive the configured outputs, else why not.</param>
     public ModelSlot(string path, IModelLoader loader, Func<IClassifier, string?> compatible, TimeSpan pollInterval,
@@ -53,7 +55,7 @@ public sealed class ModelSlot : IDisposable
         message = null;
         if (now < _nextPoll) return PollResult.Unchanged;
         _nextPoll = now + _pollInterval;
-        (long, DateTime) stamp;
+        FileStamp stamp;
         try { stamp = Stamp(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FileNotFoundException)
         {
@@ -106,11 +108,26 @@ public sealed class ModelSlot : IDisposable
         return c;
     }
 
-    private (long, DateTime) Stamp()
+    /// <summary>What identifies one version of the file: a rename-into-place gives a new inode even when size and time match.</summary>
+    private readonly record struct FileStamp(ulong Inode, long Length, long Seconds, long Nanoseconds);
+
+    /// <summary>
+    /// stat(2) directly on Linux: FileInfo's times are converted to local time, which brings TimeZoneInfo into the
+    /// device binary just to compare two timestamps.
+    /// </summary>
+    private unsafe FileStamp Stamp()
     {
+        if (OperatingSystem.IsLinux() && IntPtr.Size == 8)
+        {
+            Libc.Stat st;
+            if (Libc.stat(Path, &st) == 0) return new FileStamp(st.Inode, st.Size, st.ModifiedSeconds, st.ModifiedNanoseconds);
+            int err = Marshal.GetLastPInvokeError();
+            if (err == Libc.ENOENT) throw new FileNotFoundException($"model file '{Path}' does not exist", Path);
+            throw new IOException($"cannot stat model file '{Path}': {Libc.Describe(err)}");
+        }
         var info = new FileInfo(Path);
         if (!info.Exists) throw new FileNotFoundException($"model file '{Path}' does not exist", Path);
-        return (info.Length, info.LastWriteTimeUtc);
+        return new FileStamp(0, info.Length, info.LastWriteTimeUtc.Ticks, 0);
     }
 
     public void Dispose() => Classifier.Dispose();

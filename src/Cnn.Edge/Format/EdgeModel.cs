@@ -58,7 +58,8 @@ public sealed class EdgeModel
             throw new ModelFormatException("header", 0, "a file below 2 GiB", $"{length} bytes", $"'{path}' is not an edge model");
         var (buffer, start) = AllocateAligned((int)length);
         stream.ReadExactly(buffer, start, (int)length);
-        return new Parser(new ReadOnlySpan<byte>(buffer, start, (int)length)).Parse(buffer, start);
+        try { return new Parser(new ReadOnlySpan<byte>(buffer, start, (int)length)).Parse(buffer, start); }
+        catch (ModelFormatException e) when (e.Path is null) { throw e.WithPath(path); }
     }
 
     /// <summary>A pinned array with a 64-byte-aligned window of <paramref name="length"/> bytes at start.</summary>

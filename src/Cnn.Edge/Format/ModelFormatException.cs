@@ -7,8 +7,14 @@ namespace Cnn.Edge;
 public sealed class ModelFormatException : Exception
 {
     public ModelFormatException(string section, long offset, string expected, string actual, string hint)
-        : base($"invalid model file: {section} at byte {offset}: expected {expected}, found {actual}. {hint}")
+        : this(null, section, offset, expected, actual, hint)
     {
+    }
+
+    private ModelFormatException(string? path, string section, long offset, string expected, string actual, string hint)
+        : base($"invalid model file{(path is null ? "" : $" '{path}'")}: {section} at byte {offset}: expected {expected}, found {actual}. {hint}")
+    {
+        Path = path;
         Section = section;
         Offset = offset;
         Expected = expected;
@@ -23,4 +29,9 @@ public sealed class ModelFormatException : Exception
     public string Expected { get; }
     public string Actual { get; }
     public string Hint { get; }
+    /// <summary>The file, when the model was read from one (<see cref="EdgeModel.LoadFile"/>); null for bytes in memory.</summary>
+    public string? Path { get; }
+
+    /// <summary>The same error, naming the file it was found in.</summary>
+    public ModelFormatException WithPath(string path) => new(path, Section, Offset, Expected, Actual, Hint);
 }

@@ -8,7 +8,7 @@ namespace Cnn.Edge.Format;
 internal readonly record struct OpArity(int MinInputs, int MaxInputs, int Params, bool Weighted)
 {
     public const int Outputs = 1;
-    public const ushort MaxCode = (ushort)OpCode.Dequantize;
+    public const ushort MaxCode = (ushort)OpCode.Pad2D;
 
     public static bool TryGet(ushort code, out OpArity arity)
     {
@@ -28,6 +28,8 @@ internal readonly record struct OpArity(int MinInputs, int MaxInputs, int Params
             OpCode.Softmax => new(1, 1, 1, false),
             OpCode.Quantize => new(1, 1, 0, false),
             OpCode.Dequantize => new(1, 1, 0, false),
+            OpCode.LeakyRelu => new(1, 1, 1, false),
+            OpCode.Pad2D => new(1, 1, 6, false),
             _ => default,
         };
         return arity.MaxInputs > 0;

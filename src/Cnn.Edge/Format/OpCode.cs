@@ -21,7 +21,8 @@ public enum OpCode : ushort
     GlobalAveragePool = 5,
     /// <summary>inputs: x [N,H,W,C] int8. output [N,1,1,C], same scale and zero point. params: none.</summary>
     GlobalMaxPool = 6,
-    /// <summary>inputs: a, b int8 of one shape. output same shape, any scale. params: act_min, act_max.</summary>
+    /// <summary>inputs: a, b int8 of one shape, or of one rank ≤ 4 where each dimension is equal or 1 in one of them (broadcasting).
+    /// output the (broadcast) shape, any scale. params: act_min, act_max.</summary>
     Add = 7,
     /// <summary>inputs: 2..64 int8 tensors [N,H,W,Ci]. output [N,H,W,sum Ci]. params: act_min, act_max.</summary>
     Concat = 8,
@@ -39,6 +40,13 @@ public enum OpCode : ushort
     Quantize = 13,
     /// <summary>inputs: x int8. output float32 same shape. params: none.</summary>
     Dequantize = 14,
+    /// <summary>inputs: x int8. output int8 same shape, any scale: y = x ≥ 0 ? x : alpha·x, in fixed point.
+    /// params: alpha as float bits (finite).</summary>
+    LeakyRelu = 15,
+    /// <summary>inputs: x [N,H,W,C] int8. output [N,H+pad_top+pad_bottom,W+pad_left+pad_right,C], same scale and zero point.
+    /// params: pad_top, pad_left, pad_bottom, pad_right, value (the int8 fill of mode 0: the zero point for zero padding),
+    /// mode (0 constant, 1 reflect without repeating the edge: pads below H and W, 2 edge: the border repeated).</summary>
+    Pad2D = 16,
 }
 
 /// <summary>Element type of a tensor. Stored in files.</summary>

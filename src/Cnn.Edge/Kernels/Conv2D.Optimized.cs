@@ -73,25 +73,39 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>Same contract as <see cref="Conv2DReference.Run"/> with the parameters captured at prepare.</summary>
     public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
+        => Run(input, output, scratch, 0, WorkUnits);
+
+    /// <summary>
+    /// The independent pieces a thread can take: output rows (n, oy) for depthwise, tiles of
+    /// <see cref="GemmPlan.MR"/> output pixels otherwise. Any split computes every output byte the same way.
+    /// </summary>
+    public int WorkUnits => _kind == Kind.Depthwise ? _s.Batch * _s.OutputHeight : (Pixels + GemmPlan.MR - 1) / GemmPlan.MR;
+
+    /// <summary>Multiply-accumulates of one inference (to decide whether splitting pays).</summary>
+    public long Macs => (long)Pixels * _s.OutputChannels * _s.KernelHeight * _s.KernelWidth * _s.InputChannelsPerGroup;
+
+    private int Pixels => _s.Batch * _s.OutputHeight * _s.OutputWidth;
+
+    /// <summary>Work units [unit0, unit1) (see <see cref="WorkUnits"/>); <paramref name="scratch"/> is this thread's.</summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int unit0, int unit1)
     {
-        switch (_kind)
+        if (unit0 >= unit1) return;
+        if (_kind == Kind.Depthwise)
         {
-            case Kind.Depthwise:
-                _depthwise!.Run(input, output, 0, _s.Batch * _s.OutputHeight);
-                break;
-            case Kind.Pointwise:
-                fixed (sbyte* x = input)
-                fixed (sbyte* y = output)
-                fixed (byte* t = scratch)
-                {
-                    int rows = _s.Batch * _s.InputHeight * _s.InputWidth;
-                    Int8Gemm.RunRows(_plans[0], x, _s.InputChannels, rows, y, _s.OutputChannels, (sbyte*)t);
-                }
-                break;
-            default:
-                RunGathered(input, output, scratch, 0, _s.Batch * _s.OutputHeight * _s.OutputWidth);
-                break;
+            _depthwise!.Run(input, output, unit0, unit1);
+            return;
         }
+        int p0 = unit0 * GemmPlan.MR, p1 = Math.Min(unit1 * GemmPlan.MR, Pixels);
+        if (_kind == Kind.Gathered)
+        {
+            RunGathered(input, output, scratch, p0, p1);
+            return;
+        }
+        fixed (sbyte* x = input)
+        fixed (sbyte* y = output)
+        fixed (byte* t = scratch)
+            Int8Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
+                y + (long)p0 * _s.OutputChannels, _s.OutputChannels, (sbyte*)t);
     }
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path.</summary>
@@ -130,9 +144,19 @@ public sealed unsafe class Conv2DOptimized
                         sbyte* dst = tile + r * kp;
                         sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
                         int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
+                        // One group with unit column dilation and the window inside the row: a kernel row's taps are
+                        // KW adjacent pixels, KW * Cin contiguous bytes, copied at once (the 7x7 stem: 21 bytes, not 7 x 3).
+                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
                         for (int ky = 0; ky < s.KernelHeight; ky++)
                         {
                             int iy = iy0 + ky * s.DilationH;
+                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
+                            {
+                                int bytes = s.KernelWidth * cg;
+                                Buffer.MemoryCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, bytes, bytes);
+                                dst += bytes;
+                                continue;
+                            }
                             for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
                             {
                                 int ix = ix0 + kx * s.DilationW;
@@ -153,48 +177,77 @@ public sealed unsafe class Conv2DOptimized
                     for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
                     GemmPlan p = _plans[g];
                     fixed (sbyte* w = p.W)
-                    fixed (short* w16 = p.W16)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
-                        Int8Gemm.RunTile(p, ar, cr, valid, w, w16, bias, mult, left, rpos, rneg);
+                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
                 }
             }
         }
     }
 }
 
-/// <summary>The optimized FullyConnected (a GEMM over the batch rows), bit-identical to <see cref="FullyConnectedReference"/>.</summary>
+/// <summary>
+/// The optimized FullyConnected (a GEMM over the batch rows), bit-identical to <see cref="FullyConnectedReference"/>.
+/// For threads its output channels are split into parts (multiples of <see cref="GemmPlan.NR"/>), each packed
+/// as its own plan at load: a batch-1 layer has one row, so channels are what there is to share.
+/// </summary>
 public sealed unsafe class FullyConnectedOptimized
 {
-    private readonly GemmPlan _plan;
+    private readonly GemmPlan[] _plans;
+    private readonly int[] _n0;
     private readonly FullyConnectedShape _s;
 
     public KernelIsa Isa { get; }
     public int ScratchBytes { get; }
 
+    /// <summary>The channel parts <see cref="Run(ReadOnlySpan{sbyte}, Span{sbyte}, Span{byte}, int)"/> takes.</summary>
+    public int Parts => _plans.Length;
+
+    /// <summary>Multiply-accumulates of one inference.</summary>
+    public long Macs => (long)_s.Batch * _s.InputChannels * _s.OutputChannels;
+
     private FullyConnectedOptimized(KernelIsa isa, in FullyConnectedShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, int parts)
     {
         Isa = isa;
         _s = s;
-        _plan = new GemmPlan(isa, s.OutputChannels, s.InputChannels, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
-        ScratchBytes = Int8Gemm.RowsScratchBytes(_plan);
+        int groups = (s.OutputChannels + GemmPlan.NR - 1) / GemmPlan.NR;
+        parts = Math.Clamp(parts, 1, groups);
+        _plans = new GemmPlan[parts];
+        _n0 = new int[parts];
+        int k = s.InputChannels;
+        for (int i = 0; i < parts; i++)
+        {
+            int n0 = Math.Min(s.OutputChannels, (int)((long)groups * i / parts) * GemmPlan.NR);
+            int n1 = Math.Min(s.OutputChannels, (int)((long)groups * (i + 1) / parts) * GemmPlan.NR);
+            _n0[i] = n0;
+            _plans[i] = new GemmPlan(isa, n1 - n0, k, weights.Slice(n0 * k, (n1 - n0) * k), bias.IsEmpty ? bias : bias.Slice(n0, n1 - n0),
+                multipliers.Slice(n0, n1 - n0), shifts.Slice(n0, n1 - n0), inZp, outZp, actMin, actMax);
+        }
+        ScratchBytes = Int8Gemm.RowsScratchBytes(_plans[0]);
     }
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA.</summary>
+    /// <param name="parts">Output channel parts to pack separately (for threads; clamped to the channel groups).</param>
     public static FullyConnectedOptimized? TryCreate(KernelIsa isa, in FullyConnectedShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, int parts = 1)
     {
         isa = KernelSelector.Resolve(isa);
         if (isa == KernelIsa.Scalar) return null;
-        return new FullyConnectedOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+        return new FullyConnectedOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax, parts);
     }
 
     /// <summary>Same contract as <see cref="FullyConnectedReference.Run"/>.</summary>
     public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
     {
+        for (int i = 0; i < _plans.Length; i++) Run(input, output, scratch, i);
+    }
+
+    /// <summary>The output channels of part <paramref name="part"/>, for every batch row.</summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part)
+    {
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
-            Int8Gemm.RunRows(_plan, x, _s.InputChannels, _s.Batch, y, _s.OutputChannels, (sbyte*)t);
+            Int8Gemm.RunRows(_plans[part], x, _s.InputChannels, _s.Batch, y + _n0[part], _s.OutputChannels, (sbyte*)t);
     }
 }

@@ -178,13 +178,13 @@ internal static unsafe class Int8Gemm
     /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TFour : struct, IFlag where TReq : struct, IRequant4
     {
         DpTile t;
         t.A0 = a[0]; t.A1 = TFour.Value ? a[1] : t.A0; t.A2 = TFour.Value ? a[2] : t.A0; t.A3 = TFour.Value ? a[3] : t.A0;
         t.D0 = c[0]; t.D1 = TFour.Value ? c[1] : t.D0; t.D2 = TFour.Value ? c[2] : t.D0; t.D3 = TFour.Value ? c[3] : t.D0;
-        t.W = w; t.W16 = w16; t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
+        t.W = w; t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
         t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
         // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
         t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
@@ -424,11 +424,11 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>A Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
-    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TReq : struct, IRequant4
     {
-        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg);
-        else TileDp16<Yes, TReq>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg);
+        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+        else TileDp16<Yes, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
     }
 
     /// <summary>Cortex-A72/A53 4x4 (or 1x4) tiles with the requantization the layer's shifts allow.</summary>
@@ -451,54 +451,6 @@ internal static unsafe class Int8Gemm
                 break;
         }
     }
-
-    /// <summary>
-    /// AVX2 without VNNI: A rows sign-extended to 16 int16 (VPMOVSXBW), weights pre-widened at load, VPMADDWD
-    /// (pairs of int16 products summed into int32: |sum| ≤ 2*16384, no saturation) accumulated in 256-bit vectors.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    public static void TileAvx2(GemmPlan p, sbyte** a, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
-    {
-        sbyte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-        int kBlocks = p.KBlocks;
-        Vector128<int> zp = Vector128.Create(p.OutZp), lo = Vector128.Create(p.ActMin), hi = Vector128.Create(p.ActMax);
-        for (int g = 0; g < p.Groups; g++)
-        {
-            Vector256<int> c00 = default, c01 = default, c02 = default, c03 = default;
-            Vector256<int> c10 = default, c11 = default, c12 = default, c13 = default;
-            Vector256<int> c20 = default, c21 = default, c22 = default, c23 = default;
-            Vector256<int> c30 = default, c31 = default, c32 = default, c33 = default;
-            short* wg = w + (long)g * kBlocks * (GemmPlan.NR * GemmPlan.KBlock);
-            for (int kb = 0; kb < kBlocks; kb++)
-            {
-                int ko = kb * GemmPlan.KBlock;
-                Vector256<short> x0 = Avx2.ConvertToVector256Int16(a0 + ko);
-                Vector256<short> x1 = Avx2.ConvertToVector256Int16(a1 + ko);
-                Vector256<short> x2 = Avx2.ConvertToVector256Int16(a2 + ko);
-                Vector256<short> x3 = Avx2.ConvertToVector256Int16(a3 + ko);
-                short* wk = wg + kb * (GemmPlan.NR * GemmPlan.KBlock);
-                Vector256<short> w0 = Avx.LoadVector256(wk);
-                Vector256<short> w1 = Avx.LoadVector256(wk + 16);
-                Vector256<short> w2 = Avx.LoadVector256(wk + 32);
-                Vector256<short> w3 = Avx.LoadVector256(wk + 48);
-                c00 += Avx2.MultiplyAddAdjacent(x0, w0); c01 += Avx2.MultiplyAddAdjacent(x0, w1); c02 += Avx2.MultiplyAddAdjacent(x0, w2); c03 += Avx2.MultiplyAddAdjacent(x0, w3);
-                c10 += Avx2.MultiplyAddAdjacent(x1, w0); c11 += Avx2.MultiplyAddAdjacent(x1, w1); c12 += Avx2.MultiplyAddAdjacent(x1, w2); c13 += Avx2.MultiplyAddAdjacent(x1, w3);
-                c20 += Avx2.MultiplyAddAdjacent(x2, w0); c21 += Avx2.MultiplyAddAdjacent(x2, w1); c22 += Avx2.MultiplyAddAdjacent(x2, w2); c23 += Avx2.MultiplyAddAdjacent(x2, w3);
-                c30 += Avx2.MultiplyAddAdjacent(x3, w0); c31 += Avx2.MultiplyAddAdjacent(x3, w1); c32 += Avx2.MultiplyAddAdjacent(x3, w2); c33 += Avx2.MultiplyAddAdjacent(x3, w3);
-            }
-            int n0 = g * GemmPlan.NR;
-            int count = Math.Min(GemmPlan.NR, p.N - n0);
-            Vector128<int> b = Vector128.Load(bias + n0), m = Vector128.Load(mult + n0);
-            Vector128<int> l = Vector128.Load(left + n0), rp = Vector128.Load(rpos + n0), rn = Vector128.Load(rneg + n0);
-            Finish<X86Requant>(Reduce4(Half(c00), Half(c01), Half(c02), Half(c03)), b, m, l, rp, rn, zp, lo, hi, c[0] + n0, count);
-            if (rows > 1) Finish<X86Requant>(Reduce4(Half(c10), Half(c11), Half(c12), Half(c13)), b, m, l, rp, rn, zp, lo, hi, c[1] + n0, count);
-            if (rows > 2) Finish<X86Requant>(Reduce4(Half(c20), Half(c21), Half(c22), Half(c23)), b, m, l, rp, rn, zp, lo, hi, c[2] + n0, count);
-            if (rows > 3) Finish<X86Requant>(Reduce4(Half(c30), Half(c31), Half(c32), Half(c33)), b, m, l, rp, rn, zp, lo, hi, c[3] + n0, count);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Half(Vector256<int> v) => v.GetLower() + v.GetUpper();
 
     /// <summary>[Σ v0, Σ v1, Σ v2, Σ v3]: ADDP on arm64, PHADDD on x86 (both add adjacent pairs of two vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -538,22 +490,23 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>Runs one tile of up to 4 rows with the plan's ISA (the switch is predictable: one ISA per plan).</summary>
-    public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, short* w16, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
         if (p.Dp16 || p.Smlal16)
         {
             switch (p.RequantKind)
             {
-                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
-                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
-                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, w16, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
             }
             return;
         }
-        if (rows == 1 && p.Isa != KernelIsa.Avx2)
+        if (rows == 1)
         {
             switch (p.Isa)
             {
+                case KernelIsa.Avx2: Avx2Gemm.Tile1(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
                 case KernelIsa.AdvSimd when p.PairProducts: RunAdvSimd<SmlalMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
                 case KernelIsa.AdvSimd: RunAdvSimd<SmullMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
                 case KernelIsa.AvxVnni: Tile1<VnniMac, X86Requant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
@@ -571,7 +524,7 @@ internal static unsafe class Int8Gemm
                 Tile<VnniMac, X86Requant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
                 break;
             case KernelIsa.Avx2:
-                TileAvx2(p, a, c, rows, w16, bias, mult, left, rpos, rneg);
+                Avx2Gemm.Tile(p, a, c, rows, w, bias, mult, left, rpos, rneg);
                 break;
             default:
                 Tile<PortableMac, ScalarLaneRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
@@ -588,14 +541,13 @@ internal static unsafe class Int8Gemm
     public static void RunRows(GemmPlan p, sbyte* a, int aStride, int rows, sbyte* c, int cStride, sbyte* scratch)
     {
         fixed (sbyte* w = p.W)
-        fixed (short* w16 = p.W16)
         fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
         {
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
             // Rows are read in 16-byte blocks up to Kp; the bytes past K meet zero weights, so reading into the next
             // row is harmless: only rows whose blocks would pass the end of A are copied into zero-padded scratch.
-            bool copy = p.K != p.Kp;
+            bool copy = p.K != p.Kp && p.Isa != KernelIsa.Avx2; // the AVX2 kernel widens exactly K bytes of each row
             sbyte* aEnd = a + (long)(rows - 1) * aStride + p.K;
             if (copy) new Span<sbyte>(scratch, GemmPlan.MR * p.Kp).Clear();
             for (int m0 = 0; m0 < rows; m0 += GemmPlan.MR)
@@ -617,11 +569,11 @@ internal static unsafe class Int8Gemm
                     }
                     cr[r] = c + (long)row * cStride;
                 }
-                RunTile(p, ar, cr, valid, w, w16, bias, mult, left, rpos, rneg);
+                RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
             }
         }
     }
 
     /// <summary>Scratch bytes <see cref="RunRows"/> needs.</summary>
-    public static int RowsScratchBytes(GemmPlan p) => p.K == p.Kp ? 0 : GemmPlan.MR * p.Kp;
+    public static int RowsScratchBytes(GemmPlan p) => p.K == p.Kp || p.Isa == KernelIsa.Avx2 ? 0 : GemmPlan.MR * p.Kp;
 }

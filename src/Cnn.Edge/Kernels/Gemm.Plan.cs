@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Cnn.Edge.Kernels;
 
 /// <summary>
@@ -15,13 +17,13 @@ internal sealed class GemmPlan
 
     public readonly KernelIsa Isa;
     public readonly int N, K, Kp, KBlocks, Groups;
-    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights (every ISA but Avx2).</summary>
+    /// <summary>[Groups][KBlocks][NR][KBlock] int8 weights; for Avx2 the [N/16][K/2][16][2] layout of <see cref="Avx2Gemm.Pack"/>.</summary>
     public readonly sbyte[] W;
-    /// <summary>The same layout widened to int16 for the AVX2 VPMADDWD kernel; empty otherwise.</summary>
-    public readonly short[] W16;
-    /// <summary>[Groups*NR] folded bias and requantization parameters (padding channels get zeros).</summary>
+    /// <summary>[Groups*NR rounded up to 16] folded bias and requantization parameters (padding channels get zeros).</summary>
     public readonly int[] Bias, Mult, Left, RightPos, RightNeg;
     public readonly int OutZp, ActMin, ActMax;
+    /// <summary>Some channel has a positive shift (a left shift before the multiply); the AVX2 kernel skips that step otherwise.</summary>
+    public readonly bool AnyLeftShift;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
@@ -30,7 +32,7 @@ internal sealed class GemmPlan
     /// one 16-byte vector holds 4 channels x 4 k and SDOT by element multiplies it by 4 k of one row of A.</summary>
     public readonly bool Dp16;
     public const int NRDp = 16;
-    /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights in <see cref="W16"/> laid out [16 channels][K8][channel]
+    /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights (in the bytes of <see cref="W"/>) laid out [16 channels][K8][channel]
     /// (K8 = K rounded up to 8; the last group 8 wide when at most 8 channels remain) for <see cref="Int8Gemm"/>'s 4x16
     /// SMLAL-by-element tiles: no horizontal reduction and a 16-channel epilogue, which pays where K is small.</summary>
     public readonly bool Smlal16;
@@ -52,9 +54,13 @@ internal sealed class GemmPlan
         Kp = KBlocks * KBlock;
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
+        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 and NEON 4x16 kernels read 16 channels at a time
+        bool avx2 = isa == KernelIsa.Avx2;
         Dp16 = isa == KernelIsa.AdvSimdDp;
-        int np = Dp16 ? (n + NRDp - 1) / NRDp * NRDp : Groups * NR;
-        W = new sbyte[Dp16 ? np * Kp : Groups * KBlocks * NR * KBlock];
+        K8 = (k + 7) / 8 * 8;
+        Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
+        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Dp16 ? np * Kp : Smlal16 ? 2 * np * K8 : Groups * KBlocks * NR * KBlock];
+        Span<short> w16 = Smlal16 ? MemoryMarshal.Cast<sbyte, short>(W.AsSpan()) : default;
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
         for (int c = 0; c < n; c++)
@@ -66,15 +72,10 @@ internal sealed class GemmPlan
                 sbyte w = weights[c * k + i];
                 hasMinus128 |= w == sbyte.MinValue;
                 sum += w;
-                if (Dp16)
-                {
-                    int g16 = c / NRDp, width = Math.Min(NRDp, n - g16 * NRDp) <= NRDp / 2 ? NRDp / 2 : NRDp;
-                    W[(long)g16 * NRDp * Kp + ((i / 4) * width + c % NRDp) * 4 + i % 4] = w;
-                }
-                else
-                {
-                    W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
-                }
+                int g16 = c / NRDp, width = n - g16 * NRDp <= NRDp / 2 ? NRDp / 2 : NRDp;
+                if (Dp16) W[(long)g16 * NRDp * Kp + ((i / 4) * width + c % NRDp) * 4 + i % 4] = w;
+                else if (Smlal16) w16[g16 * NRDp * K8 + i * width + c % NRDp] = w;
+                else if (!avx2) W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
             }
             // |sum| ≤ 128 K, |inZp| ≤ 128: the products may wrap, and wrap back in the final accumulator.
             int folded = unchecked((bias.IsEmpty ? 0 : bias[c]) - inZp * sum);
@@ -83,36 +84,12 @@ internal sealed class GemmPlan
             Bias[c] = folded;
             Mult[c] = multipliers[c];
             Left[c] = Math.Max(shifts[c], 0);
+            AnyLeftShift |= shifts[c] > 0;
             RightPos[c] = Math.Max(-shifts[c], 0);
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
         RequantKind = ArmRequant.Classify(shifts[..n]);
-        K8 = (k + 7) / 8 * 8;
-        Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
-        if (Smlal16)
-        {
-            int np16 = (n + NRDp - 1) / NRDp * NRDp;
-            W16 = new short[np16 * K8];
-            var bias16 = new int[np16]; var mult16 = new int[np16]; var left16 = new int[np16]; var rpos16 = new int[np16]; var rneg16 = new int[np16];
-            for (int c = 0; c < n; c++)
-            {
-                int g16 = c / NRDp, width = n - g16 * NRDp <= NRDp / 2 ? NRDp / 2 : NRDp;
-                for (int i = 0; i < k; i++) W16[(long)g16 * NRDp * K8 + i * width + c % NRDp] = weights[c * k + i];
-                bias16[c] = Bias[c]; mult16[c] = Mult[c]; left16[c] = Left[c]; rpos16[c] = RightPos[c]; rneg16[c] = RightNeg[c];
-            }
-            Bias = bias16; Mult = mult16; Left = left16; RightPos = rpos16; RightNeg = rneg16;
-            W = [];
-        }
-        else if (isa == KernelIsa.Avx2)
-        {
-            W16 = new short[W.Length];
-            for (int i = 0; i < W.Length; i++) W16[i] = W[i];
-            W = [];
-        }
-        else
-        {
-            W16 = [];
-        }
+        if (avx2) Avx2Gemm.Pack(weights, n, k, W);
     }
 }

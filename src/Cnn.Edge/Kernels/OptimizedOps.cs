@@ -34,24 +34,64 @@ internal static class OptimizedOps
     }
 }
 
+/// <summary>Add split into ranges of whole 16-element vectors (the scalar tail goes with the last chunk).</summary>
 internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, TensorView b, TensorView output) : PreparedOp
 {
+    private const int Vector = 16;
+
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => AddOptimized.Run(isa, p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
+
+    // An element costs about as much as 4 multiply-accumulates of a convolution.
+    public override int PlanChunks(int threads, int minWorkPerChunk)
+        => ChunkCount(4L * output.ByteLength, output.ByteLength / Vector, threads, minWorkPerChunk);
+
+    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
+    {
+        int n = output.ByteLength, vectors = n / Vector;
+        var (v0, v1) = ChunkRange(vectors, chunk, chunks);
+        int i0 = v0 * Vector, i1 = chunk == chunks - 1 ? n : v1 * Vector;
+        AddOptimized.Run(isa, p, a.Int8(arena)[i0..i1], b.Int8(arena)[i0..i1], output.OutInt8(arena)[i0..i1]);
+    }
 }
 
+/// <summary>Conv2D split by output rows (depthwise) or tiles of output pixels (GEMM paths).</summary>
 internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : PreparedOp
 {
     public override int ScratchBytes => kernel.ScratchBytes;
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch);
+
+    public override int PlanChunks(int threads, int minWorkPerChunk)
+        => ChunkCount(kernel.Macs, kernel.WorkUnits, threads, minWorkPerChunk);
+
+    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
+    {
+        var (u0, u1) = ChunkRange(kernel.WorkUnits, chunk, chunks);
+        kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch, u0, u1);
+    }
 }
 
+/// <summary>FullyConnected split by output channels: at load, the weights are packed once per chunk.</summary>
 internal sealed class FullyConnectedOptimizedOp(FullyConnectedData d, FullyConnectedOptimized kernel) : PreparedOp
 {
-    public override int ScratchBytes => kernel.ScratchBytes;
+    private FullyConnectedOptimized _kernel = kernel;
+
+    public override int ScratchBytes => _kernel.ScratchBytes;
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
-        => kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch);
+        => _kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch);
+
+    public override int PlanChunks(int threads, int minWorkPerChunk)
+    {
+        int chunks = ChunkCount(_kernel.Macs, (d.Shape.OutputChannels + GemmPlan.NR - 1) / GemmPlan.NR, threads, minWorkPerChunk);
+        if (chunks != _kernel.Parts)
+            _kernel = FullyConnectedOptimized.TryCreate(_kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
+                d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax, chunks)!;
+        return _kernel.Parts;
+    }
+
+    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
+        => _kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch, chunk);
 }

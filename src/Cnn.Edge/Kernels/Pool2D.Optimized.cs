@@ -185,7 +185,7 @@ internal static class OptimizedPools
         var k = code == OpCode.MaxPool2D
             ? Pool2DOptimized.TryCreateMax(isa, shape, actMin, actMax)
             : Pool2DOptimized.TryCreateAverage(isa, shape, countIncludePad, zeroPoint, actMin, actMax);
-        return k is null ? null : new Pool2DOptimizedOp(k, x, y);
+        return k is null ? null : new Pool2DOptimizedOp(k, shape, x, y);
     }
 
     public static PreparedOp? GlobalAverage(KernelIsa isa, in GlobalPoolShape shape, int inZp, int mult, int shift, int outZp, int actMin, int actMax, TensorView x, TensorView y)
@@ -195,9 +195,19 @@ internal static class OptimizedPools
         => GlobalPoolOptimized.TryCreateMax(isa, shape) is { } k ? new GlobalPoolOptimizedOp(k, x, y) : null;
 }
 
-internal sealed class Pool2DOptimizedOp(Pool2DOptimized kernel, TensorView input, TensorView output) : PreparedOp
+/// <summary>A vectorized pool, whole or per chunk of output rows (the kernel's own row-range entry: no sub-windows needed).</summary>
+internal sealed class Pool2DOptimizedOp(Pool2DOptimized kernel, PoolShape shape, TensorView input, TensorView output) : PreparedOp
 {
     public override void Invoke(Span<byte> arena, Span<byte> scratch) => kernel.Run(input.Int8(arena), output.OutInt8(arena));
+
+    public override int PlanChunks(int threads, int minWorkPerChunk)
+        => ChunkCount(PoolRows.Work(shape), shape.Batch * shape.OutputHeight, threads, minWorkPerChunk);
+
+    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
+    {
+        var (r0, r1) = ChunkRange(shape.Batch * shape.OutputHeight, chunk, chunks);
+        kernel.Run(input.Int8(arena), output.OutInt8(arena), r0, r1);
+    }
 }
 
 internal sealed class GlobalPoolOptimizedOp(GlobalPoolOptimized kernel, TensorView input, TensorView output) : PreparedOp

@@ -11,23 +11,39 @@ public sealed class InterpreterOptions
     public long? BudgetBytes { get; init; }
     /// <summary>Kernel instruction set; Auto picks once at construction.</summary>
     public KernelIsa Isa { get; init; } = KernelIsa.Auto;
-    /// <summary>Reserved: kernels run on the calling thread for now.</summary>
-    public int Threads { get; init; } = 1;
+    /// <summary>
+    /// Threads an inference runs on, the calling thread included (default: the core count). The interpreter starts
+    /// Threads - 1 workers at construction and stops them at Dispose; the output bytes are the same for any count.
+    /// </summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Least work (multiply-accumulates, or elements for elementwise ops) worth one thread's chunk: a layer with less
+    /// than twice this runs on one thread, since waking a second thread costs about that much. Tests lower it to
+    /// split tiny layers.
+    /// </summary>
+    public int MinWorkPerChunk { get; init; } = DefaultMinWorkPerChunk;
+
+    /// <summary>A few µs of int8 convolution on a workstation core, tens of µs on a Cortex-A72: several times the cost of handing a chunk to a spinning worker.</summary>
+    public const int DefaultMinWorkPerChunk = 32 * 1024;
 }
 
 /// <summary>
 /// Runs a loaded model in one fixed arena. Construction prepares every op (validation, multipliers,
-/// packed weights) and allocates the arena (plan.ArenaBytes) and one scratch buffer (the largest op's
-/// ScratchBytes), both pinned and 64-byte aligned; after that <see cref="Invoke()"/> allocates nothing
-/// and throws nothing.
+/// packed weights), decides how each op splits over the threads, starts the worker threads and allocates
+/// the arena (plan.ArenaBytes) and one scratch buffer per thread (the largest op's ScratchBytes), all pinned
+/// and 64-byte aligned; after that <see cref="Invoke()"/> allocates nothing and throws nothing.
+/// <para>Not for concurrent use: one Invoke at a time. Dispose stops the workers.</para>
 /// </summary>
-public sealed class Interpreter : IDisposable
+public sealed class Interpreter : IDisposable, IChunkWork
 {
     private PreparedOp[] _ops;
+    private readonly int[] _chunks;
     private byte[] _arena;
     private readonly int _arenaStart, _arenaBytes;
     private byte[] _scratch;
-    private readonly int _scratchStart, _scratchBytes;
+    private readonly int _scratchStart, _scratchBytes, _scratchStride, _scratchTotal;
+    private WorkerPool? _pool;
+    private int _current; // the op whose chunks the pool is running
     private bool _disposed;
 
     public Interpreter(EdgeModel model, InterpreterOptions? options = null)
@@ -38,17 +54,31 @@ public sealed class Interpreter : IDisposable
         // Auto picks the best the CPU supports; a forced ISA the CPU lacks is a NotSupportedException.
         Isa = KernelSelector.Resolve(options.Isa);
 
+        if (options.Threads < 1 || options.Threads > MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Threads, $"InterpreterOptions.Threads must be in 1..{MaxThreads}");
+        if (options.MinWorkPerChunk < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MinWorkPerChunk, "InterpreterOptions.MinWorkPerChunk must be at least 1");
+        Threads = options.Threads;
+
         _ops = new PreparedOp[model.Ops.Count];
+        _chunks = new int[_ops.Length];
         int scratch = 0;
+        bool split = false;
         for (int i = 0; i < _ops.Length; i++)
         {
             _ops[i] = OpFactory.Prepare(model.Ops[i], model.Tensors, Isa);
+            _chunks[i] = Threads == 1 ? 1 : _ops[i].PlanChunks(Threads, options.MinWorkPerChunk);
+            split |= _chunks[i] > 1;
             scratch = Math.Max(scratch, _ops[i].ScratchBytes);
         }
         _arenaBytes = model.Plan.ArenaBytes;
         _scratchBytes = scratch;
+        // Each thread gets its own scratch, 64-byte aligned so no two threads write one cache line.
+        _scratchStride = (scratch + 63) & ~63;
+        int scratchThreads = split ? Threads : 1;
 
-        long required = (long)_arenaBytes + _scratchBytes;
+        long scratchTotal = (long)_scratchStride * (scratchThreads - 1) + _scratchBytes;
+        long required = _arenaBytes + scratchTotal;
         if (options.BudgetBytes is long budget && required > budget)
         {
             ArenaPlan plan = model.Plan;
@@ -58,17 +88,31 @@ public sealed class Interpreter : IDisposable
                 TensorInfo ti = model.Tensors[t];
                 alive.Add($"{ti.Name} {ti.Type}[{string.Join('x', ti.Shape)}] {ti.ByteLength} bytes");
             }
-            throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, _scratchBytes);
+            throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, required - _arenaBytes);
         }
         (_arena, _arenaStart) = AllocateAligned(_arenaBytes);
-        (_scratch, _scratchStart) = AllocateAligned(_scratchBytes);
+        _scratchTotal = (int)scratchTotal;
+        (_scratch, _scratchStart) = AllocateAligned(_scratchTotal);
+        // Touch every page now: the OS maps fresh memory on first write, which would otherwise land in the first inference.
+        Array.Fill(_arena, (byte)0);
+        Array.Fill(_scratch, (byte)0);
+        // No op splits (a small model, or Threads = 1): no workers to start.
+        if (split) _pool = new WorkerPool(Threads);
     }
+
+    /// <summary>The largest <see cref="InterpreterOptions.Threads"/>.</summary>
+    public const int MaxThreads = 256;
 
     public EdgeModel Model { get; }
     /// <summary>The instruction set the kernels were prepared for.</summary>
     public KernelIsa Isa { get; }
     public int ArenaBytes => _arenaBytes;
-    public int ScratchBytes => _scratchBytes;
+    /// <summary>Scratch of all threads (each thread that runs chunks has its own, the largest op's ScratchBytes); ArenaBytes + ScratchBytes is what the budget counts.</summary>
+    public int ScratchBytes => _scratchTotal;
+    /// <summary>Threads an inference runs on, the calling thread included.</summary>
+    public int Threads { get; }
+    /// <summary>Into how many chunks op <paramref name="op"/> is split (1: it runs on the calling thread).</summary>
+    public int ChunksOf(int op) => _chunks[op];
 
     private Span<byte> Arena => new(_arena, _arenaStart, _arenaBytes);
 
@@ -79,7 +123,36 @@ public sealed class Interpreter : IDisposable
         Span<byte> arena = Arena;
         Span<byte> scratch = new(_scratch, _scratchStart, _scratchBytes);
         PreparedOp[] ops = _ops;
-        for (int i = 0; i < ops.Length; i++) ops[i].Invoke(arena, scratch);
+        for (int i = 0; i < ops.Length; i++) RunOp(i, arena, scratch);
+    }
+
+    /// <summary>
+    /// Runs op <paramref name="index"/> alone on whatever its inputs hold in the arena now (profiling and debugging:
+    /// call it after a full <see cref="Invoke()"/>, while the op's inputs are still alive in the plan).
+    /// </summary>
+    public void InvokeOp(int index)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_ops.Length, nameof(index));
+        RunOp(index, Arena, new Span<byte>(_scratch, _scratchStart, _scratchBytes));
+    }
+
+    private void RunOp(int i, Span<byte> arena, Span<byte> scratch)
+    {
+        if (_chunks[i] == 1 || _pool is null)
+        {
+            _ops[i].Invoke(arena, scratch);
+            return;
+        }
+        _current = i;
+        _pool.Run(this, _chunks[i]);
+    }
+
+    /// <summary>Chunk <paramref name="chunk"/> of the current op, on thread <paramref name="worker"/> (0 = the caller) with that thread's scratch.</summary>
+    void IChunkWork.RunChunk(int chunk, int worker)
+    {
+        int i = _current;
+        _ops[i].InvokeChunk(chunk, _chunks[i], Arena, new Span<byte>(_scratch, _scratchStart + worker * _scratchStride, _scratchBytes));
     }
 
     /// <summary>Runs every op and calls <paramref name="afterOp"/> after each, while that op's tensors are alive (see <see cref="TensorBytes"/>).</summary>
@@ -91,7 +164,7 @@ public sealed class Interpreter : IDisposable
         PreparedOp[] ops = _ops;
         for (int i = 0; i < ops.Length; i++)
         {
-            ops[i].Invoke(arena, scratch);
+            RunOp(i, arena, scratch);
             afterOp(i);
         }
     }
@@ -126,10 +199,14 @@ public sealed class Interpreter : IDisposable
         return Arena.Slice(t.ArenaOffset, t.ByteLength);
     }
 
-    /// <summary>Drops the arena and the prepared ops; Invoke then does nothing and the accessors throw.</summary>
+    /// <summary>Stops the worker threads (each finishes the chunk in hand), drops the arena and the prepared ops;
+    /// Invoke then does nothing and the accessors throw.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
         _disposed = true;
+        _pool?.Dispose();
+        _pool = null;
         _ops = [];
         _arena = [];
         _scratch = [];

@@ -39,13 +39,19 @@ public static class OpFactory
             OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors, isa),
             OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors, isa),
             OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors, isa),
-            OpCode.Add => OptimizedOps.Add(PrepareAdd(op, tensors), op, tensors, isa), // simd hook
+            OpCode.Add => PrepareAdd(op, tensors) switch
+            {
+                AddOp same => OptimizedOps.Add(same, op, tensors, isa), // simd hook (inputs of one shape)
+                var broadcast => broadcast,
+            },
             OpCode.Concat => PrepareConcat(op, tensors),
             OpCode.Reshape => PrepareReshape(op, tensors),
             OpCode.ChannelShuffle => PrepareChannelShuffle(op, tensors),
             OpCode.Softmax => PrepareSoftmax(op, tensors),
             OpCode.Quantize => PrepareQuantize(op, tensors),
             OpCode.Dequantize => PrepareDequantize(op, tensors),
+            OpCode.LeakyRelu => PrepareLeakyRelu(op, tensors),
+            OpCode.Pad2D => PreparePad2D(op, tensors),
             _ => throw Fail(op, "a known op code", ((int)op.Code).ToString(), "code"),
         };
     }
@@ -168,6 +174,8 @@ public static class OpFactory
             throw Fail(op, "representable Add multipliers (output scale not below 2^-30 of the input scales)",
                 $"scales a={a.Scale:R} b={b.Scale:R} out={y.Scale:R}", "quantization of inputs and output");
         }
+        if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
+            return new AddBroadcastOp(p, AddReference.Broadcast(a.Shape, b.Shape, y.Shape), new TensorView(a), new TensorView(b), new TensorView(y));
         return new AddOp(p, new TensorView(a), new TensorView(b), new TensorView(y));
     }
 
@@ -240,6 +248,32 @@ public static class OpFactory
     {
         var x = Activation(op, t, op.Inputs[0], "input 0");
         return new DequantizeOp(x.Scale, x.ZeroPoint, new TensorView(x), new TensorView(t[op.Outputs[0]]));
+    }
+
+    private static PreparedOp PrepareLeakyRelu(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        var x = Activation(op, t, op.Inputs[0], "input 0");
+        var y = Activation(op, t, op.Outputs[0], "output 0");
+        float alpha = BitConverter.Int32BitsToSingle(op.Params[0]);
+        try
+        {
+            var p = LeakyReluReference.ComputeParams(x.Scale, x.ZeroPoint, y.Scale, y.ZeroPoint, alpha);
+            return new LeakyReluOp(p, new TensorView(x), new TensorView(y));
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw Fail(op, $"in_scale / out_scale and |alpha| · in_scale / out_scale below 2^22",
+                $"scales in={x.Scale:R} out={y.Scale:R}, alpha {alpha:R}", "quantization of input and output");
+        }
+    }
+
+    private static PreparedOp PreparePad2D(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        var x = Activation(op, t, op.Inputs[0], "input 0");
+        var y = Activation(op, t, op.Outputs[0], "output 0");
+        SameQuantization(op, x, y);
+        var shape = new Pad2DShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], op.Params[0], op.Params[1], y.Shape[1], y.Shape[2]);
+        return new Pad2DOp(shape, (PadMode)op.Params[5], (sbyte)op.Params[4], new TensorView(x), new TensorView(y));
     }
 
     // ---- quantization checks ----

@@ -41,6 +41,8 @@ public static class OpShapes
             OpCode.Softmax => Softmax(op, tensors),
             OpCode.Quantize => Elementwise(op, tensors, TensorType.Float32, TensorType.Int8),
             OpCode.Dequantize => Elementwise(op, tensors, TensorType.Int8, TensorType.Float32),
+            OpCode.LeakyRelu => LeakyRelu(op, tensors),
+            OpCode.Pad2D => Pad2D(op, tensors),
             _ => throw Fail(op, "a known op code", ((int)op.Code).ToString(), "code"),
         };
         // Softmax, Dequantize and Reshape check their own output types; every other op writes int8.
@@ -173,10 +175,19 @@ public static class OpShapes
         InputCount(op, 2, 2);
         var a = Input(op, t, 0, TensorType.Int8, -1, "a");
         var b = Input(op, t, 1, TensorType.Int8, -1, "b");
-        if (!a.Shape.AsSpan().SequenceEqual(b.Shape))
-            throw Fail(op, $"b of a's shape {ShapeText(a.Shape)}", ShapeText(b.Shape), "input 1 (no broadcasting)");
         Activation(op, op.Params[0], op.Params[1], 0);
-        return Checked(op, (int[])a.Shape.Clone());
+        if (a.Shape.AsSpan().SequenceEqual(b.Shape)) return Checked(op, (int[])a.Shape.Clone());
+        // Broadcasting: one rank ≤ 4, each dimension equal or 1 in one of them.
+        if (a.Shape.Length != b.Shape.Length || a.Shape.Length > 4)
+            throw Fail(op, $"b of a's shape {ShapeText(a.Shape)}, or of its rank (≤ 4) for broadcasting", ShapeText(b.Shape), "input 1");
+        var shape = new int[a.Shape.Length];
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (a.Shape[d] != b.Shape[d] && a.Shape[d] != 1 && b.Shape[d] != 1)
+                throw Fail(op, $"b[{d}] equal to a[{d}] = {a.Shape[d]}, or 1 in either (broadcasting)", ShapeText(b.Shape), $"input 1 dimension {d}");
+            shape[d] = Math.Max(a.Shape[d], b.Shape[d]);
+        }
+        return Checked(op, shape);
     }
 
     private static int[] Concat(OpInfo op, IReadOnlyList<TensorInfo> t)
@@ -278,6 +289,41 @@ public static class OpShapes
         if (o is not null && o.Type != TensorType.Int8 && o.Type != TensorType.Float32)
             throw Fail(op, "output type Int8 or Float32", o.Type.ToString(), "output 0 type");
         return Checked(op, (int[])x.Shape.Clone());
+    }
+
+    private static int[] LeakyRelu(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        ParamCount(op, 1);
+        InputCount(op, 1, 1);
+        var x = Input(op, t, 0, TensorType.Int8, -1, "input");
+        float alpha = BitConverter.Int32BitsToSingle(op.Params[0]);
+        if (!float.IsFinite(alpha))
+            throw Fail(op, "alpha finite", alpha.ToString("R"), "param alpha (slot 0, float bits)");
+        return Checked(op, (int[])x.Shape.Clone());
+    }
+
+    /// <summary>Pad2D params: pad_top, pad_left, pad_bottom, pad_right, value, mode.</summary>
+    private static int[] Pad2D(OpInfo op, IReadOnlyList<TensorInfo> t)
+    {
+        ParamCount(op, 6);
+        InputCount(op, 1, 1);
+        var x = Input(op, t, 0, TensorType.Int8, 4, "input");
+        string[] names = ["pad_top", "pad_left", "pad_bottom", "pad_right"];
+        for (int i = 0; i < 4; i++)
+        {
+            if (op.Params[i] < 0 || op.Params[i] > MaxGeometry)
+                throw Fail(op, $"0 ≤ {names[i]} ≤ {MaxGeometry}", op.Params[i].ToString(), $"param {names[i]} (slot {i})");
+        }
+        if (op.Params[4] < sbyte.MinValue || op.Params[4] > sbyte.MaxValue)
+            throw Fail(op, "an int8 fill value in [-128, 127]", op.Params[4].ToString(), "param value (slot 4)");
+        if (op.Params[5] is < 0 or > 2)
+            throw Fail(op, "mode 0 (constant), 1 (reflect) or 2 (edge)", op.Params[5].ToString(), "param mode (slot 5)");
+        if (op.Params[5] == 1 && (Math.Max(op.Params[0], op.Params[2]) >= x.Shape[1] || Math.Max(op.Params[1], op.Params[3]) >= x.Shape[2]))
+            throw Fail(op, $"reflect pads below the input height {x.Shape[1]} and width {x.Shape[2]}", $"{op.Params[0]},{op.Params[1]},{op.Params[2]},{op.Params[3]}", "params pad_* (reflect mode)");
+        long oh = (long)x.Shape[1] + op.Params[0] + op.Params[2], ow = (long)x.Shape[2] + op.Params[1] + op.Params[3];
+        if (oh > int.MaxValue || ow > int.MaxValue)
+            throw Fail(op, "padded height and width ≤ int.MaxValue", $"{oh}x{ow}", "params pad_*");
+        return Checked(op, [x.Shape[0], (int)oh, (int)ow, x.Shape[3]]);
     }
 
     private static int[] Elementwise(OpInfo op, IReadOnlyList<TensorInfo> t, TensorType inType, TensorType outType)

@@ -5,7 +5,7 @@ public enum CalibrationMethod
 {
     /// <summary>Smallest and largest value seen.</summary>
     MinMax,
-    /// <summary>Exponential moving average of each sample's min and max (TFLite/PyTorch style).</summary>
+    /// <summary>Exponential moving average of the min and max of each batch of <see cref="RangeObserver.AverageBatch"/> samples (TFLite/PyTorch style).</summary>
     MovingAverageMinMax,
     /// <summary>The <see cref="QuantizeOptions.Percentile"/> and (100 - it) percentiles of the values.</summary>
     Percentile,
@@ -14,16 +14,33 @@ public enum CalibrationMethod
 }
 
 /// <summary>
-/// Watches one tensor over the calibration set: running min/max, moving-average min/max, and a
-/// fixed-size uniform reservoir sample of its values (for percentile and MSE ranges), so memory is
-/// bounded whatever the calibration set size.
+/// Watches one tensor over the calibration set: running min/max, moving-average min/max, and the
+/// distribution of its values for percentile and MSE ranges. The distribution is a histogram of
+/// <see cref="HistogramBins"/> bins over [Min, Max] (exact zeros, the ReLU outputs, counted apart):
+/// exact when the caller makes a second pass with <see cref="ObserveHistogram"/> once the range is
+/// known (the <see cref="Quantizer"/> does), otherwise built from a fixed-size uniform reservoir
+/// sample, so memory is bounded whatever the calibration set size. The reservoir alone misjudges
+/// tails: a 32 Ki sample of 3 M ReLU outputs holds about 4 of the 385 values above a clipping
+/// point, so its MSE and 99.99th-percentile estimates swing with a handful of values.
 /// </summary>
 public sealed class RangeObserver
 {
+    public const int HistogramBins = 2048;
     private readonly float[] _reservoir;
     private readonly Random _rng;
     private long _seen;
     private bool _hasAverage;
+    private int _inBatch;
+    private float _batchMin = float.PositiveInfinity, _batchMax = float.NegativeInfinity;
+
+    /// <summary>
+    /// Samples per moving-average update. PyTorch and TFLite average the extremes of training batches; averaging
+    /// those of single images instead clips every tensor with few values per image (a global pool's 64 channels have
+    /// a much smaller maximum per image than over 32 images: int8 agreement fell to 98.8 % on Fashion-MNIST).
+    /// </summary>
+    public const int AverageBatch = 32;
+    private long[]? _histogram;
+    private long _histogramZeros;
 
     public RangeObserver(int reservoirSize = 1 << 15, int seed = 1)
     {
@@ -33,8 +50,11 @@ public sealed class RangeObserver
 
     public float Min { get; private set; } = float.PositiveInfinity;
     public float Max { get; private set; } = float.NegativeInfinity;
-    public float AverageMin { get; private set; }
-    public float AverageMax { get; private set; }
+    private float _averageMin, _averageMax;
+
+    /// <summary>Moving average of batch minima and maxima; before the first full batch, the extremes seen so far.</summary>
+    public float AverageMin => _hasAverage ? _averageMin : _batchMin;
+    public float AverageMax => _hasAverage ? _averageMax : _batchMax;
     public long Count => _seen;
 
     /// <summary>Observes one sample's values.</summary>
@@ -49,16 +69,23 @@ public sealed class RangeObserver
         }
         Min = Math.Min(Min, lo);
         Max = Math.Max(Max, hi);
-        if (!_hasAverage)
+        _batchMin = Math.Min(_batchMin, lo);
+        _batchMax = Math.Max(_batchMax, hi);
+        if (++_inBatch == AverageBatch)
         {
-            AverageMin = lo;
-            AverageMax = hi;
-            _hasAverage = true;
-        }
-        else
-        {
-            AverageMin += momentum * (lo - AverageMin);
-            AverageMax += momentum * (hi - AverageMax);
+            if (!_hasAverage)
+            {
+                (_averageMin, _averageMax) = (_batchMin, _batchMax);
+                _hasAverage = true;
+            }
+            else
+            {
+                _averageMin += momentum * (_batchMin - _averageMin);
+                _averageMax += momentum * (_batchMax - _averageMax);
+            }
+            _inBatch = 0;
+            _batchMin = float.PositiveInfinity;
+            _batchMax = float.NegativeInfinity;
         }
         foreach (float v in values)
         {
@@ -72,6 +99,37 @@ public sealed class RangeObserver
             _seen++;
         }
     }
+
+    /// <summary>Second pass over the same values (after every <see cref="Observe"/>): counts each value into the exact histogram.</summary>
+    public void ObserveHistogram(ReadOnlySpan<float> values)
+    {
+        if (_seen == 0) throw new InvalidOperationException("ObserveHistogram needs the range: call Observe on every sample first");
+        _histogram ??= new long[HistogramBins];
+        CountInto(_histogram, ref _histogramZeros, values);
+    }
+
+    private void CountInto(long[] histogram, ref long zeros, ReadOnlySpan<float> values)
+    {
+        double width = ((double)Max - Min) / HistogramBins;
+        foreach (float v in values)
+        {
+            if (v == 0) { zeros++; continue; }
+            int b = width > 0 ? (int)((v - (double)Min) / width) : 0;
+            histogram[Math.Clamp(b, 0, HistogramBins - 1)]++;
+        }
+    }
+
+    /// <summary>The exact histogram if a second pass was made, else one built from the reservoir sample.</summary>
+    private (long[] Counts, long Zeros) Histogram()
+    {
+        if (_histogram != null) return (_histogram, _histogramZeros);
+        var h = new long[HistogramBins];
+        long zeros = 0;
+        CountInto(h, ref zeros, _reservoir.AsSpan(0, (int)Math.Min(_seen, _reservoir.Length)));
+        return (h, zeros);
+    }
+
+    private double BinCenter(int b) => Min + (b + 0.5) * (((double)Max - Min) / HistogramBins);
 
     /// <summary>The float range for <paramref name="method"/>; always includes 0 (so zero is exactly representable).</summary>
     public (float Min, float Max) Range(CalibrationMethod method, float percentile = 99.99f)
@@ -88,40 +146,57 @@ public sealed class RangeObserver
         return (Math.Min(lo, 0f), Math.Max(hi, 0f));
     }
 
-    private Span<float> Sorted()
-    {
-        var s = _reservoir.AsSpan(0, (int)Math.Min(_seen, _reservoir.Length)).ToArray().AsSpan();
-        s.Sort();
-        return s;
-    }
-
+    /// <summary>Lower edge of the bin where the (100 - p)th percentile falls, upper edge of the pth's (zeros sit at 0).</summary>
     private (float, float) PercentileRange(float percentile)
     {
-        var s = Sorted();
+        var (h, zeros) = Histogram();
         double q = Math.Clamp(percentile, 50f, 100f) / 100.0;
-        float lo = s[(int)Math.Floor((1 - q) * (s.Length - 1))];
-        float hi = s[(int)Math.Ceiling(q * (s.Length - 1))];
-        return (lo, hi);
+        long total = zeros;
+        foreach (long c in h) total += c;
+        double width = ((double)Max - Min) / HistogramBins;
+        int zeroBin = width > 0 ? Math.Clamp((int)(-(double)Min / width), 0, HistogramBins - 1) : 0;
+        long Counted(int b) => h[b] + (b == zeroBin ? zeros : 0);
+        double below = (1 - q) * total, above = (1 - q) * total;
+        float lo = Min, hi = Max;
+        long acc = 0;
+        for (int b = 0; b < HistogramBins; b++)
+        {
+            acc += Counted(b);
+            if (acc > below) { lo = (float)(Min + b * width); break; }
+        }
+        acc = 0;
+        for (int b = HistogramBins - 1; b >= 0; b--)
+        {
+            acc += Counted(b);
+            if (acc > above) { hi = (float)(Min + (b + 1) * width); break; }
+        }
+        return (Math.Max(lo, Min), Math.Min(hi, Max));
     }
 
+    /// <summary>
+    /// The min-max range shrunk by the factor in 0.2..1.0 whose int8 grid gives the least expected squared
+    /// error over the histogram: s²/12 for a value inside the grid, (v - edge)² for a clipped one, 0 for an exact zero.
+    /// </summary>
     private (float, float) MseRange()
     {
-        var s = Sorted();
+        var (h, _) = Histogram();
         float lo0 = Math.Min(Min, 0f), hi0 = Math.Max(Max, 0f);
         if (hi0 - lo0 <= 0) return (lo0, hi0);
         double best = double.PositiveInfinity;
         (float, float) bestRange = (lo0, hi0);
-        // Shrink the min-max range by a common factor; 0.2..1.0 covers the useful clipping region.
         for (int step = 0; step <= 80; step++)
         {
             float f = 1f - step * 0.01f;
             float lo = lo0 * f, hi = hi0 * f;
             var (scale, zp) = QuantParams.FromRange(lo, hi);
+            double loEdge = (-128 - zp) * (double)scale, hiEdge = (127 - zp) * (double)scale, rounding = (double)scale * scale / 12;
             double err = 0;
-            foreach (float v in s)
+            for (int b = 0; b < HistogramBins; b++)
             {
-                float q = QuantParams.FakeQuantize(v, scale, zp);
-                err += (q - v) * (double)(q - v);
+                if (h[b] == 0) continue;
+                double c = BinCenter(b);
+                double d = c > hiEdge ? c - hiEdge : c < loEdge ? loEdge - c : 0;
+                err += h[b] * (d > 0 ? d * d : rounding);
             }
             if (err < best)
             {

@@ -38,10 +38,7 @@ internal sealed class EdgeConverter
         {
             string? p = n.Kind switch
             {
-                NodeKind.LeakyRelu => "LeakyRelu has no int8 edge op yet (replace it by ReLU, or keep this model in float)",
-                NodeKind.Pad => "Pad that does not feed a Conv cannot be folded and has no int8 edge op",
                 NodeKind.BatchNorm => "BatchNormalization on a 2-D tensor that does not follow Gemm/MatMul has no int8 edge op",
-                NodeKind.Clamp when g.Shapes[n.Output].Length != 4 => "ReLU/Clip on a 2-D tensor whose producer cannot fuse it",
                 NodeKind.Conv or NodeKind.ConvTranspose when g.Shapes[n.Output].Length != 4 => "needs a 4-D tensor",
                 _ => null,
             };
@@ -148,10 +145,16 @@ internal sealed class EdgeConverter
                 }
             case NodeKind.Clamp:
                 {
-                    // A standalone ReLU/Clip: a 1x1 max pool (identity) with the clamp, keeping the input's quantization.
+                    // A standalone ReLU/Clip: a 1x1 max pool (identity) with the clamp, keeping the input's quantization;
+                    // a tensor of another rank is viewed as [1, 1, rows, last axis] around it.
                     _q[n.Output] = xq;
                     var (lo, hi) = Act(n, xq);
-                    return _b.MaxPool2D(n.Name, x, new PoolParams(1, 1, 1, 1, 0, 0, 0, 0, false, false, lo, hi));
+                    var shape = _g.Shapes[n.Output];
+                    var clamp = new PoolParams(1, 1, 1, 1, 0, 0, 0, 0, false, false, lo, hi);
+                    if (shape.Length == 4) return _b.MaxPool2D(n.Name, x, clamp);
+                    int last = shape[^1], rows = (int)(shape.Aggregate(1L, (a, d) => a * d) / last);
+                    int y = _b.MaxPool2D(n.Name, _b.Reshape(n.Name + ".4d", x, [1, 1, rows, last]), clamp);
+                    return _b.Reshape(n.Name + ".reshape", y, shape);
                 }
             case NodeKind.GlobalAveragePool:
                 {
@@ -173,6 +176,17 @@ internal sealed class EdgeConverter
                     var yq = Q(n.Output);
                     var (lo, hi) = Act(n, yq);
                     return _b.Concat(n.Name, n.Inputs.Select(i => _tensor[i]).ToArray(), yq.Scale, yq.Zp, lo, hi);
+                }
+            case NodeKind.LeakyRelu:
+                {
+                    var yq = Q(n.Output);
+                    return _b.LeakyRelu(n.Name, x, n.Alpha, yq.Scale, yq.Zp);
+                }
+            case NodeKind.Pad:
+                {
+                    // The output keeps the input's quantization (Quantizer widens that range to hold the fill value).
+                    _q[n.Output] = xq;
+                    return _b.Pad2D(n.Name, x, n.PadTop, n.PadLeft, n.PadBottom, n.PadRight, QuantParams.Quantize(n.PadValue, xq.Scale, xq.Zp), n.PadMode);
                 }
             case NodeKind.Reshape:
                 _q[n.Output] = xq;

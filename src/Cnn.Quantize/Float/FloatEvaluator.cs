@@ -61,7 +61,25 @@ public sealed class FloatEvaluator
             case NodeKind.Add:
                 {
                     var b = values[n.Inputs[1]];
-                    for (int i = 0; i < y.Length; i++) y[i] = x[i] + b[i];
+                    var bs = _graph.Shapes[n.Inputs[1]];
+                    if (xs.SequenceEqual(bs))
+                    {
+                        for (int i = 0; i < y.Length; i++) y[i] = x[i] + b[i];
+                        break;
+                    }
+                    // Broadcasting (one rank): output index → each input's index with its size-1 dimensions pinned to 0.
+                    var idx = new int[ys.Length];
+                    for (int i = 0; i < y.Length; i++)
+                    {
+                        int ia = 0, ib = 0;
+                        for (int d = 0; d < ys.Length; d++)
+                        {
+                            ia = ia * xs[d] + (xs[d] == 1 ? 0 : idx[d]);
+                            ib = ib * bs[d] + (bs[d] == 1 ? 0 : idx[d]);
+                        }
+                        y[i] = x[ia] + b[ib];
+                        for (int d = ys.Length - 1; d >= 0 && ++idx[d] == ys[d]; d--) idx[d] = 0;
+                    }
                     break;
                 }
             case NodeKind.Concat:
@@ -112,6 +130,18 @@ public sealed class FloatEvaluator
             case NodeKind.Pad:
                 {
                     int nb = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = ys[1], ow = ys[2];
+                    if (n.PadMode != Cnn.Edge.Kernels.PadMode.Constant)
+                    {
+                        // Reflect mirrors about the border element (-1 → 1), edge repeats it (-1 → 0).
+                        bool reflect = n.PadMode == Cnn.Edge.Kernels.PadMode.Reflect;
+                        int Src(int i, int size) => (uint)i < (uint)size ? i : reflect ? (i < 0 ? -i : 2 * (size - 1) - i) : (i < 0 ? 0 : size - 1);
+                        for (int b = 0; b < nb; b++)
+                            for (int i = 0; i < oh; i++)
+                                for (int j = 0; j < ow; j++)
+                                    Array.Copy(x, ((long)(b * h + Src(i - n.PadTop, h)) * w + Src(j - n.PadLeft, w)) * c, y, ((long)(b * oh + i) * ow + j) * c, c);
+                        break;
+                    }
+                    if (n.PadValue != 0) Array.Fill(y, n.PadValue);
                     for (int b = 0; b < nb; b++)
                         for (int i = 0; i < h; i++)
                             Array.Copy(x, ((long)(b * h + i) * w) * c, y, ((long)(b * oh + i + n.PadTop) * ow + n.PadLeft) * c, (long)w * c);

@@ -29,7 +29,7 @@ public enum NodeKind
     Clamp,
     /// <summary>y = x &gt;= 0 ? x : Alpha*x.</summary>
     LeakyRelu,
-    /// <summary>Zero padding of H and W (pads in PadTop..PadRight), folded into the next Conv when possible.</summary>
+    /// <summary>Padding of H and W (pads in PadTop..PadRight; <see cref="QNode.PadMode"/>, fill <see cref="QNode.PadValue"/>); a zero Pad read only by a Conv is folded into it.</summary>
     Pad,
 }
 
@@ -67,6 +67,10 @@ public sealed class QNode
 
     /// <summary>LeakyRelu slope.</summary>
     public float Alpha { get; set; }
+    /// <summary>Pad fill value (constant mode).</summary>
+    public float PadValue { get; set; }
+    /// <summary>Pad mode: constant (<see cref="PadValue"/>), reflect or edge.</summary>
+    public Cnn.Edge.Kernels.PadMode PadMode { get; set; }
     /// <summary>BatchNorm per-channel multiplier and offset.</summary>
     public float[]? Scale { get; set; }
     public float[]? Shift { get; set; }
@@ -110,7 +114,7 @@ public sealed class QGraph
                 DilationH = n.DilationH, DilationW = n.DilationW, PadTop = n.PadTop, PadLeft = n.PadLeft,
                 PadBottom = n.PadBottom, PadRight = n.PadRight, OutputPadH = n.OutputPadH, OutputPadW = n.OutputPadW,
                 Groups = n.Groups, CeilMode = n.CeilMode, CountIncludePad = n.CountIncludePad,
-                ActMin = n.ActMin, ActMax = n.ActMax, Alpha = n.Alpha,
+                ActMin = n.ActMin, ActMax = n.ActMax, Alpha = n.Alpha, PadValue = n.PadValue, PadMode = n.PadMode,
                 Scale = n.Scale is null ? null : [.. n.Scale], Shift = n.Shift is null ? null : [.. n.Shift], Origin = n.Origin,
             });
         }

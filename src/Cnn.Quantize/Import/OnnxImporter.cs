@@ -8,9 +8,10 @@ public sealed class UnsupportedModelException : Exception
 {
     public UnsupportedModelException(IReadOnlyList<string> problems)
         : base($"{problems.Count} unsupported construct(s) in the model:\n  " + string.Join("\n  ", problems) +
-               "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu (float only), MaxPool, AveragePool, " +
-               "GlobalAveragePool, GlobalMaxPool, Gemm, MatMul+Add, Add, Concat (channels), Flatten, Reshape (constant shape), " +
-               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (constant zeros). " +
+               "\nSupported: Conv, ConvTranspose, BatchNormalization, Relu, Clip, LeakyRelu, MaxPool, AveragePool, " +
+               "GlobalAveragePool, GlobalMaxPool, Gemm (transA, transB), MatMul+Add, Add (broadcasting one rank), Concat (channels), Flatten (axis 1), Reshape (constant shape), " +
+               "Reshape-Transpose-Reshape channel shuffle, Softmax, Identity, Dropout, Constant, Pad (H and W; constant, reflect, edge), " +
+               "Add/Sub/Mul/Div by a scalar or per-channel constant. " +
                "Re-export with these ops (e.g. torch.onnx.export with opset 13 and do_constant_folding=True).")
     {
         Problems = problems;
@@ -204,10 +205,14 @@ public static class OnnxImporter
                         return;
                     }
                 case "Mul" or "Div" or "Sub" or "Add" when allConst: FoldArithmetic(node); return;
+                case "Mul" or "Div" or "Sub" or "Add" when node.Inputs.Count == 2 && (Const(node.Input(0)) != null || Const(node.Input(1)) != null):
+                    ConvertAffineConst(node);
+                    return;
                 case "ReduceMean": ConvertReduceMean(node); return;
                 case "Transpose" when allConst: FoldTranspose(node); return;
                 case "Shape" or "Gather" or "Unsqueeze" or "Squeeze" or "Cast" or "Mul" or "Div" or "Sub":
-                    throw new OnnxFormatException(node.Describe(), $"{node.OpType} on a runtime tensor is not supported (only shape computations on constants are folded)");
+                    throw new OnnxFormatException(node.Describe(), $"{node.OpType} on a runtime tensor is not supported (only shape computations on constants, " +
+                                                                   "and Add/Sub/Mul/Div of a runtime tensor by a scalar or per-channel constant)");
                 case "Conv": ConvertConv(node); return;
                 case "ConvTranspose": ConvertConvTranspose(node); return;
                 case "BatchNormalization": ConvertBatchNorm(node); return;
@@ -581,9 +586,21 @@ public static class OnnxImporter
         private void ConvertGemm(OnnxNode node)
         {
             var a = ShapeOf(node, 0);
-            if (node.GetInt("transA", 0) != 0) throw new OnnxFormatException(node.Describe(), "transA=1 is not supported");
             var b = RequireConst(node, 1, "B");
             if (a.Length != 2 || b.Dims.Length != 2) throw new OnnxFormatException(node.Describe(), "Gemm expects 2-D A and B");
+            string input = Runtime(node, 0);
+            if (node.GetInt("transA", 0) != 0)
+            {
+                // Aᵀ without a transpose op: the [K, M] matrix as one row of K·M channels in K groups, channel-shuffled,
+                // is its transpose flattened (output channel m·K + k takes input channel k·M + m).
+                int rows = a[0], cols = a[1];
+                string flat = node.Outputs[0] + ".a_flat", shuffled = node.Outputs[0] + ".a_shuffled", transposed = node.Outputs[0] + ".a_t";
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".a_flat", Inputs = [input], Output = flat, Origin = node.Name }, [1, rows * cols]);
+                Add(new QNode { Kind = NodeKind.ChannelShuffle, Name = node.Name + ".transA", Inputs = [flat], Output = shuffled, Groups = rows, Origin = node.Name }, [1, rows * cols]);
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".a_t", Inputs = [shuffled], Output = transposed, Origin = node.Name }, [cols, rows]);
+                input = transposed;
+                a = [cols, rows];
+            }
             bool transB = node.GetInt("transB", 0) != 0;
             int k = transB ? b.Dims[1] : b.Dims[0], n = transB ? b.Dims[0] : b.Dims[1];
             if (k != a[1]) throw new OnnxFormatException(node.Describe(), $"A has {a[1]} columns, B [{string.Join(",", b.Dims)}] (transB={transB}) expects {k}");
@@ -600,7 +617,7 @@ public static class OnnxImporter
                 if (c.Length != n && c.Length != 1) throw new OnnxFormatException(node.Describe(), $"C must broadcast to [{n}], has {c.Length} values");
                 for (int o = 0; o < n; o++) bias[o] = beta * c[c.Length == 1 ? 0 : o];
             }
-            AddFullyConnected(node, Runtime(node, 0), node.Outputs[0], w, bias, n, k, a[0]);
+            AddFullyConnected(node, input, node.Outputs[0], w, bias, n, k, a[0]);
         }
 
         private void AddFullyConnected(OnnxNode node, string input, string output, float[] w, float[] bias, int n, int k, int batch)
@@ -656,14 +673,53 @@ public static class OnnxImporter
             Result.Nodes[^1].Name = name;
         }
 
+        /// <summary>
+        /// x + c, x - c, c - x, x * c, x / c with a constant c that is a scalar or one value per channel (axis 1):
+        /// a per-channel affine node (like an unfolded BatchNormalization), which the passes fold into the
+        /// preceding Conv/Gemm or turn into a depthwise 1x1 convolution.
+        /// </summary>
+        private void ConvertAffineConst(OnnxNode node)
+        {
+            int ci = Const(node.Input(0)) != null ? 0 : 1;
+            var s = ShapeOf(node, 1 - ci);
+            var t = RequireConst(node, ci, "constant operand");
+            var v = t.Floats ?? t.Ints!.Select(i => (float)i).ToArray();
+            int c = s.Length >= 2 ? s[1] : 1;
+            // Right-aligned broadcasting: every dimension of c is 1 except, at most, the one over axis 1 (channels).
+            var dims = t.Dims.Length <= s.Length ? Enumerable.Repeat(1, s.Length - t.Dims.Length).Concat(t.Dims).ToArray() : t.Dims;
+            bool scalar = v.Length == 1 && dims.Length <= s.Length;
+            bool perChannel = dims.Length == s.Length && v.Length == c && dims.Select((d, i) => i == 1 ? d == c : d == 1).All(ok => ok);
+            if (s.Length is not (2 or 4) || (!scalar && !perChannel))
+                throw new OnnxFormatException(node.Describe(), $"{node.OpType} of a [{string.Join(",", s)}] tensor and a constant [{string.Join(",", t.Dims)}] is not supported " +
+                                                               "(only a scalar or one value per channel)");
+            var scale = new float[c];
+            var shift = new float[c];
+            for (int i = 0; i < c; i++)
+            {
+                float k = v[scalar ? 0 : i];
+                (scale[i], shift[i]) = node.OpType switch
+                {
+                    "Add" => (1f, k),
+                    "Sub" => ci == 1 ? (1f, -k) : (-1f, k),
+                    "Mul" => (k, 0f),
+                    _ when ci == 1 && k != 0 => (1f / k, 0f),
+                    _ => throw new OnnxFormatException(node.Describe(), ci == 0 ? "division of a constant by a runtime tensor is not supported" : "division by zero"),
+                };
+            }
+            Add(new QNode { Kind = NodeKind.BatchNorm, Name = node.Name, Inputs = [Runtime(node, 1 - ci)], Output = node.Outputs[0], Scale = scale, Shift = shift }, s);
+        }
+
         private void ConvertAdd(OnnxNode node)
         {
             var a = ShapeOf(node, 0);
             var b = ShapeOf(node, 1);
-            if (Const(node.Input(0)) != null || Const(node.Input(1)) != null)
-                throw new OnnxFormatException(node.Describe(), "Add of a constant is only supported as the bias after MatMul (fold it into the preceding layer before export)");
-            if (!a.SequenceEqual(b)) throw new OnnxFormatException(node.Describe(), $"broadcasting Add of [{string.Join(",", a)}] and [{string.Join(",", b)}] is not supported");
-            Add(new QNode { Kind = NodeKind.Add, Name = node.Name, Inputs = [Runtime(node, 0), Runtime(node, 1)], Output = node.Outputs[0] }, a);
+            // Broadcasting of two runtime tensors: one rank (2 or 4), each dimension equal or 1 in one of them.
+            bool broadcast = a.Length == b.Length && a.Length is 2 or 4 && a.Zip(b).All(d => d.First == d.Second || d.First == 1 || d.Second == 1);
+            if (!a.SequenceEqual(b) && !broadcast)
+                throw new OnnxFormatException(node.Describe(), $"Add of [{string.Join(",", a)}] and [{string.Join(",", b)}] is not supported " +
+                                                               "(broadcasting needs one rank, 2 or 4, with each dimension equal or 1 in one of them)");
+            Add(new QNode { Kind = NodeKind.Add, Name = node.Name, Inputs = [Runtime(node, 0), Runtime(node, 1)], Output = node.Outputs[0] },
+                a.Zip(b, Math.Max).ToArray());
         }
 
         private void ConvertConcat(OnnxNode node)
@@ -686,19 +742,21 @@ public static class OnnxImporter
             string input = Runtime(node, 0);
             int k = s.Skip(1).Aggregate(1, (x, y) => x * y);
             int[] outShape = [s[0], k];
-            Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, outShape);
-            if (s.Length == 4 && s[2] * s[3] > 1)
+            bool spatial = s.Length == 4 && s[2] * s[3] > 1;
+            var consumers = onnx.Nodes.Where(c => c.Inputs.Contains(node.Outputs[0])).ToList();
+            bool isOutput = onnx.Outputs.Any(o => o.Name == node.Outputs[0]);
+            if (spatial && (isOutput || consumers.Count == 0 || consumers.Any(c => c.OpType is not ("Gemm" or "MatMul"))))
             {
-                _flattenedFrom[node.Outputs[0]] = (s[1], s[2], s[3]);
-                if (onnx.Outputs.Any(o => o.Name == node.Outputs[0]))
-                    throw new OnnxFormatException(node.Describe(), $"flattens a spatial [{string.Join(",", s)}] tensor into a graph output; the NHWC runtime would give another element order (only a following Gemm/MatMul can absorb it)");
-                // Only a fully connected consumer can absorb the NCHW→NHWC order change in its weights.
-                foreach (var c in onnx.Nodes.Where(c => c.Inputs.Contains(node.Outputs[0])))
-                {
-                    if (c.OpType is not ("Gemm" or "MatMul"))
-                        throw new OnnxFormatException(node.Describe(), $"flattens a spatial [{string.Join(",", s)}] tensor that feeds {c.Describe()}; only Gemm/MatMul may follow such a flatten");
-                }
+                // Our [N,H,W,C] flattens in H,W,C order, ONNX's in C,H,W: the [H·W, C] rows of each sample transposed,
+                // which is a channel shuffle with H·W groups (output C·H·W index c·HW + p takes input p·C + c).
+                string nhwc = node.Outputs[0] + ".nhwc";
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name + ".nhwc", Inputs = [input], Output = nhwc, Origin = node.Name }, outShape);
+                Add(new QNode { Kind = NodeKind.ChannelShuffle, Name = node.Name, Inputs = [nhwc], Output = node.Outputs[0], Groups = s[2] * s[3] }, outShape);
+                return;
             }
+            Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, outShape);
+            // Only Gemm/MatMul read it: they absorb the NCHW→NHWC order change in their weight columns.
+            if (spatial) _flattenedFrom[node.Outputs[0]] = (s[1], s[2], s[3]);
         }
 
         private void ConvertReshape(OnnxNode node)
@@ -729,7 +787,14 @@ public static class OnnxImporter
                 Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, dims);
                 return;
             }
-            throw new OnnxFormatException(node.Describe(), $"Reshape of [{string.Join(",", s)}] to [{string.Join(",", dims)}] is not supported (only flatten to [N,K], [N,C,1,1]↔[N,C], and the channel shuffle pattern)");
+            if (s.Length != 4 && dims.Length != 4 && dims[0] == s[0])
+            {
+                // Neither side is an NCHW tensor that import turned NHWC: the element order is ONNX's on both.
+                Add(new QNode { Kind = NodeKind.Reshape, Name = node.Name, Inputs = [input], Output = node.Outputs[0] }, dims);
+                return;
+            }
+            throw new OnnxFormatException(node.Describe(), $"Reshape of [{string.Join(",", s)}] to [{string.Join(",", dims)}] is not supported (only flatten to [N,K], [N,C,1,1]↔[N,C], " +
+                                                           "between shapes of rank other than 4, and the channel shuffle pattern)");
         }
 
         /// <summary>Channel shuffle, step 1: x [N,C,H,W] → Reshape [N,g,C/g,H,W]. Remembered until the Transpose and Reshape back.</summary>
@@ -760,17 +825,25 @@ public static class OnnxImporter
         {
             var s = ShapeOf(node, 0);
             Require4D(node, s);
-            if (node.GetString("mode", "constant") != "constant") throw new OnnxFormatException(node.Describe(), $"Pad mode '{node.GetString("mode", "")}' is not supported (only constant zeros)");
+            var mode = node.GetString("mode", "constant") switch
+            {
+                "constant" => Cnn.Edge.Kernels.PadMode.Constant,
+                "reflect" => Cnn.Edge.Kernels.PadMode.Reflect,
+                "edge" => Cnn.Edge.Kernels.PadMode.Edge,
+                var m => throw new OnnxFormatException(node.Describe(), $"Pad mode '{m}' is not supported (constant, reflect, edge)"),
+            };
             long[] pads = node.GetInts("pads") ?? (node.Input(1).Length > 0 ? RequireConst(node, 1, "pads").RequireInts() : []);
             float value = node.GetFloat("value", 0f);
             if (node.Input(2).Length > 0) value = RequireConst(node, 2, "constant_value").RequireFloats()[0];
             if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 1024))
                 throw new OnnxFormatException(node.Describe(), $"pads [{string.Join(",", pads)}] must pad only H and W, non-negative");
-            if (value != 0) throw new OnnxFormatException(node.Describe(), $"Pad value {value} is not supported (only zeros)");
+            if (!float.IsFinite(value)) throw new OnnxFormatException(node.Describe(), $"Pad value {value} is not finite");
+            if (mode == Cnn.Edge.Kernels.PadMode.Reflect && (Math.Max(pads[2], pads[6]) >= s[2] || Math.Max(pads[3], pads[7]) >= s[3]))
+                throw new OnnxFormatException(node.Describe(), $"reflect pads [{string.Join(",", pads)}] must be smaller than the input's height {s[2]} and width {s[3]}");
             Add(new QNode
             {
                 Kind = NodeKind.Pad, Name = node.Name, Inputs = [Runtime(node, 0)], Output = node.Outputs[0],
-                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7],
+                PadTop = (int)pads[2], PadLeft = (int)pads[3], PadBottom = (int)pads[6], PadRight = (int)pads[7], PadValue = value, PadMode = mode,
             }, [s[0], s[1], s[2] + (int)(pads[2] + pads[6]), s[3] + (int)(pads[3] + pads[7])]);
         }
     }

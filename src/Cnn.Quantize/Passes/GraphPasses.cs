@@ -62,7 +62,7 @@ public static class GraphPasses
         foreach (var pad in g.Nodes.Where(n => n.Kind == NodeKind.Pad).ToList())
         {
             var consumers = g.Consumers(pad.Output).ToList();
-            if (consumers is not [{ Kind: NodeKind.Conv } conv] || g.Outputs.Contains(pad.Output)) continue;
+            if (pad.PadValue != 0 || pad.PadMode != Cnn.Edge.Kernels.PadMode.Constant || consumers is not [{ Kind: NodeKind.Conv } conv] || g.Outputs.Contains(pad.Output)) continue;
             conv.PadTop += pad.PadTop;
             conv.PadLeft += pad.PadLeft;
             conv.PadBottom += pad.PadBottom;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Cnn.Trainer.Kernels;
 
@@ -13,92 +14,128 @@ internal static class Gemm
     /// <summary>
     /// C[M,N] += A(i,k) * B[K,N]. A(i,k) = a[i*aRow + k*aCol], so a transposed A costs nothing.
     /// B and C are row-major with leading dimensions ldb and ldc.
-    /// Micro-kernel: 4 rows x 2 vectors of C held in registers over the whole K loop.
+    /// Every C element is one FMA chain over k in order, so the result does not depend on the vector width.
     /// </summary>
     public static void NN(int m, int n, int k, ReadOnlySpan<float> a, int aRow, int aCol,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
     {
-        int vw = Vector<float>.Count;
+        switch (Simd.Width)
+        {
+            case SimdWidth.V512: NN<Vector512<float>, V512>(m, n, k, a, aRow, aCol, b, ldb, c, ldc); break;
+            case SimdWidth.V256: NN<Vector256<float>, V256>(m, n, k, a, aRow, aCol, b, ldb, c, ldc); break;
+            default: NN<Vector128<float>, V128>(m, n, k, a, aRow, aCol, b, ldb, c, ldc); break;
+        }
+    }
+
+    [ThreadStatic] private static float[]? t_tailB;
+    [ThreadStatic] private static float[]? t_tailC;
+
+    /// <summary>
+    /// Micro-kernels: 4 rows × 2 vectors of C in registers over the whole K loop, then 4 × 1 vector. The last
+    /// N mod width columns are copied into zero-padded vector-wide buffers and run through the same
+    /// 4 × 1 kernel (no scalar loop with strided B loads).
+    /// </summary>
+    private static void NN<TV, TO>(int m, int n, int k, ReadOnlySpan<float> a, int aRow, int aCol,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+        where TV : unmanaged where TO : struct, ISimd<TV>
+    {
+        int vw = TO.Count;
+        int nFull = n / vw * vw, tail = n - nFull;
         ref float A = ref MemoryMarshal.GetReference(a);
         ref float B = ref MemoryMarshal.GetReference(b);
         ref float C = ref MemoryMarshal.GetReference(c);
-        int i = 0;
-        for (; i + 4 <= m; i += 4)
+        ref float BT = ref Unsafe.NullRef<float>(), CT = ref Unsafe.NullRef<float>();
+        if (tail > 0)
         {
-            int j = 0;
-            for (; j + 2 * vw <= n; j += 2 * vw)
+            var bt = t_tailB is { } tb && tb.Length >= k * vw ? tb : t_tailB = new float[Math.Max(k * vw, 1024)];
+            var ct = t_tailC ??= new float[4 * Simd.MaxLanes];
+            for (int p = 0; p < k; p++)
             {
-                ref float c0 = ref Unsafe.Add(ref C, i * ldc + j);
-                var c00 = Vector.LoadUnsafe(ref c0); var c01 = Vector.LoadUnsafe(ref c0, (nuint)vw);
-                var c10 = Vector.LoadUnsafe(ref c0, (nuint)ldc); var c11 = Vector.LoadUnsafe(ref c0, (nuint)(ldc + vw));
-                var c20 = Vector.LoadUnsafe(ref c0, (nuint)(2 * ldc)); var c21 = Vector.LoadUnsafe(ref c0, (nuint)(2 * ldc + vw));
-                var c30 = Vector.LoadUnsafe(ref c0, (nuint)(3 * ldc)); var c31 = Vector.LoadUnsafe(ref c0, (nuint)(3 * ldc + vw));
-                for (int p = 0; p < k; p++)
-                {
-                    ref float bp = ref Unsafe.Add(ref B, p * ldb + j);
-                    var b0 = Vector.LoadUnsafe(ref bp); var b1 = Vector.LoadUnsafe(ref bp, (nuint)vw);
-                    int ai = i * aRow + p * aCol;
-                    var a0 = new Vector<float>(Unsafe.Add(ref A, ai));
-                    var a1 = new Vector<float>(Unsafe.Add(ref A, ai + aRow));
-                    var a2 = new Vector<float>(Unsafe.Add(ref A, ai + 2 * aRow));
-                    var a3 = new Vector<float>(Unsafe.Add(ref A, ai + 3 * aRow));
-                    c00 = Vector.FusedMultiplyAdd(a0, b0, c00); c01 = Vector.FusedMultiplyAdd(a0, b1, c01);
-                    c10 = Vector.FusedMultiplyAdd(a1, b0, c10); c11 = Vector.FusedMultiplyAdd(a1, b1, c11);
-                    c20 = Vector.FusedMultiplyAdd(a2, b0, c20); c21 = Vector.FusedMultiplyAdd(a2, b1, c21);
-                    c30 = Vector.FusedMultiplyAdd(a3, b0, c30); c31 = Vector.FusedMultiplyAdd(a3, b1, c31);
-                }
-                c00.StoreUnsafe(ref c0); c01.StoreUnsafe(ref c0, (nuint)vw);
-                c10.StoreUnsafe(ref c0, (nuint)ldc); c11.StoreUnsafe(ref c0, (nuint)(ldc + vw));
-                c20.StoreUnsafe(ref c0, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c0, (nuint)(2 * ldc + vw));
-                c30.StoreUnsafe(ref c0, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c0, (nuint)(3 * ldc + vw));
+                var row = bt.AsSpan(p * vw, vw);
+                b.Slice(p * ldb + nFull, tail).CopyTo(row);
+                row[tail..].Clear();
             }
-            for (; j + vw <= n; j += vw)
-            {
-                ref float c0 = ref Unsafe.Add(ref C, i * ldc + j);
-                var c00 = Vector.LoadUnsafe(ref c0);
-                var c10 = Vector.LoadUnsafe(ref c0, (nuint)ldc);
-                var c20 = Vector.LoadUnsafe(ref c0, (nuint)(2 * ldc));
-                var c30 = Vector.LoadUnsafe(ref c0, (nuint)(3 * ldc));
-                for (int p = 0; p < k; p++)
-                {
-                    var b0 = Vector.LoadUnsafe(ref Unsafe.Add(ref B, p * ldb + j));
-                    int ai = i * aRow + p * aCol;
-                    c00 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref A, ai)), b0, c00);
-                    c10 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref A, ai + aRow)), b0, c10);
-                    c20 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref A, ai + 2 * aRow)), b0, c20);
-                    c30 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref A, ai + 3 * aRow)), b0, c30);
-                }
-                c00.StoreUnsafe(ref c0); c10.StoreUnsafe(ref c0, (nuint)ldc);
-                c20.StoreUnsafe(ref c0, (nuint)(2 * ldc)); c30.StoreUnsafe(ref c0, (nuint)(3 * ldc));
-            }
-            for (; j < n; j++)
-                for (int r = 0; r < 4; r++)
-                {
-                    float s = Unsafe.Add(ref C, (i + r) * ldc + j);
-                    for (int p = 0; p < k; p++)
-                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref A, (i + r) * aRow + p * aCol), Unsafe.Add(ref B, p * ldb + j), s);
-                    Unsafe.Add(ref C, (i + r) * ldc + j) = s;
-                }
+            BT = ref MemoryMarshal.GetArrayDataReference(bt);
+            CT = ref MemoryMarshal.GetArrayDataReference(ct);
         }
-        for (; i < m; i++)
+        for (int i = 0; i < m; i += 4)
         {
+            int rows = Math.Min(4, m - i);
+            ref float Ai = ref Unsafe.Add(ref A, i * aRow);
             int j = 0;
-            for (; j + vw <= n; j += vw)
+            if (rows == 4)
+                for (; j + 2 * vw <= nFull; j += 2 * vw)
+                    Kernel4x2<TV, TO>(k, ref Ai, aRow, aCol, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; j < nFull; j += vw)
+                Kernel1<TV, TO>(rows, k, ref Ai, aRow, aCol, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            if (tail == 0) continue;
+            for (int r = 0; r < rows; r++)
             {
-                ref float c0 = ref Unsafe.Add(ref C, i * ldc + j);
-                var acc = Vector.LoadUnsafe(ref c0);
-                for (int p = 0; p < k; p++)
-                    acc = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref A, i * aRow + p * aCol)),
-                        Vector.LoadUnsafe(ref Unsafe.Add(ref B, p * ldb + j)), acc);
-                acc.StoreUnsafe(ref c0);
+                c.Slice((i + r) * ldc + nFull, tail).CopyTo(t_tailC.AsSpan(r * vw, vw));
+                t_tailC.AsSpan(r * vw + tail, vw - tail).Clear();
             }
-            for (; j < n; j++)
+            Kernel1<TV, TO>(rows, k, ref Ai, aRow, aCol, ref BT, vw, ref CT, vw);
+            for (int r = 0; r < rows; r++)
+                t_tailC.AsSpan(r * vw, tail).CopyTo(c.Slice((i + r) * ldc + nFull, tail));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel4x2<TV, TO>(int k, ref float A, int aRow, int aCol, ref float B, int ldb, ref float C, int ldc)
+        where TV : unmanaged where TO : struct, ISimd<TV>
+    {
+        nuint vw = (nuint)TO.Count, l1 = (nuint)ldc, l2 = 2 * l1, l3 = 3 * l1;
+        TV c00 = TO.Load(ref C, 0), c01 = TO.Load(ref C, vw);
+        TV c10 = TO.Load(ref C, l1), c11 = TO.Load(ref C, l1 + vw);
+        TV c20 = TO.Load(ref C, l2), c21 = TO.Load(ref C, l2 + vw);
+        TV c30 = TO.Load(ref C, l3), c31 = TO.Load(ref C, l3 + vw);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref B, p * ldb);
+            TV b0 = TO.Load(ref bp, 0), b1 = TO.Load(ref bp, vw);
+            ref float ap = ref Unsafe.Add(ref A, p * aCol);
+            TV a0 = TO.Splat(ap), a1 = TO.Splat(Unsafe.Add(ref ap, aRow));
+            TV a2 = TO.Splat(Unsafe.Add(ref ap, 2 * aRow)), a3 = TO.Splat(Unsafe.Add(ref ap, 3 * aRow));
+            c00 = TO.Fma(a0, b0, c00); c01 = TO.Fma(a0, b1, c01);
+            c10 = TO.Fma(a1, b0, c10); c11 = TO.Fma(a1, b1, c11);
+            c20 = TO.Fma(a2, b0, c20); c21 = TO.Fma(a2, b1, c21);
+            c30 = TO.Fma(a3, b0, c30); c31 = TO.Fma(a3, b1, c31);
+        }
+        TO.Store(c00, ref C, 0); TO.Store(c01, ref C, vw);
+        TO.Store(c10, ref C, l1); TO.Store(c11, ref C, l1 + vw);
+        TO.Store(c20, ref C, l2); TO.Store(c21, ref C, l2 + vw);
+        TO.Store(c30, ref C, l3); TO.Store(c31, ref C, l3 + vw);
+    }
+
+    /// <summary>1 to 4 rows × 1 vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel1<TV, TO>(int rows, int k, ref float A, int aRow, int aCol, ref float B, int ldb, ref float C, int ldc)
+        where TV : unmanaged where TO : struct, ISimd<TV>
+    {
+        if (rows == 4)
+        {
+            nuint l1 = (nuint)ldc, l2 = 2 * l1, l3 = 3 * l1;
+            TV c0 = TO.Load(ref C, 0), c1 = TO.Load(ref C, l1), c2 = TO.Load(ref C, l2), c3 = TO.Load(ref C, l3);
+            for (int p = 0; p < k; p++)
             {
-                float s = Unsafe.Add(ref C, i * ldc + j);
-                for (int p = 0; p < k; p++)
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref A, i * aRow + p * aCol), Unsafe.Add(ref B, p * ldb + j), s);
-                Unsafe.Add(ref C, i * ldc + j) = s;
+                TV b0 = TO.Load(ref B, (nuint)(p * ldb));
+                ref float ap = ref Unsafe.Add(ref A, p * aCol);
+                c0 = TO.Fma(TO.Splat(ap), b0, c0);
+                c1 = TO.Fma(TO.Splat(Unsafe.Add(ref ap, aRow)), b0, c1);
+                c2 = TO.Fma(TO.Splat(Unsafe.Add(ref ap, 2 * aRow)), b0, c2);
+                c3 = TO.Fma(TO.Splat(Unsafe.Add(ref ap, 3 * aRow)), b0, c3);
             }
+            TO.Store(c0, ref C, 0); TO.Store(c1, ref C, l1); TO.Store(c2, ref C, l2); TO.Store(c3, ref C, l3);
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            ref float Cr = ref Unsafe.Add(ref C, r * ldc);
+            ref float Ar = ref Unsafe.Add(ref A, r * aRow);
+            TV acc = TO.Load(ref Cr, 0);
+            for (int p = 0; p < k; p++)
+                acc = TO.Fma(TO.Splat(Unsafe.Add(ref Ar, p * aCol)), TO.Load(ref B, (nuint)(p * ldb)), acc);
+            TO.Store(acc, ref Cr, 0);
         }
     }
 
@@ -152,6 +189,19 @@ internal static class Gemm
         for (; i < len; i++) { d0 += x[i] * y0[i]; d1 += x[i] * y1[i]; d2 += x[i] * y2[i]; d3 += x[i] * y3[i]; }
     }
 
+    /// <summary>dst[cols, rows] = srcᵀ, src[rows, cols] row-major.</summary>
+    public static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        const int Block = 8;
+        for (int r0 = 0; r0 < rows; r0 += Block)
+        {
+            int r1 = Math.Min(rows, r0 + Block);
+            for (int c = 0; c < cols; c++)
+                for (int r = r0; r < r1; r++)
+                    dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+
     /// <summary>y += alpha * x.</summary>
     public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
     {
@@ -163,18 +213,4 @@ internal static class Gemm
             Vector.FusedMultiplyAdd(av, Vector.LoadUnsafe(ref X, (nuint)i), Vector.LoadUnsafe(ref Y, (nuint)i)).StoreUnsafe(ref Y, (nuint)i);
         for (; i < x.Length; i++) y[i] += alpha * x[i];
     }
-}
-
-/// <summary>Fixed partition of a batch into chunks, one per worker, so reductions happen in chunk order.</summary>
-internal static class Par
-{
-    public static void ForChunks(int count, int threads, Action<int, int, int> body)
-    {
-        int chunks = Math.Max(1, Math.Min(threads, count));
-        if (chunks == 1) { body(0, 0, count); return; }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
-            body(c, (int)((long)count * c / chunks), (int)((long)count * (c + 1) / chunks)));
-    }
-
-    public static int Chunks(int count, int threads) => Math.Max(1, Math.Min(threads, count));
 }

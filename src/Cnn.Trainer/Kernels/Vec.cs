@@ -23,51 +23,57 @@ internal static class Vec
         return (a, b);
     }
 
-    /// <summary>(Σdy, Σdy·x̂).</summary>
-    public static (float Sum, float Dot) SumAndDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> xh)
+    public static float Sum(ReadOnlySpan<float> x)
     {
         int vw = Vector<float>.Count, i = 0;
-        var s = Vector<float>.Zero; var d = Vector<float>.Zero;
+        var s = Vector<float>.Zero;
+        ref float X = ref MemoryMarshal.GetReference(x);
+        for (; i + vw <= x.Length; i += vw) s += Vector.LoadUnsafe(ref X, (nuint)i);
+        float a = Vector.Sum(s);
+        for (; i < x.Length; i++) a += x[i];
+        return a;
+    }
+
+    /// <summary>(Σdy, Σdy·(x − mean)): centred, so no cancellation when |mean| ≫ std.</summary>
+    public static (float Sum, float Dot) SumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var s = Vector<float>.Zero; var d = Vector<float>.Zero; var vm = new Vector<float>(mean);
         ref float D = ref MemoryMarshal.GetReference(dy);
-        ref float X = ref MemoryMarshal.GetReference(xh);
+        ref float X = ref MemoryMarshal.GetReference(x);
         for (; i + vw <= dy.Length; i += vw)
         {
             var v = Vector.LoadUnsafe(ref D, (nuint)i);
-            s += v; d = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref X, (nuint)i), d);
+            s += v; d = Vector.FusedMultiplyAdd(v, Vector.LoadUnsafe(ref X, (nuint)i) - vm, d);
         }
         float a = Vector.Sum(s), b = Vector.Sum(d);
-        for (; i < dy.Length; i++) { a += dy[i]; b += dy[i] * xh[i]; }
+        for (; i < dy.Length; i++) { a += dy[i]; b += dy[i] * (x[i] - mean); }
         return (a, b);
     }
 
-    /// <summary>BN forward on one plane: x̂ = (x − mean)·inv; y = x̂·g + b.</summary>
-    public static void Normalize(ReadOnlySpan<float> x, Span<float> xhat, Span<float> y, float mean, float inv, float g, float b)
+    /// <summary>y = x·scale + shift (BatchNorm forward with its statistics folded in).</summary>
+    public static void Affine(ReadOnlySpan<float> x, Span<float> y, float scale, float shift)
     {
         int vw = Vector<float>.Count, i = 0;
-        var vm = new Vector<float>(mean); var vi = new Vector<float>(inv); var vg = new Vector<float>(g); var vb = new Vector<float>(b);
+        var vs = new Vector<float>(scale); var vb = new Vector<float>(shift);
         ref float X = ref MemoryMarshal.GetReference(x);
-        ref float H = ref MemoryMarshal.GetReference(xhat);
         ref float Y = ref MemoryMarshal.GetReference(y);
         for (; i + vw <= x.Length; i += vw)
-        {
-            var h = (Vector.LoadUnsafe(ref X, (nuint)i) - vm) * vi;
-            h.StoreUnsafe(ref H, (nuint)i);
-            Vector.FusedMultiplyAdd(h, vg, vb).StoreUnsafe(ref Y, (nuint)i);
-        }
-        for (; i < x.Length; i++) { float h = (x[i] - mean) * inv; xhat[i] = h; y[i] = h * g + b; }
+            Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref X, (nuint)i), vs, vb).StoreUnsafe(ref Y, (nuint)i);
+        for (; i < x.Length; i++) y[i] = MathF.FusedMultiplyAdd(x[i], scale, shift);
     }
 
-    /// <summary>BN backward on one plane: dx = k·(dy − mdy − x̂·mdyx).</summary>
-    public static void BnBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, Span<float> dx, float k, float mdy, float mdyx)
+    /// <summary>o = a·dy + b·x + c (BatchNorm backward with x̂ recomputed from x).</summary>
+    public static void Affine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c)
     {
         int vw = Vector<float>.Count, i = 0;
-        var vk = new Vector<float>(k); var vm = new Vector<float>(mdy); var vx = new Vector<float>(mdyx);
+        var va = new Vector<float>(a); var vb = new Vector<float>(b); var vc = new Vector<float>(c);
         ref float D = ref MemoryMarshal.GetReference(dy);
-        ref float H = ref MemoryMarshal.GetReference(xhat);
-        ref float O = ref MemoryMarshal.GetReference(dx);
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float O = ref MemoryMarshal.GetReference(o);
         for (; i + vw <= dy.Length; i += vw)
-            (vk * (Vector.LoadUnsafe(ref D, (nuint)i) - vm - Vector.LoadUnsafe(ref H, (nuint)i) * vx)).StoreUnsafe(ref O, (nuint)i);
-        for (; i < dy.Length; i++) dx[i] = k * (dy[i] - mdy - xhat[i] * mdyx);
+            Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref D, (nuint)i), va, Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref X, (nuint)i), vb, vc)).StoreUnsafe(ref O, (nuint)i);
+        for (; i < dy.Length; i++) o[i] = MathF.FusedMultiplyAdd(dy[i], a, MathF.FusedMultiplyAdd(x[i], b, c));
     }
 
     /// <summary>y = clamp(x, lo, hi) for x ≥ 0 side; negative side multiplied by slope (0 for ReLU).</summary>

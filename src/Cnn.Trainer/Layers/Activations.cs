@@ -1,14 +1,15 @@
 namespace Cnn.Trainer.Layers;
 
 /// <summary>Elementwise activations: ReLU, ReLU6 (clip to [0,6]) and LeakyReLU(slope).</summary>
-public sealed class Activation : Layer
+public sealed class Activation : Layer, Kernels.IChunked
 {
     public enum Kinds { Relu, Relu6, LeakyRelu }
     public Kinds Function { get; }
     public float Slope { get; }
     public override string Kind => Function.ToString();
 
-    private Tensor? _x, _y, _dx;
+    private Tensor? _x, _y, _dx, _dy;
+    private readonly Tensor?[] _grads = new Tensor?[1];
 
     public Activation(Kinds function, float slope = 0.01f) { Function = function; Slope = slope; }
 
@@ -25,8 +26,7 @@ public sealed class Activation : Layer
     {
         var x = _x = inputs[0];
         var y = Tensor.Ensure(ref _y, x.N, x.C, x.H, x.W);
-        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), (_, i0, i1) =>
-            Kernels.Vec.Activate(x.Data.AsSpan(i0, i1 - i0), y.Data.AsSpan(i0, i1 - i0), Slope0, High));
+        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), this, 0);
         return y;
     }
 
@@ -34,9 +34,17 @@ public sealed class Activation : Layer
     {
         var x = _x!;
         var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
-        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), (_, i0, i1) =>
-            Kernels.Vec.ActivateBackward(x.Data.AsSpan(i0, i1 - i0), dy.Data.AsSpan(i0, i1 - i0), dx.Data.AsSpan(i0, i1 - i0), Slope0, High));
-        return [dx];
+        _dy = dy;
+        Kernels.Par.ForChunks(x.Length, Math.Min(ctx.Threads, 1 + x.Length / 65536), this, 1);
+        _grads[0] = dx;
+        return _grads;
+    }
+
+    void Kernels.IChunked.RunChunk(int op, int chunk, int i0, int i1)
+    {
+        var x = _x!.Data.AsSpan(i0, i1 - i0);
+        if (op == 0) Kernels.Vec.Activate(x, _y!.Data.AsSpan(i0, i1 - i0), Slope0, High);
+        else Kernels.Vec.ActivateBackward(x, _dy!.Data.AsSpan(i0, i1 - i0), _dx!.Data.AsSpan(i0, i1 - i0), Slope0, High);
     }
 }
 
@@ -46,6 +54,7 @@ public sealed class Dropout(float p) : Layer
     public float P { get; } = p is >= 0 and < 1 ? p : throw new ArgumentOutOfRangeException(nameof(p), "dropout probability must be in [0, 1)");
     public override string Kind => "Dropout";
     private Tensor? _y, _dx;
+    private readonly Tensor?[] _grads = new Tensor?[1];
     private float[] _mask = [];
     private bool _train;
 
@@ -72,7 +81,8 @@ public sealed class Dropout(float p) : Layer
         var dx = Tensor.Ensure(ref _dx, dy.N, dy.C, dy.H, dy.W);
         if (!_train) dy.Span.CopyTo(dx.Span);
         else for (int i = 0; i < dy.Length; i++) dx.Data[i] = dy.Data[i] * _mask[i];
-        return [dx];
+        _grads[0] = dx;
+        return _grads;
     }
 }
 
@@ -81,6 +91,7 @@ public sealed class Flatten : Layer
 {
     public override string Kind => "Flatten";
     private Tensor? _y, _dx;
+    private readonly Tensor?[] _grads = new Tensor?[1];
     private Shape _in;
 
     public override Shape OutputShape(Shape[] inputs) { ExpectArity(inputs); return new Shape(inputs[0].Size, 1, 1); }
@@ -98,6 +109,7 @@ public sealed class Flatten : Layer
     {
         var dx = Tensor.Ensure(ref _dx, dy.N, _in.C, _in.H, _in.W);
         dy.Span.CopyTo(dx.Span);
-        return [dx];
+        _grads[0] = dx;
+        return _grads;
     }
 }

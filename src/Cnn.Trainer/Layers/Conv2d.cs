@@ -7,7 +7,7 @@ namespace Cnn.Trainer.Layers;
 /// Forward per sample and group: col[Cin_g*KH*KW, OH*OW] = im2col(x); y_g[Cout_g, OH*OW] = W_g · col.
 /// Batch split into fixed chunks (one per thread); weight gradients are summed per chunk then in chunk order.
 /// </summary>
-public sealed class Conv2d : Layer
+public sealed class Conv2d : Layer, IChunked
 {
     public int InChannels { get; }
     public int OutChannels { get; }
@@ -17,8 +17,12 @@ public sealed class Conv2d : Layer
     public Parameter? Bias { get; }
     public override string Kind => "Conv2d";
 
-    private Tensor? _x, _y, _dx;
-    private float[][] _col = [], _dcol = [], _dw = [], _db = [];
+    private Tensor? _x, _y, _dx, _dy, _dxOut;
+    private readonly Tensor?[] _grads = new Tensor?[1];
+    private float[][] _col = [], _dcol = [];
+    private readonly ChunkGradients _grad = new();
+    private DepthwisePlan? _dwPlan;
+    private DepthwiseScratch[] _dwScratch = [];
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1,
         int groups = 1, bool bias = true, Random? rng = null)
@@ -46,7 +50,8 @@ public sealed class Conv2d : Layer
     /// <summary>One filter per input channel (multiplier 1): uses the direct depthwise kernel.</summary>
     public bool IsDepthwise => Groups == InChannels && OutChannels == InChannels && Groups > 1;
 
-    public override IReadOnlyList<Parameter> Parameters => Bias is null ? [Weight] : [Weight, Bias];
+    public override IReadOnlyList<Parameter> Parameters => _params ??= Bias is null ? [Weight] : [Weight, Bias];
+    private Parameter[]? _params;
 
     public override Shape OutputShape(Shape[] inputs)
     {
@@ -58,122 +63,141 @@ public sealed class Conv2d : Layer
         return new Shape(OutChannels, oh, ow);
     }
 
-    private void EnsureScratch(int chunks, int colLen)
+    private void EnsureDepthwise(int chunks, int h, int w)
     {
-        if (_col.Length != chunks || _col[0].Length < colLen)
+        if (_dwPlan is null || !_dwPlan.Matches(Geometry, h, w)) { _dwPlan = new DepthwisePlan(Geometry, h, w); _dwScratch = []; }
+        if (_dwScratch.Length != chunks) _dwScratch = [.. Enumerable.Range(0, chunks).Select(_ => _dwPlan.NewScratch())];
+    }
+
+    /// <summary>Per-chunk buffers: col for im2col, dcol for its gradient and for the transposed col of the weight gradient.</summary>
+    private void EnsureScratch(int chunks, int colLen, int dcolLen)
+    {
+        if (_col.Length != chunks || _col[0].Length < colLen || _dcol[0].Length < dcolLen)
         {
             _col = new float[chunks][]; _dcol = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _col[i] = new float[colLen]; _dcol[i] = new float[colLen]; }
+            for (int i = 0; i < chunks; i++) { _col[i] = new float[colLen]; _dcol[i] = new float[dcolLen]; }
         }
     }
 
     public override Tensor Forward(Tensor[] inputs, RunContext ctx)
     {
-        var x = inputs[0];
-        _x = x;
-        int oh = Geometry.OutH(x.H), ow = Geometry.OutW(x.W), ohw = oh * ow;
-        var y = Tensor.Ensure(ref _y, x.N, OutChannels, oh, ow);
-        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
-        bool pointwise = Geometry.IsPointwise;
+        var x = _x = inputs[0];
+        int oh = Geometry.OutH(x.H), ow = Geometry.OutW(x.W);
+        Tensor.Ensure(ref _y, x.N, OutChannels, oh, ow);
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
-        float[] w = Weight.Value;
-        float[]? b = Bias?.Value;
-        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
-        {
-            var col = _col[chunk];
-            for (int n = n0; n < n1; n++)
-            {
-                var xs = x.Sample(n);
-                var ys = y.Sample(n);
-                for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
-                if (IsDepthwise)
-                {
-                    int kk2 = Geometry.KH * Geometry.KW;
-                    for (int c = 0; c < OutChannels; c++)
-                        Depthwise.Forward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, ys.Slice(c * ohw, ohw), oh, ow);
-                    continue;
-                }
-                for (int g = 0; g < Groups; g++)
-                {
-                    var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
-                    ReadOnlySpan<float> src = xg;
-                    if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
-                    Gemm.NN(coutG, ohw, kk, w.AsSpan(g * coutG * kk), kk, 1, src, ohw, ys.Slice(g * coutG * ohw), ohw);
-                }
-            }
-        });
-        return y;
+        EnsureScratch(chunks, Geometry.IsPointwise || IsDepthwise ? 1 : ColumnRows * oh * ow, 1);
+        if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
+        Par.ForChunks(x.N, ctx.Threads, this, OpForward);
+        return _y!;
     }
 
     public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
     {
         var x = _x!;
-        int ohw = dy.H * dy.W;
-        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = cinG * Geometry.KH * Geometry.KW;
-        bool pointwise = Geometry.IsPointwise;
+        int kk = ColumnRows, ohw = dy.Plane;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        EnsureScratch(chunks, pointwise || IsDepthwise ? 1 : kk * ohw);
-        if (_dw.Length != chunks)
-        {
-            _dw = new float[chunks][]; _db = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _dw[i] = new float[Weight.Value.Length]; _db[i] = new float[OutChannels]; }
-        }
-        Tensor? dx = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
+        EnsureScratch(chunks, Geometry.IsPointwise || IsDepthwise ? 1 : kk * ohw, IsDepthwise ? 1 : kk * ohw);
+        if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
+        _dy = dy;
+        _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
+        _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
+        _grads[0] = _dxOut;
+        return _grads;
+    }
+
+    private const int OpForward = 0, OpBackward = 1;
+
+    /// <summary>Rows of the im2col matrix (and columns of a group's weight matrix): Cin/groups · KH · KW.</summary>
+    private int ColumnRows => InChannels / Groups * Geometry.KH * Geometry.KW;
+
+    void IChunked.RunChunk(int op, int chunk, int n0, int n1)
+    {
+        if (op == OpForward) ForwardChunk(chunk, n0, n1);
+        else BackwardChunk(chunk, n0, n1);
+    }
+
+    private void ForwardChunk(int chunk, int n0, int n1)
+    {
+        var x = _x!; var y = _y!;
+        int ohw = y.Plane;
+        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = ColumnRows;
         float[] w = Weight.Value;
-        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
+        float[]? b = Bias?.Value;
+        var col = _col[chunk];
+        for (int n = n0; n < n1; n++)
         {
-            var col = _col[chunk]; var dcol = _dcol[chunk];
-            var dw = _dw[chunk]; var db = _db[chunk];
-            Array.Clear(dw); Array.Clear(db);
-            for (int n = n0; n < n1; n++)
+            var xs = x.Sample(n);
+            var ys = y.Sample(n);
+            if (IsDepthwise)
             {
-                var xs = x.Sample(n);
-                var dys = dy.Sample(n);
-                for (int oc = 0; oc < OutChannels; oc++)
+                for (int c = 0; c < OutChannels; c++)
+                    Depthwise.Forward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), b is null ? 0f : b[c], ys.Slice(c * ohw, ohw));
+                continue;
+            }
+            for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
+            for (int g = 0; g < Groups; g++)
+            {
+                var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                ReadOnlySpan<float> src = xg;
+                if (!Geometry.IsPointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
+                Gemm.NN(coutG, ohw, kk, w.AsSpan(g * coutG * kk), kk, 1, src, ohw, ys.Slice(g * coutG * ohw), ohw);
+            }
+        }
+    }
+
+    private void BackwardChunk(int chunk, int n0, int n1)
+    {
+        var x = _x!; var dy = _dy!; var dx = _dxOut;
+        int ohw = dy.Plane;
+        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = ColumnRows;
+        bool pointwise = Geometry.IsPointwise;
+        float[] w = Weight.Value;
+        var col = _col[chunk]; var dcol = _dcol[chunk];
+        var (dw, db) = _grad.Begin(chunk);
+        for (int n = n0; n < n1; n++)
+        {
+            var xs = x.Sample(n);
+            var dys = dy.Sample(n);
+            if (Bias is not null)
+                for (int oc = 0; oc < OutChannels; oc++) db[oc] += Vec.Sum(dys.Slice(oc * ohw, ohw));
+            Span<float> dxs = dx is null ? default : dx.Sample(n);
+            // The depthwise kernel writes every dx pixel; the GEMM paths accumulate into it.
+            if (dx is not null && !IsDepthwise) dxs.Clear();
+            if (IsDepthwise)
+            {
+                for (int c = 0; c < OutChannels; c++)
+                    Depthwise.Backward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), dys.Slice(c * ohw, ohw),
+                        dw.AsSpan(c * kk, kk), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
+                continue;
+            }
+            for (int g = 0; g < Groups; g++)
+            {
+                var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                ReadOnlySpan<float> src = xg;
+                if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
+                var dyg = dys.Slice(g * coutG * ohw, coutG * ohw);
+                // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]ᵀ. Dot products over a short ohw run mostly
+                // in their tails; there the transposed col makes it the register-blocked NN kernel.
+                if (ohw >= 64) Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
+                else
                 {
-                    var row = dys.Slice(oc * ohw, ohw);
-                    float s = 0; foreach (float v in row) s += v;
-                    db[oc] += s;
+                    var colT = dcol.AsSpan(0, kk * ohw);
+                    Gemm.Transpose(src, kk, ohw, colT);
+                    Gemm.NN(coutG, kk, ohw, dyg, ohw, 1, colT, kk, dw.AsSpan(g * coutG * kk), kk);
                 }
-                Span<float> dxs = dx is null ? default : dx.Sample(n);
-                if (dx is not null) dxs.Clear();
-                if (IsDepthwise)
+                if (dx is null) continue;
+                // dcol[kk, ohw] = W_gᵀ · dY_g, then scattered back (col2im)
+                var dxg = dxs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                if (pointwise)
+                    Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dxg, ohw);
+                else
                 {
-                    int kk2 = Geometry.KH * Geometry.KW;
-                    for (int c = 0; c < OutChannels; c++)
-                        Depthwise.Backward(xs.Slice(c * x.Plane, x.Plane), x.H, x.W, w.AsSpan(c * kk2, kk2), Geometry, dys.Slice(c * ohw, ohw), dy.H, dy.W,
-                            dw.AsSpan(c * kk2, kk2), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
-                    continue;
-                }
-                for (int g = 0; g < Groups; g++)
-                {
-                    var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
-                    ReadOnlySpan<float> src = xg;
-                    if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
-                    var dyg = dys.Slice(g * coutG * ohw, coutG * ohw);
-                    // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]^T
-                    Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
-                    if (dx is null) continue;
-                    // dcol[kk, ohw] = W_g^T · dY_g, then scattered back (col2im)
-                    var dxg = dxs.Slice(g * cinG * x.Plane, cinG * x.Plane);
-                    if (pointwise)
-                        Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dxg, ohw);
-                    else
-                    {
-                        var dc = dcol.AsSpan(0, kk * ohw);
-                        dc.Clear();
-                        Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dc, ohw);
-                        Im2Col.Backward(dc, cinG, x.H, x.W, Geometry, dxg);
-                    }
+                    var dc = dcol.AsSpan(0, kk * ohw);
+                    dc.Clear();
+                    Gemm.NN(kk, ohw, coutG, w.AsSpan(g * coutG * kk), 1, kk, dyg, ohw, dc, ohw);
+                    Im2Col.Backward(dc, cinG, x.H, x.W, Geometry, dxg);
                 }
             }
-        });
-        for (int c = 0; c < chunks; c++)
-        {
-            Gemm.Axpy(1f, _dw[c], Weight.Grad);
-            if (Bias is not null) Gemm.Axpy(1f, _db[c], Bias.Grad);
         }
-        return [dx];
     }
 }

@@ -7,7 +7,7 @@ namespace Cnn.Trainer.Layers;
 /// Conv2d: per sample and group, col[Cout_g*KK, H*W] = W_gᵀ · x_g, then col2im into the output
 /// of size (H−1)·s − 2p + d·(K−1) + outputPadding + 1.
 /// </summary>
-public sealed class ConvTranspose2d : Layer
+public sealed class ConvTranspose2d : Layer, IChunked
 {
     public int InChannels { get; }
     public int OutChannels { get; }
@@ -17,8 +17,10 @@ public sealed class ConvTranspose2d : Layer
     public Parameter Weight { get; }
     public Parameter? Bias { get; }
     public override string Kind => "ConvTranspose2d";
-    private Tensor? _x, _y, _dx;
-    private float[][] _col = [], _dw = [], _db = [];
+    private Tensor? _x, _y, _dx, _dy, _dxOut;
+    private readonly Tensor?[] _grads = new Tensor?[1];
+    private float[][] _col = [];
+    private readonly ChunkGradients _grad = new();
 
     public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0,
         int dilation = 1, int groups = 1, bool bias = true, Random? rng = null)
@@ -37,7 +39,8 @@ public sealed class ConvTranspose2d : Layer
         if (bias) { Bias = new Parameter("bias", [outChannels]) { Decay = false }; Init.Uniform(Bias.Value, bound, rng); }
     }
 
-    public override IReadOnlyList<Parameter> Parameters => Bias is null ? [Weight] : [Weight, Bias];
+    public override IReadOnlyList<Parameter> Parameters => _params ??= Bias is null ? [Weight] : [Weight, Bias];
+    private Parameter[]? _params;
 
     private int OutSize(int i) => (i - 1) * Geometry.StrideH - 2 * Geometry.PadH + Geometry.DilH * (Geometry.KH - 1) + OutputPadding + 1;
 
@@ -61,14 +64,39 @@ public sealed class ConvTranspose2d : Layer
     public override Tensor Forward(Tensor[] inputs, RunContext ctx)
     {
         var x = _x = inputs[0];
-        int oh = OutSize(x.H), ow = OutSize(x.W), hw = x.Plane;
-        var y = Tensor.Ensure(ref _y, x.N, OutChannels, oh, ow);
-        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = coutG * Geometry.KH * Geometry.KW;
+        var y = Tensor.Ensure(ref _y, x.N, OutChannels, OutSize(x.H), OutSize(x.W));
+        Scratch(Par.Chunks(x.N, ctx.Threads), ColumnRows * x.Plane);
+        Par.ForChunks(x.N, ctx.Threads, this, OpForward);
+        return y;
+    }
+
+    public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
+    {
+        var x = _x!;
         int chunks = Par.Chunks(x.N, ctx.Threads);
-        Scratch(chunks, kk * hw);
-        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
+        Scratch(chunks, ColumnRows * x.Plane);
+        _dy = dy;
+        _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
+        _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
+        _grads[0] = _dxOut;
+        return _grads;
+    }
+
+    private const int OpForward = 0, OpBackward = 1;
+
+    /// <summary>Rows of the column matrix: Cout/groups · KH · KW.</summary>
+    private int ColumnRows => OutChannels / Groups * Geometry.KH * Geometry.KW;
+
+    void IChunked.RunChunk(int op, int chunk, int n0, int n1)
+    {
+        var x = _x!;
+        int hw = x.Plane;
+        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = ColumnRows;
+        var col = _col[chunk].AsSpan(0, kk * hw);
+        if (op == OpForward)
         {
-            var col = _col[chunk].AsSpan(0, kk * hw);
+            var y = _y!;
+            int oh = y.H, ow = y.W;
             for (int n = n0; n < n1; n++)
             {
                 var ys = y.Sample(n);
@@ -81,49 +109,26 @@ public sealed class ConvTranspose2d : Layer
                     Im2Col.Backward(col, coutG, oh, ow, Geometry, ys.Slice(g * coutG * oh * ow, coutG * oh * ow));
                 }
             }
-        });
-        return y;
-    }
-
-    public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
-    {
-        var x = _x!;
-        int hw = x.Plane, ohw = dy.Plane;
-        int cinG = InChannels / Groups, coutG = OutChannels / Groups, kk = coutG * Geometry.KH * Geometry.KW;
-        int chunks = Par.Chunks(x.N, ctx.Threads);
-        Scratch(chunks, kk * hw);
-        if (_dw.Length != chunks)
-        {
-            _dw = new float[chunks][]; _db = new float[chunks][];
-            for (int i = 0; i < chunks; i++) { _dw[i] = new float[Weight.Value.Length]; _db[i] = new float[OutChannels]; }
+            return;
         }
-        Tensor? dx = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
-        Par.ForChunks(x.N, ctx.Threads, (chunk, n0, n1) =>
+        var dy = _dy!; var dx = _dxOut;
+        int ohw = dy.Plane;
+        var (dw, db) = _grad.Begin(chunk);
+        for (int n = n0; n < n1; n++)
         {
-            var col = _col[chunk].AsSpan(0, kk * hw);
-            var dw = _dw[chunk]; var db = _db[chunk];
-            Array.Clear(dw); Array.Clear(db);
-            for (int n = n0; n < n1; n++)
+            var dys = dy.Sample(n);
+            if (Bias is not null)
+                for (int oc = 0; oc < OutChannels; oc++) db[oc] += Vec.Sum(dys.Slice(oc * ohw, ohw));
+            if (dx is not null) dx.Sample(n).Clear();
+            for (int g = 0; g < Groups; g++)
             {
-                var dys = dy.Sample(n);
-                for (int oc = 0; oc < OutChannels; oc++) { float s = 0; foreach (float v in dys.Slice(oc * ohw, ohw)) s += v; db[oc] += s; }
-                if (dx is not null) dx.Sample(n).Clear();
-                for (int g = 0; g < Groups; g++)
-                {
-                    Im2Col.Forward(dys.Slice(g * coutG * ohw, coutG * ohw), coutG, dy.H, dy.W, Geometry, col);
-                    var xg = x.Sample(n).Slice(g * cinG * hw, cinG * hw);
-                    // dW_g[cinG, kk] += x_g[cinG, hw] · colᵀ
-                    Gemm.NT(cinG, kk, hw, xg, hw, col, hw, dw.AsSpan(g * cinG * kk), kk);
-                    if (dx is not null)
-                        Gemm.NN(cinG, hw, kk, Weight.Value.AsSpan(g * cinG * kk), kk, 1, col, hw, dx.Sample(n).Slice(g * cinG * hw), hw);
-                }
+                Im2Col.Forward(dys.Slice(g * coutG * ohw, coutG * ohw), coutG, dy.H, dy.W, Geometry, col);
+                var xg = x.Sample(n).Slice(g * cinG * hw, cinG * hw);
+                // dW_g[cinG, kk] += x_g[cinG, hw] · colᵀ
+                Gemm.NT(cinG, kk, hw, xg, hw, col, hw, dw.AsSpan(g * cinG * kk), kk);
+                if (dx is not null)
+                    Gemm.NN(cinG, hw, kk, Weight.Value.AsSpan(g * cinG * kk), kk, 1, col, hw, dx.Sample(n).Slice(g * cinG * hw), hw);
             }
-        });
-        for (int c = 0; c < chunks; c++)
-        {
-            Gemm.Axpy(1f, _dw[c], Weight.Grad);
-            if (Bias is not null) Gemm.Axpy(1f, _db[c], Bias.Grad);
         }
-        return [dx];
     }
 }

@@ -6,6 +6,7 @@ public sealed class Add : Layer
     public override string Kind => "Add";
     public override int Arity => 2;
     private Tensor? _y, _d0, _d1;
+    private readonly Tensor?[] _grads = new Tensor?[2];
 
     public override Shape OutputShape(Shape[] inputs)
     {
@@ -28,7 +29,8 @@ public sealed class Add : Layer
         Tensor? d0 = null, d1 = null;
         if (need[0]) { d0 = Tensor.Ensure(ref _d0, dy.N, dy.C, dy.H, dy.W); dy.Span.CopyTo(d0.Span); }
         if (need[1]) { d1 = Tensor.Ensure(ref _d1, dy.N, dy.C, dy.H, dy.W); dy.Span.CopyTo(d1.Span); }
-        return [d0, d1];
+        _grads[0] = d0; _grads[1] = d1;
+        return _grads;
     }
 }
 
@@ -39,6 +41,7 @@ public sealed class Concat(int arity) : Layer
     public override int Arity { get; } = arity >= 2 ? arity : throw new ArgumentException("Concat needs at least two inputs");
     private Tensor? _y;
     private Tensor?[] _d = new Tensor?[arity];
+    private Tensor?[]? _grads;
     private int[] _channels = [];
 
     public override Shape OutputShape(Shape[] inputs)
@@ -70,7 +73,8 @@ public sealed class Concat(int arity) : Layer
 
     public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
     {
-        var res = new Tensor?[Arity];
+        var res = _grads ??= new Tensor?[Arity];
+        Array.Clear(res);
         int coff = 0;
         for (int i = 0; i < Arity; i++)
         {
@@ -94,6 +98,7 @@ public sealed class ChannelShuffle(int groups) : Layer
     public int Groups { get; } = groups > 0 ? groups : throw new ArgumentException("groups must be positive");
     public override string Kind => "ChannelShuffle";
     private Tensor? _y, _dx;
+    private readonly Tensor?[] _grads = new Tensor?[1];
 
     public override Shape OutputShape(Shape[] inputs)
     {
@@ -128,6 +133,7 @@ public sealed class ChannelShuffle(int groups) : Layer
     {
         var dx = Tensor.Ensure(ref _dx, dy.N, dy.C, dy.H, dy.W);
         Permute(dy, dx, Groups, true);
-        return [dx];
+        _grads[0] = dx;
+        return _grads;
     }
 }

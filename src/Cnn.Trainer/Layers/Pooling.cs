@@ -7,7 +7,7 @@ namespace Cnn.Trainer.Layers;
 /// count_include_pad=True; the exporter writes count_include_pad=1). Global=true pools the whole plane to 1x1
 /// (adaptive pooling to 1x1, exported as GlobalAveragePool/GlobalMaxPool).
 /// </summary>
-public sealed class Pool2d : Layer
+public sealed class Pool2d : Layer, IChunked
 {
     public bool IsMax { get; }
     public bool Global { get; }
@@ -15,7 +15,8 @@ public sealed class Pool2d : Layer
     public bool CeilMode => false;
     public override string Kind => (Global ? "Global" : "") + (IsMax ? "MaxPool" : "AvgPool");
 
-    private Tensor? _x, _y, _dx;
+    private Tensor? _x, _y, _dx, _dy;
+    private readonly Tensor?[] _grads = new Tensor?[1];
     private int[] _argmax = [];
 
     public Pool2d(bool isMax, int kernel, int stride, int padding = 0)
@@ -43,79 +44,132 @@ public sealed class Pool2d : Layer
         return new Shape(s.C, oh, ow);
     }
 
+    private ConvGeometry Window(Tensor x) => Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
+
     public override Tensor Forward(Tensor[] inputs, RunContext ctx)
     {
         var x = _x = inputs[0];
-        var g = Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
-        int oh = g.OutH(x.H), ow = g.OutW(x.W);
-        var y = Tensor.Ensure(ref _y, x.N, x.C, oh, ow);
+        var g = Window(x);
+        var y = Tensor.Ensure(ref _y, x.N, x.C, g.OutH(x.H), g.OutW(x.W));
         if (IsMax && _argmax.Length < y.Length) _argmax = new int[y.Length];
-        float inv = 1f / (g.KH * g.KW);
-        Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
-        {
-            for (int p = p0; p < p1; p++)
-            {
-                int xo = p * x.Plane, yo = p * oh * ow;
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
-                    {
-                        int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
-                        float best = float.NegativeInfinity, sum = 0; int arg = -1;
-                        for (int ky = 0; ky < g.KH; ky++)
-                        {
-                            int iy = y0 + ky;
-                            if ((uint)iy >= (uint)x.H) continue;
-                            for (int kx = 0; kx < g.KW; kx++)
-                            {
-                                int ix = x0 + kx;
-                                if ((uint)ix >= (uint)x.W) continue;
-                                float v = x.Data[xo + iy * x.W + ix];
-                                sum += v;
-                                if (v > best || arg < 0) { best = v; arg = iy * x.W + ix; }
-                            }
-                        }
-                        int yi = yo + oy * ow + ox;
-                        if (IsMax) { y.Data[yi] = best; _argmax[yi] = xo + arg; }
-                        else y.Data[yi] = sum * inv;
-                    }
-            }
-        });
+        int op = Global && !IsMax ? OpGlobalAvg
+            : IsMax && g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 } ? OpMax2x2 : OpForward;
+        Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, op);
         return y;
     }
 
     public override Tensor?[] Backward(Tensor dy, bool[] need, RunContext ctx)
     {
         var x = _x!;
-        var g = Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
-        var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
-        int oh = dy.H, ow = dy.W;
+        _dy = dy;
+        _grads[0] = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
+        Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, Global && !IsMax ? OpGlobalAvgBack : OpBackward);
+        return _grads;
+    }
+
+    private const int OpForward = 0, OpGlobalAvg = 1, OpMax2x2 = 2, OpBackward = 3, OpGlobalAvgBack = 4;
+
+    /// <summary>Runs planes [p0, p1) of the batch (plane p = sample p / C, channel p mod C).</summary>
+    void IChunked.RunChunk(int op, int chunk, int p0, int p1)
+    {
+        var x = _x!;
+        var g = Window(x);
         float inv = 1f / (g.KH * g.KW);
-        Par.ForChunks(x.N * x.C, ctx.Threads, (_, p0, p1) =>
+        switch (op)
         {
-            for (int p = p0; p < p1; p++)
-            {
-                int xo = p * x.Plane, yo = p * oh * ow;
-                dx.Data.AsSpan(xo, x.Plane).Clear();
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
+            case OpGlobalAvg:
+                for (int p = p0; p < p1; p++) _y!.Data[p] = Vec.Sum(x.Data.AsSpan(p * x.Plane, x.Plane)) * inv;
+                break;
+            case OpGlobalAvgBack:
+                for (int p = p0; p < p1; p++) _dx!.Data.AsSpan(p * x.Plane, x.Plane).Fill(_dy!.Data[p] * inv);
+                break;
+            case OpMax2x2: MaxPool2x2(x, _y!, _argmax, p0, p1); break;
+            case OpForward: ForwardPlanes(x, _y!, g, inv, p0, p1); break;
+            default: BackwardPlanes(x, _dy!, _dx!, g, inv, p0, p1); break;
+        }
+    }
+
+    private void ForwardPlanes(Tensor x, Tensor y, ConvGeometry g, float inv, int p0, int p1)
+    {
+        int oh = y.H, ow = y.W;
+        for (int p = p0; p < p1; p++)
+        {
+            int xo = p * x.Plane, yo = p * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
+                    float best = float.NegativeInfinity, sum = 0; int arg = -1;
+                    for (int ky = 0; ky < g.KH; ky++)
                     {
-                        int yi = yo + oy * ow + ox;
-                        if (IsMax) { dx.Data[_argmax[yi]] += dy.Data[yi]; continue; }
-                        float d = dy.Data[yi] * inv;
-                        int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
-                        for (int ky = 0; ky < g.KH; ky++)
+                        int iy = y0 + ky;
+                        if ((uint)iy >= (uint)x.H) continue;
+                        for (int kx = 0; kx < g.KW; kx++)
                         {
-                            int iy = y0 + ky;
-                            if ((uint)iy >= (uint)x.H) continue;
-                            for (int kx = 0; kx < g.KW; kx++)
-                            {
-                                int ix = x0 + kx;
-                                if ((uint)ix < (uint)x.W) dx.Data[xo + iy * x.W + ix] += d;
-                            }
+                            int ix = x0 + kx;
+                            if ((uint)ix >= (uint)x.W) continue;
+                            float v = x.Data[xo + iy * x.W + ix];
+                            sum += v;
+                            if (v > best || arg < 0) { best = v; arg = iy * x.W + ix; }
                         }
                     }
+                    int yi = yo + oy * ow + ox;
+                    if (IsMax) { y.Data[yi] = best; _argmax[yi] = xo + arg; }
+                    else y.Data[yi] = sum * inv;
+                }
+        }
+    }
+
+    private void BackwardPlanes(Tensor x, Tensor dy, Tensor dx, ConvGeometry g, float inv, int p0, int p1)
+    {
+        int oh = dy.H, ow = dy.W;
+        for (int p = p0; p < p1; p++)
+        {
+            int xo = p * x.Plane, yo = p * oh * ow;
+            dx.Data.AsSpan(xo, x.Plane).Clear();
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int yi = yo + oy * ow + ox;
+                    if (IsMax) { dx.Data[_argmax[yi]] += dy.Data[yi]; continue; }
+                    float d = dy.Data[yi] * inv;
+                    int y0 = oy * g.StrideH - g.PadH, x0 = ox * g.StrideW - g.PadW;
+                    for (int ky = 0; ky < g.KH; ky++)
+                    {
+                        int iy = y0 + ky;
+                        if ((uint)iy >= (uint)x.H) continue;
+                        for (int kx = 0; kx < g.KW; kx++)
+                        {
+                            int ix = x0 + kx;
+                            if ((uint)ix < (uint)x.W) dx.Data[xo + iy * x.W + ix] += d;
+                        }
+                    }
+                }
+        }
+    }
+
+    /// <summary>2×2 stride-2 max pooling of planes [p0, p1) (LeNet's pools); same first-maximum rule as the general loop.</summary>
+    private static void MaxPool2x2(Tensor x, Tensor y, int[] argmax, int p0, int p1)
+    {
+        int w = x.W, oh = y.H, ow = y.W;
+        var xd = x.Data; var yd = y.Data;
+        for (int p = p0; p < p1; p++)
+        {
+            int xo = p * x.Plane, yo = p * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                int r0 = xo + 2 * oy * w;
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int i = r0 + 2 * ox, arg = i;
+                    float best = xd[i];
+                    if (xd[i + 1] > best) { best = xd[i + 1]; arg = i + 1; }
+                    if (xd[i + w] > best) { best = xd[i + w]; arg = i + w; }
+                    if (xd[i + w + 1] > best) { best = xd[i + w + 1]; arg = i + w + 1; }
+                    yd[yo + oy * ow + ox] = best;
+                    argmax[yo + oy * ow + ox] = arg;
+                }
             }
-        });
-        return [dx];
+        }
     }
 }

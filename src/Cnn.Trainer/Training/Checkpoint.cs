@@ -69,8 +69,15 @@ public static class Checkpoint
         r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()));
     }
 
-    /// <summary>Loads weights (and optimizer state when given) into a network of the same architecture.</summary>
-    public static State Load(string path, Network net, Optimizer? opt = null)
+    /// <summary>Checks a checkpoint file (magic, checksum, version) and returns how many epochs it holds.</summary>
+    public static int Peek(string path)
+    {
+        using var r = Open(path);
+        return r.ReadInt32();
+    }
+
+    /// <summary>A reader positioned after the version, once magic, checksum and version are checked.</summary>
+    private static BinaryReader Open(string path)
     {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < Magic.Length + 4 + 32 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
@@ -78,10 +85,17 @@ public static class Checkpoint
         var body = bytes.AsSpan(0, bytes.Length - 32);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
             throw new InvalidDataException($"{path}: checkpoint checksum mismatch (file corrupt or truncated)");
-        using var r = new BinaryReader(new MemoryStream(bytes, 0, body.Length), Encoding.UTF8);
+        var r = new BinaryReader(new MemoryStream(bytes, 0, body.Length), Encoding.UTF8);
         r.ReadBytes(Magic.Length);
         int version = r.ReadInt32();
         if (version != Version) throw new InvalidDataException($"{path}: checkpoint version {version}, this build reads {Version}");
+        return r;
+    }
+
+    /// <summary>Loads weights (and optimizer state when given) into a network of the same architecture.</summary>
+    public static State Load(string path, Network net, Optimizer? opt = null)
+    {
+        using var r = Open(path);
         int epochs = r.ReadInt32(); float plateau = r.ReadSingle();
         var arrays = Arrays(net).ToList();
         int count = r.ReadInt32();
@@ -153,5 +167,8 @@ public static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
+        // A process killed between create and rename leaves its temporary file (never the target) behind.
+        foreach (string stale in Directory.EnumerateFiles(dir, $".{Path.GetFileName(full)}.*.tmp"))
+            try { File.Delete(stale); } catch (IOException) { }
     }
 }

@@ -41,7 +41,8 @@ public sealed record TrainOptions
 public sealed record EpochReport(int Epoch, int Epochs, double TrainLoss, double TrainAccuracy, double? ValidationLoss,
     double? ValidationAccuracy, float LearningRate, double Seconds, double ImagesPerSecond);
 
-public sealed record BatchReport(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond, double EpochSecondsSoFar);
+/// <summary>Per-batch progress (a struct: reporting allocates nothing).</summary>
+public readonly record struct BatchReport(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond, double EpochSecondsSoFar);
 
 public sealed record TrainHistory(IReadOnlyList<EpochReport> Epochs, Preprocessing Preprocessing, bool StoppedEarly)
 {

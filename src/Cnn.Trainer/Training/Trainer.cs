@@ -54,8 +54,9 @@ public static class NetworkTrainer
         for (int epoch = startEpoch; epoch < o.Epochs && !stopped; epoch++)
         {
             for (int i = 0; i < order.Length; i++) order[i] = i;
-            new Random(HashCode.Combine(o.Seed, epoch, 17)).Shuffle(order);
-            ctx.Rng = new Random(HashCode.Combine(o.Seed, epoch, 29));
+            // Seeds from SplitMix, not HashCode.Combine: HashCode is randomised per process, so runs differed between processes.
+            new Random((int)new SplitMix(o.Seed, epoch, -17).Next()).Shuffle(order);
+            ctx.Rng = new Random((int)new SplitMix(o.Seed, epoch, -29).Next());
             var sw = Stopwatch.StartNew();
             double lossSum = 0; long correct = 0, seen = 0;
             float lr = 0;
@@ -166,7 +167,7 @@ public static class NetworkTrainer
 }
 
 /// <summary>Turns sample indices into a normalised, optionally augmented input batch (reused tensor, parallel over samples).</summary>
-internal sealed class BatchLoader
+internal sealed class BatchLoader : IChunked
 {
     private readonly IDataset _data;
     private readonly Preprocessing _pre;
@@ -190,37 +191,44 @@ internal sealed class BatchLoader
 
     private readonly int[] _idx;
 
+    private Augmentation? _aug;
+    private int _seed, _epoch;
+
     public Tensor Load(ReadOnlySpan<int> indices, Augmentation? aug, int seed, int epoch)
     {
-        int n = indices.Length, c = _data.Channels, h = _data.Height, w = _data.Width, plane = h * w;
-        var x = Tensor.Ensure(ref _x, n, c, h, w);
-        var idx = _idx;
-        indices.CopyTo(idx);
-        bool augment = aug is { Any: true };
-        Par.ForChunks(n, _threads, (chunk, i0, i1) =>
-        {
-            var px = _px[chunk]; var f0 = _f0[chunk]; var f1 = _f1[chunk];
-            for (int i = i0; i < i1; i++)
-            {
-                _data.GetPixels(idx[i], px);
-                Labels[i] = _data.Label(idx[i]);
-                for (int k = 0; k < px.Length; k++) f0[k] = px[k];
-                var src = f0;
-                if (augment)
-                {
-                    var rng = new SplitMix(seed, epoch, idx[i]);
-                    Augmenter.Apply(aug!, f0, f1, c, h, w, ref rng);
-                    src = f1;
-                }
-                var dst = x.Sample(i);
-                for (int ch = 0; ch < c; ch++)
-                {
-                    float scale = _pre.PixelScale / _pre.Std[ch], shift = -_pre.Mean[ch] / _pre.Std[ch];
-                    for (int k = 0; k < plane; k++) dst[ch * plane + k] = src[ch * plane + k] * scale + shift;
-                }
-            }
-        });
+        int n = indices.Length;
+        var x = Tensor.Ensure(ref _x, n, _data.Channels, _data.Height, _data.Width);
+        indices.CopyTo(_idx);
+        _aug = aug is { Any: true } ? aug : null;
+        _seed = seed; _epoch = epoch;
+        Par.ForChunks(n, _threads, this);
         return x;
+    }
+
+    void IChunked.RunChunk(int op, int chunk, int i0, int i1)
+    {
+        int c = _data.Channels, h = _data.Height, w = _data.Width, plane = h * w;
+        var x = _x!; var idx = _idx;
+        var px = _px[chunk]; var f0 = _f0[chunk]; var f1 = _f1[chunk];
+        for (int i = i0; i < i1; i++)
+        {
+            _data.GetPixels(idx[i], px);
+            Labels[i] = _data.Label(idx[i]);
+            for (int k = 0; k < px.Length; k++) f0[k] = px[k];
+            var src = f0;
+            if (_aug is not null)
+            {
+                var rng = new SplitMix(_seed, _epoch, idx[i]);
+                Augmenter.Apply(_aug, f0, f1, c, h, w, ref rng);
+                src = f1;
+            }
+            var dst = x.Sample(i);
+            for (int ch = 0; ch < c; ch++)
+            {
+                float scale = _pre.PixelScale / _pre.Std[ch], shift = -_pre.Mean[ch] / _pre.Std[ch];
+                for (int k = 0; k < plane; k++) dst[ch * plane + k] = src[ch * plane + k] * scale + shift;
+            }
+        }
     }
 
     /// <summary>Mixup with the reversed batch: x_i = λ·x_i + (1−λ)·x_{n−1−i}.</summary>

@@ -20,7 +20,7 @@ public class OpFuzzTests
         for (int t = 0; t < 20_000; t++)
         {
             var hs = new OpHarness();
-            var code = (OpCode)rng.Next(0, 16);
+            var code = (OpCode)rng.Next(0, 18);
             int[] inputs;
             int[] p;
             if (rng.Next(3) != 0)
@@ -138,6 +138,10 @@ public class OpFuzzTests
                 return ([x], [BitConverter.SingleToInt32Bits(1f)]);
             case OpCode.Quantize:
                 return ([hs.Activation(TensorType.Float32, [n, h, w, c])], []);
+            case OpCode.LeakyRelu:
+                return ([x], [BitConverter.SingleToInt32Bits((float)rng.NextDouble() - 0.2f)]);
+            case OpCode.Pad2D:
+                return ([x], [rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(0, 3), rng.Next(-128, 128), rng.Next(0, 3)]);
             default:
                 return ([x], []);
         }
@@ -148,7 +152,8 @@ public class OpFuzzTests
         OpCode.Conv2D => 11,
         OpCode.MaxPool2D or OpCode.AveragePool2D or OpCode.TransposeConv2D => 12,
         OpCode.FullyConnected or OpCode.GlobalAveragePool or OpCode.Add or OpCode.Concat => 2,
-        OpCode.ChannelShuffle or OpCode.Softmax => 1,
+        OpCode.ChannelShuffle or OpCode.Softmax or OpCode.LeakyRelu => 1,
+        OpCode.Pad2D => 6,
         _ => 0,
     };
 

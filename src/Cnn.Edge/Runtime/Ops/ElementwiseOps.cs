@@ -8,6 +8,12 @@ internal sealed class AddOp(AddParams p, TensorView a, TensorView b, TensorView 
         => AddReference.Run(p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
 }
 
+internal sealed class AddBroadcastOp(AddParams p, AddBroadcast shape, TensorView a, TensorView b, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => AddReference.RunBroadcast(p, shape, a.Int8(arena), b.Int8(arena), output.OutInt8(arena));
+}
+
 /// <summary>Concat along the last axis: each input requantized into its channel slice.</summary>
 internal sealed class ConcatOp(int outer, TensorView[] inputs, int[] channels, int[] zeroPoints, int[] multipliers, int[] shifts,
     TensorView output, int outputChannels, int outputZeroPoint, int actMin, int actMax) : PreparedOp
@@ -60,4 +66,16 @@ internal sealed class DequantizeOp(float scale, int zeroPoint, TensorView input,
 {
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => DequantizeReference.Run(input.Int8(arena), scale, zeroPoint, output.OutFloat(arena));
+}
+
+internal sealed class LeakyReluOp(LeakyReluParams p, TensorView input, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => LeakyReluReference.Run(p, input.Int8(arena), output.OutInt8(arena));
+}
+
+internal sealed class Pad2DOp(Pad2DShape shape, PadMode mode, sbyte value, TensorView input, TensorView output) : PreparedOp
+{
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => Pad2DReference.Run(shape, mode, input.Int8(arena), value, output.OutInt8(arena));
 }

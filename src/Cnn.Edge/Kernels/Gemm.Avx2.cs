@@ -1,0 +1,257 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Cnn.Edge.Kernels;
+
+/// <summary>
+/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums.
+/// <list type="bullet">
+/// <item>Weights are packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int8 (<see cref="Pack"/>): one
+/// VPMOVSXBW of 16 bytes gives 8 channels x 2 consecutive k as int16.</item>
+/// <item>A tile's 4 rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
+/// VPBROADCASTD spreads over the 8 channels.</item>
+/// <item>VPMADDWD then adds a[2j] w[c][2j] + a[2j+1] w[c][2j+1] straight into channel c's int32 lane (|each| ≤ 2 * 128 * 128,
+/// no saturation); the accumulator of a channel is its final sum, exactly as the reference (int32 addition wraps
+/// the same way in any order).</item>
+/// </list>
+/// Per pair of k: 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
+/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers.
+/// </summary>
+internal static unsafe class Avx2Gemm
+{
+    public const int NB = 16;
+
+    /// <summary>
+    /// With AVX-512BW the same packed weights feed 512-bit VPMADDWD: one zmm holds a k pair of all 16 channels of a block,
+    /// so a step covers 4 rows x 32 channels. Both paths compute every channel's sum exactly; tests run both.
+    /// </summary>
+    internal static bool Use512 = Avx512BW.IsSupported;
+
+    /// <summary>Bytes of the packed weights of an N x K GEMM.</summary>
+    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2;
+
+    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] layout; padding (channels ≥ N, k ≥ K) is zero.</summary>
+    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed)
+    {
+        int k2 = (k + 1) / 2;
+        packed.Clear();
+        for (int c = 0; c < n; c++)
+        {
+            int blk = c / NB, lane = c % NB;
+            for (int i = 0; i < k; i++)
+                packed[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+        }
+    }
+
+    /// <summary>
+    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> may repeat a valid row) times every channel of the plan;
+    /// writes rows x N int8 results at c[r] + n. Reads exactly K bytes per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    [SkipLocalsInit]
+    public static void Tile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        // 4 rows of K int16 (as K/2 int32 pairs): at most 4 * 2 * K bytes, 36 KB for a 3x3x512 convolution.
+        int* x = stackalloc int[4 * k2];
+        for (int r = 0; r < 4; r++) Widen(a[r], k, (short*)(x + r * k2));
+        int blocks = (p.N + NB - 1) / NB;
+        if (Use512) Tile512(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
+        else Tile256(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile256(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            for (int j = 0; j < k2; j++, wb += NB * 2)
+            {
+                Vector256<short> w0 = Avx2.ConvertToVector256Int16(wb);
+                Vector256<short> w1 = Avx2.ConvertToVector256Int16(wb + 16);
+                Vector256<short> b = Vector256.Create(x0[j]).AsInt16();
+                c00 += Avx2.MultiplyAddAdjacent(b, w0); c01 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x1[j]).AsInt16();
+                c10 += Avx2.MultiplyAddAdjacent(b, w0); c11 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x2[j]).AsInt16();
+                c20 += Avx2.MultiplyAddAdjacent(b, w0); c21 += Avx2.MultiplyAddAdjacent(b, w1);
+                b = Vector256.Create(x3[j]).AsInt16();
+                c30 += Avx2.MultiplyAddAdjacent(b, w0); c31 += Avx2.MultiplyAddAdjacent(b, w1);
+            }
+            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
+            Finish16(p, c00, c01, n0, c[0] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 1) Finish16(p, c10, c11, n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 2) Finish16(p, c20, c21, n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 3) Finish16(p, c30, c31, n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
+        }
+    }
+
+    /// <summary>AVX-512BW: two blocks of 16 channels per step (8 zmm accumulators), then a last single block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile512(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
+        long blockBytes = (long)k2 * (NB * 2);
+        int blk = 0;
+        for (; blk + 2 <= blocks; blk += 2)
+        {
+            Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<int> c20 = default, c21 = default, c30 = default, c31 = default;
+            sbyte* wa = w + blk * blockBytes, wb = wa + blockBytes;
+            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
+            {
+                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
+                Vector512<short> w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wb));
+                Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
+                c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x1[j]).AsInt16();
+                c10 += Avx512BW.MultiplyAddAdjacent(b, w0); c11 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x2[j]).AsInt16();
+                c20 += Avx512BW.MultiplyAddAdjacent(b, w0); c21 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x3[j]).AsInt16();
+                c30 += Avx512BW.MultiplyAddAdjacent(b, w0); c31 += Avx512BW.MultiplyAddAdjacent(b, w1);
+            }
+            int n0 = blk * NB, n1 = n0 + NB;
+            int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
+            Finish16(p, c00.GetLower(), c00.GetUpper(), n0, c[0] + n0, count0, bias, mult, left, rpos, rneg);
+            Finish16(p, c01.GetLower(), c01.GetUpper(), n1, c[0] + n1, count1, bias, mult, left, rpos, rneg);
+            if (rows > 1)
+            {
+                Finish16(p, c10.GetLower(), c10.GetUpper(), n0, c[1] + n0, count0, bias, mult, left, rpos, rneg);
+                Finish16(p, c11.GetLower(), c11.GetUpper(), n1, c[1] + n1, count1, bias, mult, left, rpos, rneg);
+            }
+            if (rows > 2)
+            {
+                Finish16(p, c20.GetLower(), c20.GetUpper(), n0, c[2] + n0, count0, bias, mult, left, rpos, rneg);
+                Finish16(p, c21.GetLower(), c21.GetUpper(), n1, c[2] + n1, count1, bias, mult, left, rpos, rneg);
+            }
+            if (rows > 3)
+            {
+                Finish16(p, c30.GetLower(), c30.GetUpper(), n0, c[3] + n0, count0, bias, mult, left, rpos, rneg);
+                Finish16(p, c31.GetLower(), c31.GetUpper(), n1, c[3] + n1, count1, bias, mult, left, rpos, rneg);
+            }
+        }
+        if (blk < blocks)
+        {
+            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
+            sbyte* wa = w + blk * blockBytes;
+            for (int j = 0; j < k2; j++, wa += NB * 2)
+            {
+                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
+                c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
+                c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
+                c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
+                c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
+            }
+            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
+            Finish16(p, c0.GetLower(), c0.GetUpper(), n0, c[0] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 1) Finish16(p, c1.GetLower(), c1.GetUpper(), n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 2) Finish16(p, c2.GetLower(), c2.GetUpper(), n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
+            if (rows > 3) Finish16(p, c3.GetLower(), c3.GetUpper(), n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
+        }
+    }
+
+    /// <summary>One row (batch-1 FullyConnected, a layer's last pixel): 1 x 32 channels per step, no MACs on repeated rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    public static void Tile1(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        int* x = stackalloc int[k2];
+        Widen(a, k, (short*)x);
+        int blocks = (p.N + NB - 1) / NB;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            Vector256<int> c0 = default, c1 = default, d0 = default, d1 = default;
+            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            int j = 0;
+            // Two pairs per step in separate accumulators: the chain of VPADDD is then half as long.
+            for (; j + 2 <= k2; j += 2, wb += NB * 4)
+            {
+                Vector256<short> b = Vector256.Create(x[j]).AsInt16();
+                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                b = Vector256.Create(x[j + 1]).AsInt16();
+                d0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 32));
+                d1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 48));
+            }
+            if (j < k2)
+            {
+                Vector256<short> b = Vector256.Create(x[j]).AsInt16();
+                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+            }
+            int n0 = blk * NB;
+            Finish16(p, c0 + d0, c1 + d1, n0, c + n0, Math.Min(NB, p.N - n0), bias, mult, left, rpos, rneg);
+        }
+    }
+
+    /// <summary>K int8 to int16, zero-padded to an even count (the pad meets zero weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(sbyte* src, int k, short* dst)
+    {
+        int i = 0;
+        for (; i + 16 <= k; i += 16) Avx.Store(dst + i, Avx2.ConvertToVector256Int16(src + i));
+        for (; i < k; i++) dst[i] = src[i];
+        if ((k & 1) != 0) dst[k] = 0;
+    }
+
+    /// <summary>Bias, requantization, output zero point, clamp for 16 channels; stores <paramref name="count"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
+        int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        Vector256<int> zp = Vector256.Create(p.OutZp), min = Vector256.Create(p.ActMin), max = Vector256.Create(p.ActMax);
+        Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), Avx.LoadVector256(mult + n0),
+            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), p.AnyLeftShift) + zp, min), max);
+        Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), Avx.LoadVector256(mult + n0 + 8),
+            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), p.AnyLeftShift) + zp, min), max);
+        Vector128<sbyte> packed = Narrow16(r0, r1);
+        if (count == NB) packed.Store(dst);
+        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+    }
+
+    /// <summary>
+    /// Eight lanes of <see cref="Requantize.Apply"/>, bit for bit: <see cref="X86Requant"/> on 256-bit vectors. The
+    /// saturating left shift runs only when some channel of the plan has a positive shift (rare: it needs a
+    /// multiplier ≥ 1, i.e. an output scale below input scale x weight scale).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Requant8(Vector256<int> x, Vector256<int> m, Vector256<uint> left, Vector256<uint> r, bool anyLeft)
+    {
+        if (anyLeft)
+        {
+            Vector256<int> s = Avx2.ShiftLeftLogicalVariable(x, left);
+            Vector256<int> back = Avx2.ShiftRightArithmeticVariable(s, left);
+            Vector256<int> sat = Avx2.Xor(Avx2.ShiftRightArithmetic(x, 31), Vector256.Create(int.MaxValue));
+            x = Avx2.BlendVariable(sat.AsByte(), s.AsByte(), Avx2.CompareEqual(back, x).AsByte()).AsInt32();
+        }
+        // SQRDMULH: (x*m + 2^30) >> 31 on the exact 64-bit products of the even and the odd lanes.
+        Vector256<long> nudge = Vector256.Create(1L << 30);
+        Vector256<long> even = Avx2.Add(Avx2.Multiply(x, m), nudge);
+        Vector256<long> odd = Avx2.Add(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32()), nudge);
+        Vector256<int> h = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b1010_1010);
+        Vector256<int> minValue = Vector256.Create(int.MinValue);
+        Vector256<int> overflow = Avx2.And(Avx2.CompareEqual(x, minValue), Avx2.CompareEqual(m, minValue));
+        h = Avx2.BlendVariable(h.AsByte(), Vector256.Create(int.MaxValue).AsByte(), overflow.AsByte()).AsInt32();
+        // Rounding divide by 2^r, ties away from zero (Requantize.RoundingDivideByPot).
+        Vector256<int> mask = Avx2.Subtract(Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, r), Vector256<int>.One);
+        Vector256<int> remainder = Avx2.And(h, mask);
+        Vector256<int> threshold = Avx2.Subtract(Avx2.ShiftRightArithmetic(mask, 1), Avx2.ShiftRightArithmetic(h, 31));
+        return Avx2.Subtract(Avx2.ShiftRightArithmeticVariable(h, r), Avx2.CompareGreaterThan(remainder, threshold));
+    }
+
+    /// <summary>16 int32 lanes already clamped into int8 range to 16 bytes in order (VPACKSS* work per 128-bit half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> Narrow16(Vector256<int> r0, Vector256<int> r1)
+    {
+        Vector256<short> s16 = Avx2.PackSignedSaturate(r0, r1);                   // [r0 0-3, r1 0-3 | r0 4-7, r1 4-7]
+        s16 = Avx2.Permute4x64(s16.AsInt64(), 0b11_01_10_00).AsInt16();          // [r0 0-3, r0 4-7 | r1 0-3, r1 4-7]
+        return Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
+    }
+}

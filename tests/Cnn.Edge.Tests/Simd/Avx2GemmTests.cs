@@ -1,0 +1,52 @@
+using Cnn.Edge.Kernels;
+using static Cnn.Edge.Tests.Simd.SimdTestUtil;
+
+namespace Cnn.Edge.Tests.Simd;
+
+/// <summary>
+/// The AVX2 GEMM's two paths (256-bit, and 512-bit when the CPU has AVX-512BW) against the reference, on shapes that
+/// cross its blocking: channel counts around multiples of 16 and 32, odd K, K above 2048 (the stack tile),
+/// 1 to 4 rows (FullyConnected batch and tile tails), left shifts in some channels only. Also FC split into channel parts.
+/// </summary>
+public class Avx2GemmTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BothVectorWidthsMatchTheReference(bool use512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        bool saved = Avx2Gemm.Use512;
+        Avx2Gemm.Use512 = use512;
+        try
+        {
+            var rng = new Random(use512 ? 512 : 256);
+            int[] couts = [1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100];
+            for (int i = 0; i < 48; i++)
+            {
+                int batch = rng.Next(1, 6), cin = i % 8 == 7 ? rng.Next(2040, 2300) : rng.Next(1, 300), cout = couts[i % couts.Length];
+                int parts = rng.Next(1, 4);
+                var s = new FullyConnectedShape(batch, cin, cout);
+                int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+                sbyte[] x = RandomInt8(rng, batch * cin);
+                sbyte[] wt = RandomInt8(rng, cout * cin);
+                int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+                (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
+                if (i % 2 == 0) for (int c = 0; c < cout; c++) shift[c] = Math.Min(shift[c], 0); // the path without left shifts
+                (int actMin, int actMax) = RandomClamp(rng, outZp);
+                var expected = new sbyte[batch * cout];
+                FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+                var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, parts)!;
+                var got = new sbyte[expected.Length];
+                kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+                int d = FirstDifference(got, expected);
+                Assert.True(d < 0, $"512={use512} case {i}: output[{Math.Max(d, 0)}] differs. {s}, parts={parts}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
+            }
+        }
+        finally
+        {
+            Avx2Gemm.Use512 = saved;
+        }
+    }
+}
