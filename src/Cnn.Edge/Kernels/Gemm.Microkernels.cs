@@ -184,7 +184,9 @@ internal static unsafe class Int8Gemm
         DpTile t;
         t.A0 = a[0]; t.A1 = TFour.Value ? a[1] : t.A0; t.A2 = TFour.Value ? a[2] : t.A0; t.A3 = TFour.Value ? a[3] : t.A0;
         t.D0 = c[0]; t.D1 = TFour.Value ? c[1] : t.D0; t.D2 = TFour.Value ? c[2] : t.D0; t.D3 = TFour.Value ? c[3] : t.D0;
-        t.W = w; t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
+        t.W = w;
+        t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes
+        t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
         t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
         // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
         t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
