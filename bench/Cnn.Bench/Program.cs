@@ -12,8 +12,10 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
     Console.Error.WriteLine("""
         usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto]
                                 [--onnx-dir bench/models] [--json FILE]
-               Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I]   (K inferences, or one inference then op I
-                                                               K times; for arm64-insn-count, see bench/README.md)
+               Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I | --kind KIND]   (K inferences, or one inference
+                                        then op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
+                                        MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
+               Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
                Cnn.Bench profile MODEL [--isa Auto] [--threads 1] [--top 15]   (per-op minimum time)
                Cnn.Bench diff MODEL [--isa Auto] [--threads 1]   (op-by-op comparison with the reference)
                Cnn.Bench write MODEL FILE.cnnq   (the model as an edge model file, for `cnn bench`)
@@ -43,8 +45,33 @@ if (args[0] == "count")
     // is the per-inference figure (model building and packing cancel out).
     string model = args[1];
     int k = int.Parse(args[2], CultureInfo.InvariantCulture);
+    if (model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+    {
+        // The peer under the same QEMU: ONNX Runtime, one intra-op thread, K inferences of the ONNX file.
+#if WITH_ORT
+        using var ort = new OrtRunner(model, 1);
+        for (int i = 0; i < k; i++) ort.Invoke();
+        Console.WriteLine($"{Path.GetFileName(model)} onnxruntime threads=1 inferences={k}");
+        return 0;
+#else
+        Console.Error.WriteLine("this build has no ONNX Runtime (built with -p:NoOrt=true)");
+        return 2;
+#endif
+    }
     using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
     int op = IntOpt("--op", -1);
+    string kind = Opt("--kind", "");
+    if (kind.Length > 0)
+    {
+        // Every op of one kind K times after one full inference: instructions per layer type.
+        if (Array.IndexOf(LayerKinds.Names, kind) < 0) throw new ArgumentException($"unknown kind '{kind}'; known: {string.Join(", ", LayerKinds.Names)}");
+        var m = runner.Model;
+        int[] ops = Enumerable.Range(0, m.Ops.Count).Where(i => LayerKinds.Kind(m.Ops[i], m.Tensors) == kind).ToArray();
+        runner.Invoke();
+        for (int i = 0; i < k; i++) foreach (int o in ops) runner.InvokeOp(o);
+        Console.WriteLine($"{model} isa={runner.Isa} kind={kind} ops={ops.Length} macs_per_run={ops.Sum(o => LayerKinds.Macs(m.Ops[o], m.Tensors))} runs={k}");
+        return 0;
+    }
     if (op >= 0)
     {
         // One op K times after one full inference (its input is then valid): per-op instruction counts.
@@ -58,6 +85,19 @@ if (args[0] == "count")
     return 0;
 }
 
+if (args[0] == "layers")
+{
+    var m = EdgeModel.Load(Models.Build(args[1]));
+    foreach (string kind in LayerKinds.Names)
+    {
+        int[] ops = Enumerable.Range(0, m.Ops.Count).Where(i => LayerKinds.Kind(m.Ops[i], m.Tensors) == kind).ToArray();
+        Console.WriteLine($"{kind,-10} ops={ops.Length,3} macs={ops.Sum(o => LayerKinds.Macs(m.Ops[o], m.Tensors))}");
+        if (args.Contains("--ops"))
+            foreach (int o in ops)
+                Console.WriteLine($"    op {o,3} macs={LayerKinds.Macs(m.Ops[o], m.Tensors),10}  {m.Tensors[m.Ops[o].Inputs[0]]} -> {m.Tensors[m.Ops[o].Outputs[0]]}");
+    }
+    return 0;
+}
 if (args[0] == "diff")
 {
     // Op-by-op comparison of an ISA and thread count against the reference on one model (debugging aid).

@@ -4,58 +4,116 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace Cnn.Edge.Kernels;
 
-/// <summary>16 channels of one depthwise tap: acc[0..3] += (x - inZp) * w, x int8, w int16 (holding int8 values).</summary>
-internal interface IDepthwiseStep
+/// <summary>
+/// Widening int8 multiply-accumulate over 16 channels: products of raw int8 inputs and int8 weights in int16
+/// lanes (|x w| ≤ 128·128 = 16384), added into four int32 accumulators of 4 channels each.
+/// </summary>
+internal interface IDepthwiseArith
 {
-    static abstract void Step(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
-        Vector128<sbyte> x, Vector128<sbyte> zp8, Vector128<short> zp16, Vector128<short> wl, Vector128<short> wh);
+    /// <summary>Lanes 0-7 (<see cref="MulLo"/>) or 8-15 (<see cref="MulHi"/>) of x·w in int16.</summary>
+    static abstract Vector128<short> MulLo(Vector128<sbyte> x, Vector128<sbyte> w);
+    static abstract Vector128<short> MulHi(Vector128<sbyte> x, Vector128<sbyte> w);
+    /// <summary>p + x·w in int16; the caller guarantees the sum of two products fits (no weight is -128).</summary>
+    static abstract Vector128<short> MulAddLo(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w);
+    static abstract Vector128<short> MulAddHi(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w);
+    /// <summary>acc + lanes 0-3 (<see cref="AddWideLo"/>) or 4-7 (<see cref="AddWideHi"/>) of p, widened.</summary>
+    static abstract Vector128<int> AddWideLo(Vector128<int> acc, Vector128<short> p);
+    static abstract Vector128<int> AddWideHi(Vector128<int> acc, Vector128<short> p);
+    /// <summary>Four requantized int32 vectors (zero point added) to 16 int8 lanes clamped to [lo, hi].</summary>
+    static abstract Vector128<sbyte> Pack(Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3,
+        Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi);
 }
 
-/// <summary>NEON: SSUBL/SSUBL2 (x - zp exactly in int16), then SMLAL/SMLAL2 into int32: 6 instructions for 16 MACs.</summary>
-internal readonly struct AdvSimdDepthwiseStep : IDepthwiseStep
+/// <summary>NEON: SMULL/SMULL2, SMLAL/SMLAL2, SADDW/SADDW2, and SQXTN narrowing (then the clamp on int8 lanes).</summary>
+internal readonly struct AdvSimdDepthwiseArith : IDepthwiseArith
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
-        Vector128<sbyte> x, Vector128<sbyte> zp8, Vector128<short> zp16, Vector128<short> wl, Vector128<short> wh)
+    public static Vector128<short> MulLo(Vector128<sbyte> x, Vector128<sbyte> w) => AdvSimd.MultiplyWideningLower(x.GetLower(), w.GetLower());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulHi(Vector128<sbyte> x, Vector128<sbyte> w) => AdvSimd.MultiplyWideningUpper(x, w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulAddLo(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w) => AdvSimd.MultiplyWideningLowerAndAdd(p, x.GetLower(), w.GetLower());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulAddHi(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w) => AdvSimd.MultiplyWideningUpperAndAdd(p, x, w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> AddWideLo(Vector128<int> acc, Vector128<short> p) => AdvSimd.AddWideningLower(acc, p.GetLower());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> AddWideHi(Vector128<int> acc, Vector128<short> p) => AdvSimd.AddWideningUpper(acc, p);
+
+    /// <summary>Saturating narrows commute with a clamp inside [-128, 127]: 6 SQXTN + SMAX/SMIN on 16 lanes instead of 8 on int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Pack(Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3,
+        Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
     {
-        Vector128<short> xl = AdvSimd.SubtractWideningLower(x.GetLower(), zp8.GetLower());
-        Vector128<short> xh = AdvSimd.SubtractWideningUpper(x, zp8);
-        a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, xl.GetLower(), wl.GetLower());
-        a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, xl, wl);
-        a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, xh.GetLower(), wh.GetLower());
-        a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, xh, wh);
+        Vector128<short> s01 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r0), r1);
+        Vector128<short> s23 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r2), r3);
+        Vector128<sbyte> b = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s01), s23);
+        return AdvSimd.Min(AdvSimd.Max(b, lo8), hi8);
     }
 }
 
-/// <summary>Portable (and x86): |x - zp| ≤ 255 and |w| ≤ 128, so the int16 product (≤ 32640) is exact; then widen and add.</summary>
-internal readonly struct PortableDepthwiseStep : IDepthwiseStep
+/// <summary>Portable Vector128 (and x86): widen, multiply in int16 (exact), widen, add; clamp on int32, then narrow.</summary>
+internal readonly struct PortableDepthwiseArith : IDepthwiseArith
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref Vector128<int> a0, ref Vector128<int> a1, ref Vector128<int> a2, ref Vector128<int> a3,
-        Vector128<sbyte> x, Vector128<sbyte> zp8, Vector128<short> zp16, Vector128<short> wl, Vector128<short> wh)
+    public static Vector128<short> MulLo(Vector128<sbyte> x, Vector128<sbyte> w) => Vector128.WidenLower(x) * Vector128.WidenLower(w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulHi(Vector128<sbyte> x, Vector128<sbyte> w) => Vector128.WidenUpper(x) * Vector128.WidenUpper(w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulAddLo(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w) => p + MulLo(x, w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<short> MulAddHi(Vector128<short> p, Vector128<sbyte> x, Vector128<sbyte> w) => p + MulHi(x, w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> AddWideLo(Vector128<int> acc, Vector128<short> p) => acc + Vector128.WidenLower(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> AddWideHi(Vector128<int> acc, Vector128<short> p) => acc + Vector128.WidenUpper(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Pack(Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3,
+        Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
     {
-        (Vector128<short> xl, Vector128<short> xh) = Vector128.Widen(x);
-        Vector128<short> pl = (xl - zp16) * wl;
-        Vector128<short> ph = (xh - zp16) * wh;
-        (Vector128<int> p0, Vector128<int> p1) = Vector128.Widen(pl);
-        (Vector128<int> p2, Vector128<int> p3) = Vector128.Widen(ph);
-        a0 += p0; a1 += p1; a2 += p2; a3 += p3;
+        static Vector128<int> C(Vector128<int> v, Vector128<int> lo, Vector128<int> hi) => Vector128.Min(Vector128.Max(v, lo), hi);
+        return Vector128.Narrow(Vector128.Narrow(C(r0, lo, hi), C(r1, lo, hi)), Vector128.Narrow(C(r2, lo, hi), C(r3, lo, hi)));
     }
+}
+
+/// <summary>A compile-time flag for generic kernels (the JIT folds the branches it guards).</summary>
+internal interface IFlag { static abstract bool Value { get; } }
+internal readonly struct Yes : IFlag { public static bool Value => true; }
+internal readonly struct No : IFlag { public static bool Value => false; }
+
+/// <summary>Four int32 accumulators of 16 channels (A2, A3 unused by 8-channel tails).</summary>
+internal struct Acc16
+{
+    public Vector128<int> A0, A1, A2, A3;
 }
 
 /// <summary>
 /// Depthwise Conv2D with multiplier 1 (groups = Cin = Cout), any kernel size, stride, dilation and padding,
-/// vectorized over 16 channels; bit-identical to <see cref="Conv2DReference"/>. Weights are repacked at load
-/// to int16 [tap][Cp] (Cp = C rounded up to 16, zero padded) so one load feeds 8 channels of a tap.
-/// Padding taps are skipped, as in the reference.
+/// vectorized over 16 channels; bit-identical to <see cref="Conv2DReference"/>.
+/// <para>Prepared at load: int8 weights packed [C/16][tap][16] (zero padded), the input zero point folded into the
+/// bias (Σ (x - zp) w = Σ x w - zp Σ w, exact modulo 2^32, the reference's final accumulator), and per output pixel
+/// an indirection of tap pointers where padding taps point at a row of zp bytes (contributing zp·w, which the
+/// folded bias cancels: padding is the real value 0, as in the reference).</para>
+/// <para>The products x·w of two taps are summed in int16 (SMULL + SMLAL: |sum| ≤ 2·128·127 = 32512 when no
+/// weight is -128) before one widening add into int32: 12 instructions per 32 MACs for 16 channels. A layer
+/// with a -128 weight adds each product alone. 3×3 kernels (MobileNet) run an unrolled 9-tap block.</para>
 /// </summary>
 internal sealed unsafe class DepthwiseConv
 {
+    private const int Lanes = 16;
     private readonly Conv2DShape _s;
     private readonly KernelIsa _isa;
-    private readonly int _cp, _inZp, _outZp, _actMin, _actMax;
-    private readonly short[] _w;
-    private readonly int[] _bias, _mult, _left, _rpos, _rneg, _shift;
+    private readonly int _taps, _cp, _inZp, _outZp, _actMin, _actMax;
+    private readonly bool _pair;
+    private readonly ArmRequantKind _requantKind;
+    /// <summary>[C/16][tap][16] int8.</summary>
+    private readonly sbyte[] _w;
+    /// <summary>Cp bytes of the input zero point (+16 so a 16-byte load from any channel block stays inside).</summary>
+    private readonly sbyte[] _zpRow;
+    /// <summary>[tap] offset in bytes of each tap from the window's top-left input pixel.</summary>
+    private readonly long[] _tapOffset;
+    private readonly int[] _bias, _mult, _left, _rpos, _rneg, _shift, _rawBias;
     private readonly sbyte[] _wRaw;
 
     public DepthwiseConv(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
@@ -63,134 +121,313 @@ internal sealed unsafe class DepthwiseConv
     {
         _isa = isa; _s = s; _inZp = inZp; _outZp = outZp; _actMin = actMin; _actMax = actMax;
         int c = s.InputChannels, taps = s.KernelHeight * s.KernelWidth;
-        _cp = (c + 15) & ~15;
-        _w = new short[taps * _cp];
+        _taps = taps;
+        _cp = (c + Lanes - 1) & ~(Lanes - 1);
+        _w = new sbyte[taps * _cp];
         _wRaw = weights.Slice(0, c * taps).ToArray();
-        _bias = new int[_cp]; _mult = new int[_cp]; _left = new int[_cp]; _rpos = new int[_cp]; _rneg = new int[_cp]; _shift = new int[_cp];
+        _zpRow = new sbyte[_cp + Lanes];
+        _zpRow.AsSpan().Fill((sbyte)inZp);
+        _tapOffset = new long[taps];
+        for (int ky = 0; ky < s.KernelHeight; ky++)
+            for (int kx = 0; kx < s.KernelWidth; kx++)
+                _tapOffset[ky * s.KernelWidth + kx] = ((long)ky * s.DilationH * s.InputWidth + (long)kx * s.DilationW) * c;
+        _bias = new int[_cp]; _rawBias = new int[_cp]; _mult = new int[_cp]; _left = new int[_cp]; _rpos = new int[_cp]; _rneg = new int[_cp]; _shift = new int[_cp];
+        bool minus128 = false;
         for (int ch = 0; ch < c; ch++)
         {
-            for (int t = 0; t < taps; t++) _w[t * _cp + ch] = weights[ch * taps + t]; // [C, KH, KW, 1] -> [tap][C]
-            _bias[ch] = bias.IsEmpty ? 0 : bias[ch];
+            int sum = 0;
+            for (int t = 0; t < taps; t++)
+            {
+                sbyte w = weights[ch * taps + t]; // [C, KH, KW, 1]
+                _w[((ch / Lanes) * taps + t) * Lanes + ch % Lanes] = w;
+                sum += w;
+                minus128 |= w == sbyte.MinValue;
+            }
+            _rawBias[ch] = bias.IsEmpty ? 0 : bias[ch];
+            _bias[ch] = unchecked(_rawBias[ch] - inZp * sum);
             _mult[ch] = multipliers[ch];
             _shift[ch] = shifts[ch];
             _left[ch] = Math.Max(shifts[ch], 0);
             _rpos[ch] = Math.Max(-shifts[ch], 0);
             _rneg[ch] = -_rpos[ch];
         }
+        _pair = !minus128;
+        _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
     }
 
     /// <summary>Output rows [row0, row1) of the flattened (n, oy) range.</summary>
     public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
     {
-        switch (_isa)
+        if (_isa is KernelIsa.AdvSimd or KernelIsa.AdvSimdDp)
         {
-            case KernelIsa.AdvSimd or KernelIsa.AdvSimdDp: Run<AdvSimdDepthwiseStep, AdvSimdRequant>(input, output, row0, row1); break;
-            case KernelIsa.Avx2 or KernelIsa.AvxVnni: Run<PortableDepthwiseStep, X86Requant>(input, output, row0, row1); break;
-            default: Run<PortableDepthwiseStep, ScalarLaneRequant>(input, output, row0, row1); break;
+            switch (_requantKind)
+            {
+                case ArmRequantKind.RightShiftOnly: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantRight>(input, output, row0, row1); break;
+                case ArmRequantKind.NoLeftShift: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantNoLeft>(input, output, row0, row1); break;
+                default: RunPair<AdvSimdDepthwiseArith, AdvSimdRequant>(input, output, row0, row1); break;
+            }
+        }
+        else if (_isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
+        {
+            RunPair<PortableDepthwiseArith, X86Requant>(input, output, row0, row1);
+        }
+        else
+        {
+            RunPair<PortableDepthwiseArith, ScalarLaneRequant>(input, output, row0, row1);
         }
     }
 
+    private void RunPair<TA, TReq>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4
+    {
+        if (_pair) Run<TA, TReq, Yes>(input, output, row0, row1);
+        else Run<TA, TReq, No>(input, output, row0, row1);
+    }
+
+    /// <summary>What the per-row kernels need, pinned and vectorized once per call (passed by pointer: one argument).</summary>
+    private struct Ctx
+    {
+        public sbyte* W, ZpRow;
+        public int* Bias, Mult, Left, RPos, RNeg;
+        public int C, Taps;
+        public Vector128<int> Zp, Lo, Hi;
+        public Vector128<sbyte> Lo8, Hi8;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    private void Run<TStep, TReq>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
-        where TStep : struct, IDepthwiseStep where TReq : struct, IRequant4
+    private void Run<TA, TReq, TPair>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
         ref readonly Conv2DShape s = ref _s;
-        int c = s.InputChannels;
-        long inLen = input.Length;
-        Vector128<sbyte> zp8 = Vector128.Create((sbyte)_inZp);
-        Vector128<short> zp16 = Vector128.Create((short)_inZp);
-        Vector128<int> ozp = Vector128.Create(_outZp), lo = Vector128.Create(_actMin), hi = Vector128.Create(_actMax);
-        int cp = _cp, kw = s.KernelWidth;
-        long xStep = (long)s.DilationW * c, yStep = (long)s.DilationH * s.InputWidth * c;
+        int c = s.InputChannels, taps = _taps;
+        bool k3 = taps == 9 && s.KernelWidth == 3;
+        sbyte** ptr = stackalloc sbyte*[taps];
+        long dx = (long)s.DilationW * c, dy = (long)s.DilationH * s.InputWidth * c, pixStep = (long)s.StrideW * c;
+        // Output columns [oxLo, oxHi) have their whole window inside the input's width.
+        int oxLo = Math.Min((s.PadLeft + s.StrideW - 1) / s.StrideW, s.OutputWidth);
+        int span = s.InputWidth - 1 - (s.KernelWidth - 1) * s.DilationW + s.PadLeft;
+        int oxHi = span < 0 ? oxLo : Math.Max(oxLo, Math.Min(s.OutputWidth, span / s.StrideW + 1));
+        Ctx ctx;
+        ctx.C = c; ctx.Taps = taps;
+        ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
+        ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
-        fixed (short* w = _w)
+        fixed (sbyte* zpRow = _zpRow, w = _w)
+        fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
         {
+            ctx.W = w; ctx.ZpRow = zpRow; ctx.Bias = bias; ctx.Mult = mult; ctx.Left = left; ctx.RPos = rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
             {
                 int n = row / s.OutputHeight, oy = row - n * s.OutputHeight;
-                long inBatch = (long)n * s.InputHeight * s.InputWidth * c;
+                sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * c;
                 int iy0 = oy * s.StrideH - s.PadTop;
-                // Valid ky: 0 <= iy0 + ky*DH < H.
-                int kyLo = iy0 >= 0 ? 0 : (-iy0 + s.DilationH - 1) / s.DilationH;
-                int kyHi = Math.Min(s.KernelHeight, (s.InputHeight - iy0 + s.DilationH - 1) / s.DilationH);
+                bool rowInside = iy0 >= 0 && iy0 + (s.KernelHeight - 1) * s.DilationH < s.InputHeight;
+                sbyte* dstRow = y + (long)row * s.OutputWidth * c;
+                sbyte* rowBase = inBatch + (long)iy0 * s.InputWidth * c;
+                int interiorDone = 0;
+                if (rowInside && k3 && oxHi > oxLo)
+                {
+                    // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one.
+                    int c0 = Interior9<TA, TReq, TPair>(&ctx, rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, oxHi - oxLo, pixStep, dx, dy, dstRow + (long)oxLo * c);
+                    interiorDone = c0 == c ? 1 : 0;
+                }
                 for (int ox = 0; ox < s.OutputWidth; ox++)
                 {
+                    if (interiorDone != 0 && ox == oxLo) { ox = oxHi - 1; continue; }
                     int ix0 = ox * s.StrideW - s.PadLeft;
-                    int kxLo = ix0 >= 0 ? 0 : (-ix0 + s.DilationW - 1) / s.DilationW;
-                    int kxHi = Math.Min(s.KernelWidth, (s.InputWidth - ix0 + s.DilationW - 1) / s.DilationW);
-                    sbyte* dst = y + ((long)row * s.OutputWidth + ox) * c;
-                    long pixBase = inBatch + ((long)iy0 * s.InputWidth + ix0) * c;
-                    // The last input pixel the window touches, to know whether a 16-byte load of a channel tail stays inside the input.
-                    long lastPix = inBatch + ((long)(iy0 + (kyHi - 1) * s.DilationH) * s.InputWidth + ix0 + (kxHi - 1) * s.DilationW) * c;
-                    int c0 = 0;
-                    for (; c0 < c; c0 += 16)
+                    sbyte* p = rowBase + (long)ix0 * c; // may point outside: only valid taps are dereferenced
+                    sbyte* dst = dstRow + (long)ox * c;
+                    bool inside = rowInside && ox >= oxLo && ox < oxHi;
+                    if (inside)
                     {
-                        int count = Math.Min(16, c - c0);
-                        if (count < 16 && lastPix + c0 + 16 > inLen) break; // would read past the input: scalar tail
-                        Vector128<int> a0 = Vector128.Load(bias + c0), a1 = Vector128.Load(bias + c0 + 4);
-                        Vector128<int> a2 = Vector128.Load(bias + c0 + 8), a3 = Vector128.Load(bias + c0 + 12);
-                        for (int ky = kyLo; ky < kyHi; ky++)
-                        {
-                            // Strength-reduced pointers: one add each per tap, no multiplies in the tap loop.
-                            sbyte* xp = x + pixBase + ky * yStep + kxLo * xStep + c0;
-                            short* wt = w + (ky * kw + kxLo) * cp + c0;
-                            for (int kx = kxLo; kx < kxHi; kx++, xp += xStep, wt += cp)
-                            {
-                                Vector128<sbyte> xv = Vector128.Load(xp);
-                                Vector128<short> wl = Vector128.Load(wt), wh = Vector128.Load(wt + 8);
-                                // The step is written out here (not through a ref-taking helper) so the four
-                                // accumulators stay in registers: passing them by ref made the JIT keep them on the stack.
-                                if (typeof(TStep) == typeof(AdvSimdDepthwiseStep))
-                                {
-                                    Vector128<short> xl = AdvSimd.SubtractWideningLower(xv.GetLower(), zp8.GetLower());
-                                    Vector128<short> xh = AdvSimd.SubtractWideningUpper(xv, zp8);
-                                    a0 = AdvSimd.MultiplyWideningLowerAndAdd(a0, xl.GetLower(), wl.GetLower());
-                                    a1 = AdvSimd.MultiplyWideningUpperAndAdd(a1, xl, wl);
-                                    a2 = AdvSimd.MultiplyWideningLowerAndAdd(a2, xh.GetLower(), wh.GetLower());
-                                    a3 = AdvSimd.MultiplyWideningUpperAndAdd(a3, xh, wh);
-                                }
-                                else
-                                {
-                                    (Vector128<short> xl, Vector128<short> xh) = Vector128.Widen(xv);
-                                    (Vector128<int> p0, Vector128<int> p1) = Vector128.Widen((xl - zp16) * wl);
-                                    (Vector128<int> p2, Vector128<int> p3) = Vector128.Widen((xh - zp16) * wh);
-                                    a0 += p0; a1 += p1; a2 += p2; a3 += p3;
-                                }
-                            }
-                        }
-                        Vector128<int> r0 = Clamp(TReq.Apply(a0, Vector128.Load(mult + c0), Vector128.Load(left + c0), Vector128.Load(rpos + c0), Vector128.Load(rneg + c0)) + ozp, lo, hi);
-                        Vector128<int> r1 = Clamp(TReq.Apply(a1, Vector128.Load(mult + c0 + 4), Vector128.Load(left + c0 + 4), Vector128.Load(rpos + c0 + 4), Vector128.Load(rneg + c0 + 4)) + ozp, lo, hi);
-                        Vector128<int> r2 = Clamp(TReq.Apply(a2, Vector128.Load(mult + c0 + 8), Vector128.Load(left + c0 + 8), Vector128.Load(rpos + c0 + 8), Vector128.Load(rneg + c0 + 8)) + ozp, lo, hi);
-                        Vector128<int> r3 = Clamp(TReq.Apply(a3, Vector128.Load(mult + c0 + 12), Vector128.Load(left + c0 + 12), Vector128.Load(rpos + c0 + 12), Vector128.Load(rneg + c0 + 12)) + ozp, lo, hi);
-                        Vector128<sbyte> packed = Vector128.Narrow(Vector128.Narrow(r0, r1), Vector128.Narrow(r2, r3));
-                        if (count == 16) packed.Store(dst + c0);
-                        else for (int i = 0; i < count; i++) dst[c0 + i] = packed.GetElement(i);
+                        for (int t = 0; t < taps; t++) ptr[t] = p + off[t];
                     }
-                    for (int ch = c0; ch < c; ch++) dst[ch] = ScalarChannel(x, n, iy0, ix0, ch, kyLo, kyHi, kxLo, kxHi);
+                    else
+                    {
+                        for (int ky = 0, t = 0; ky < s.KernelHeight; ky++)
+                        {
+                            bool yOk = (uint)(iy0 + ky * s.DilationH) < (uint)s.InputHeight;
+                            for (int kx = 0; kx < s.KernelWidth; kx++, t++)
+                                // A padding tap reads zpRow + c0: the real value 0, cancelled by the folded bias.
+                                ptr[t] = yOk && (uint)(ix0 + kx * s.DilationW) < (uint)s.InputWidth ? p + off[t] : zpRow;
+                        }
+                    }
+                    // Interior 3x3 windows got their vector channels from Interior9: only the scalar tail is left.
+                    int first = inside && k3 ? c & ~(Lanes / 2 - 1) : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
+                    for (int ch = first; ch < c; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch); // fewer than 8 channels left
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Clamp(Vector128<int> v, Vector128<int> lo, Vector128<int> hi) => Vector128.Min(Vector128.Max(v, lo), hi);
-
-    private sbyte ScalarChannel(sbyte* x, int n, int iy0, int ix0, int ch, int kyLo, int kyHi, int kxLo, int kxHi)
+    /// <summary>count interior 3x3 windows of one output row, the first at input p, each next pixStep bytes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Interior9<TA, TReq, TPair>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
-        ref readonly Conv2DShape s = ref _s;
-        int c = s.InputChannels;
-        int acc = _bias[ch];
-        for (int ky = kyLo; ky < kyHi; ky++)
+        int c = ctx->C, c0 = 0;
+        sbyte* w = ctx->W;
+        int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
+        Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
+        Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        long dx2 = 2 * dx;
+        for (int i = 0; i < count; i++, p += pixStep, dst += c)
         {
-            int iy = iy0 + ky * s.DilationH;
-            for (int kx = kxLo; kx < kxHi; kx++)
-            {
-                int ix = ix0 + kx * s.DilationW;
-                acc += (x[(((long)n * s.InputHeight + iy) * s.InputWidth + ix) * c + ch] - _inZp) * _wRaw[(ch * s.KernelHeight + ky) * s.KernelWidth + kx];
-            }
+            sbyte* r1 = p + dy, r2 = r1 + dy;
+            c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         }
+        return c0;
+    }
+
+    /// <summary>One window through its tap pointers (padding, or not 3x3); returns the first channel left to the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Indirect<TA, TReq, TPair>(Ctx* ctx, sbyte** ptr, sbyte* dst, bool k3)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        int c = ctx->C;
+        sbyte* w = ctx->W;
+        int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
+        Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
+        Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        return k3
+            ? Pixel9<TA, TReq, TPair>(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi)
+            : PixelK<TA, TReq, TPair>(ptr, dst, c, ctx->Taps, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+    }
+
+    /// <summary>The 9 taps of a 3x3 window unrolled (pointers in registers); returns the first channel left to the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Pixel9<TA, TReq, TPair>(sbyte* i0, sbyte* i1, sbyte* i2, sbyte* i3, sbyte* i4, sbyte* i5, sbyte* i6, sbyte* i7, sbyte* i8, sbyte* dst, int c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        int c0 = 0;
+        sbyte* wb = w;
+        for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * Lanes)
+            Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, true, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+        if (c0 + Lanes / 2 <= c)
+        {
+            Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, false, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+            c0 += Lanes / 2;
+        }
+        return c0;
+    }
+
+    /// <summary>16 (or, not full, 8) channels of one 3x3 window: four pairs of taps and the last one, then the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block9<TA, TReq, TPair>(sbyte* i0, sbyte* i1, sbyte* i2, sbyte* i3, sbyte* i4, sbyte* i5, sbyte* i6, sbyte* i7, sbyte* i8, sbyte* wb, int* bias, sbyte* dst,
+        bool full, int c0, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        Acc16 a = LoadBias(bias, full);
+        a = Taps2<TA, TPair>(a, i0, i1, wb, full);
+        a = Taps2<TA, TPair>(a, i2, i3, wb + 2 * Lanes, full);
+        a = Taps2<TA, TPair>(a, i4, i5, wb + 4 * Lanes, full);
+        a = Taps2<TA, TPair>(a, i6, i7, wb + 6 * Lanes, full);
+        a = Tap1<TA>(a, i8, wb + 8 * Lanes, full);
+        Finish<TA, TReq>(a, c0, dst, full, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+    }
+
+    /// <summary>Any number of taps, in pairs; returns the first channel left to the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PixelK<TA, TReq, TPair>(sbyte** ptr, sbyte* dst, int c, int taps, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    {
+        int c0 = 0;
+        for (; c0 + Lanes / 2 <= c; c0 += Lanes)
+        {
+            bool full = c0 + Lanes <= c;
+            sbyte* wb = w + (long)(c0 / Lanes) * taps * Lanes;
+            Acc16 a = LoadBias(bias + c0, full);
+            int t = 0;
+            for (; t + 1 < taps; t += 2) a = Taps2<TA, TPair>(a, ptr[t] + c0, ptr[t + 1] + c0, wb + t * Lanes, full);
+            if (t < taps) a = Tap1<TA>(a, ptr[t] + c0, wb + t * Lanes, full);
+            Finish<TA, TReq>(a, c0, dst + c0, full, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+            if (!full) return c0 + Lanes / 2;
+        }
+        return c0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 LoadBias(int* b, bool full)
+    {
+        Acc16 a;
+        a.A0 = Vector128.Load(b);
+        a.A1 = Vector128.Load(b + 4);
+        if (full) { a.A2 = Vector128.Load(b + 8); a.A3 = Vector128.Load(b + 12); }
+        else { a.A2 = default; a.A3 = default; }
+        return a;
+    }
+
+    /// <summary>16 (or, not full, 8) channels: 16 bytes, or 8 bytes zero extended (no read past a tail of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Load(sbyte* p, bool full)
+        => full ? Vector128.Load(p) : Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(p)).AsSByte();
+
+    /// <summary>Two taps: their int16 products summed (TPair) before one widening add, or each added alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Taps2<TA, TPair>(Acc16 a, sbyte* xa, sbyte* xb, sbyte* w, bool full)
+        where TA : struct, IDepthwiseArith where TPair : struct, IFlag
+    {
+        if (!TPair.Value) return Tap1<TA>(Tap1<TA>(a, xa, w, full), xb, w + Lanes, full);
+        Vector128<sbyte> x0 = Load(xa, full), x1 = Load(xb, full);
+        Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes);
+        // Upper halves first: the lower halves' GetLower is then each register's last use, and the JIT reads it in place instead of copying it.
+        if (full)
+        {
+            Vector128<short> hi = TA.MulAddHi(TA.MulHi(x0, w0), x1, w1);
+            a.A3 = TA.AddWideHi(a.A3, hi);
+            a.A2 = TA.AddWideLo(a.A2, hi);
+        }
+        Vector128<short> lo = TA.MulAddLo(TA.MulLo(x0, w0), x1, w1);
+        a.A1 = TA.AddWideHi(a.A1, lo);
+        a.A0 = TA.AddWideLo(a.A0, lo);
+        return a;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Tap1<TA>(Acc16 a, sbyte* xa, sbyte* w, bool full) where TA : struct, IDepthwiseArith
+    {
+        Vector128<sbyte> x0 = Load(xa, full), w0 = Vector128.Load(w);
+        if (full)
+        {
+            Vector128<short> hi = TA.MulHi(x0, w0);
+            a.A3 = TA.AddWideHi(a.A3, hi);
+            a.A2 = TA.AddWideLo(a.A2, hi);
+        }
+        Vector128<short> lo = TA.MulLo(x0, w0);
+        a.A1 = TA.AddWideHi(a.A1, lo);
+        a.A0 = TA.AddWideLo(a.A0, lo);
+        return a;
+    }
+
+    /// <summary>Requantize, add the output zero point (wrapping, as the scalar rule), clamp, store 16 (or 8) bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TA, TReq>(Acc16 a, int c0, sbyte* dst, bool full, int* mult, int* left, int* rpos, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8, Vector128<int> lo, Vector128<int> hi)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4
+    {
+        Vector128<int> r0 = Requant<TReq>(a.A0, mult, left, rpos, rneg, c0) + zp;
+        Vector128<int> r1 = Requant<TReq>(a.A1, mult, left, rpos, rneg, c0 + 4) + zp;
+        Vector128<int> r2 = full ? Requant<TReq>(a.A2, mult, left, rpos, rneg, c0 + 8) + zp : default;
+        Vector128<int> r3 = full ? Requant<TReq>(a.A3, mult, left, rpos, rneg, c0 + 12) + zp : default;
+        Vector128<sbyte> packed = TA.Pack(r0, r1, r2, r3, lo8, hi8, lo, hi);
+        if (full) packed.Store(dst);
+        else Unsafe.WriteUnaligned(dst, packed.AsInt64().ToScalar());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Requant<TReq>(Vector128<int> acc, int* mult, int* left, int* rpos, int* rneg, int c) where TReq : struct, IRequant4
+        => TReq.Apply(acc, Vector128.Load(mult + c),
+            TReq.ReadsLeftAndRightPos ? Vector128.Load(left + c) : default,
+            TReq.ReadsLeftAndRightPos ? Vector128.Load(rpos + c) : default,
+            Vector128.Load(rneg + c));
+
+    /// <summary>The reference formula for one channel (padding taps skipped), for channel tails of fewer than 8.</summary>
+    private sbyte ScalarChannel(sbyte** ptr, sbyte* zpRow, int ch)
+    {
+        int acc = _rawBias[ch];
+        for (int t = 0; t < _taps; t++)
+            if (ptr[t] != zpRow) acc += (ptr[t][ch] - _inZp) * _wRaw[ch * _taps + t];
         return Requantize.ToInt8(acc, _mult[ch], _shift[ch], _outZp, _actMin, _actMax);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -11,15 +12,6 @@ internal interface IDotMac
     /// <summary>Transforms a freshly loaded A vector once, before it is used against the NR weight vectors.</summary>
     static abstract Vector128<sbyte> PrepareA(Vector128<sbyte> a);
     static abstract Vector128<int> Mac(Vector128<int> acc, Vector128<sbyte> a, Vector128<sbyte> w);
-}
-
-/// <summary>Cortex-A76 and later: SDOT, 16 MACs per instruction.</summary>
-internal readonly struct DpMac : IDotMac
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<sbyte> PrepareA(Vector128<sbyte> a) => a;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> Mac(Vector128<int> acc, Vector128<sbyte> a, Vector128<sbyte> w) => Dp.DotProduct(acc, a, w);
 }
 
 /// <summary>Cortex-A72/A53, weights without -128: SMULL + SMLAL2 into int16 (|sum of 2| ≤ 32512), SADALP into int32.</summary>
@@ -91,6 +83,7 @@ internal static unsafe class Int8Gemm
         sbyte* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
         int kBlocks = p.KBlocks;
         Vector128<int> zp = Vector128.Create(p.OutZp), lo = Vector128.Create(p.ActMin), hi = Vector128.Create(p.ActMax);
+        Vector64<sbyte> lo8 = Vector64.Create((sbyte)p.ActMin), hi8 = Vector64.Create((sbyte)p.ActMax);
         for (int g = 0; g < p.Groups; g++)
         {
             Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -119,11 +112,36 @@ internal static unsafe class Int8Gemm
             int count = Math.Min(GemmPlan.NR, p.N - n0);
             Vector128<int> b = Vector128.Load(bias + n0), m = Vector128.Load(mult + n0);
             Vector128<int> l = Vector128.Load(left + n0), rp = Vector128.Load(rpos + n0), rn = Vector128.Load(rneg + n0);
+            if (IsArm<TReq>())
+            {
+                FinishArm<TReq>(Reduce4(c00, c01, c02, c03), b, m, l, rn, zp, lo8, hi8, c[0] + n0, count);
+                if (rows > 1) FinishArm<TReq>(Reduce4(c10, c11, c12, c13), b, m, l, rn, zp, lo8, hi8, c[1] + n0, count);
+                if (rows > 2) FinishArm<TReq>(Reduce4(c20, c21, c22, c23), b, m, l, rn, zp, lo8, hi8, c[2] + n0, count);
+                if (rows > 3) FinishArm<TReq>(Reduce4(c30, c31, c32, c33), b, m, l, rn, zp, lo8, hi8, c[3] + n0, count);
+                continue;
+            }
             Finish<TReq>(Reduce4(c00, c01, c02, c03), b, m, l, rp, rn, zp, lo, hi, c[0] + n0, count);
             if (rows > 1) Finish<TReq>(Reduce4(c10, c11, c12, c13), b, m, l, rp, rn, zp, lo, hi, c[1] + n0, count);
             if (rows > 2) Finish<TReq>(Reduce4(c20, c21, c22, c23), b, m, l, rp, rn, zp, lo, hi, c[2] + n0, count);
             if (rows > 3) Finish<TReq>(Reduce4(c30, c31, c32, c33), b, m, l, rp, rn, zp, lo, hi, c[3] + n0, count);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsArm<TReq>() where TReq : struct, IRequant4
+        => typeof(TReq) == typeof(AdvSimdRequant) || typeof(TReq) == typeof(AdvSimdRequantNoLeft) || typeof(TReq) == typeof(AdvSimdRequantRight);
+
+    /// <summary>NEON epilogue of 4 channels: requantize, add the zero point (wrapping), SQXTN twice (saturating narrows
+    /// commute with a clamp inside [-128, 127]), clamp on 8-bit lanes, one 4-byte store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishArm<TReq>(Vector128<int> acc, Vector128<int> bias, Vector128<int> mult, Vector128<int> left, Vector128<int> rneg,
+        Vector128<int> zp, Vector64<sbyte> lo, Vector64<sbyte> hi, sbyte* dst, int count) where TReq : struct, IRequant4
+    {
+        Vector128<int> v = TReq.Apply(acc + bias, mult, left, default, rneg) + zp;
+        Vector64<sbyte> b = AdvSimd.ExtractNarrowingSaturateLower(AdvSimd.ExtractNarrowingSaturateLower(v).ToVector128Unsafe());
+        b = AdvSimd.Min(AdvSimd.Max(b, lo), hi);
+        if (count == 4) Unsafe.WriteUnaligned(dst, b.AsInt32().ToScalar());
+        else for (int i = 0; i < count; i++) dst[i] = b.GetElement(i);
     }
 
     /// <summary>One row of A (batch-1 FullyConnected, the last pixels of a layer): 1x4 blocks, so no MACs are wasted on repeated rows.</summary>
@@ -148,6 +166,291 @@ internal static unsafe class Int8Gemm
             int n0 = g * GemmPlan.NR;
             Finish<TReq>(Reduce4(c00, c01, c02, c03), Vector128.Load(bias + n0), Vector128.Load(mult + n0), Vector128.Load(left + n0),
                 Vector128.Load(rpos + n0), Vector128.Load(rneg + n0), zp, lo, hi, c0 + n0, Math.Min(GemmPlan.NR, p.N - n0));
+        }
+    }
+
+    /// <summary>
+    /// Cortex-A76 (SDOT by element), 4 rows (or 1, <typeparamref name="TFour"/>) x 16 channels (or 8, the last group,
+    /// <typeparamref name="TWide"/>) per tile, weights in the <see cref="GemmPlan.Dp16"/> layout: each 16-byte weight
+    /// vector (4 channels x 4 k) is multiplied by 4 k of each row, so every int32 lane is one output and no reduction is
+    /// needed. Per 16 k: 4 A loads + 16 weight loads + 64 SDOT = 1024 MACs in 84 instructions. The accumulators start
+    /// from the (zero-point folded) bias; the epilogue requantizes 16 channels and narrows them with SQXTN (saturating
+    /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TFour : struct, IFlag where TReq : struct, IRequant4
+    {
+        DpTile t;
+        t.A0 = a[0]; t.A1 = TFour.Value ? a[1] : t.A0; t.A2 = TFour.Value ? a[2] : t.A0; t.A3 = TFour.Value ? a[3] : t.A0;
+        t.D0 = c[0]; t.D1 = TFour.Value ? c[1] : t.D0; t.D2 = TFour.Value ? c[2] : t.D0; t.D3 = TFour.Value ? c[3] : t.D0;
+        t.W = w;
+        t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes
+        t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
+        t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
+        // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
+        t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
+        t.TailQuads = (p.K - t.KFull + 3) / 4;
+        t.Zp = Vector128.Create(p.OutZp); t.Lo = Vector128.Create((sbyte)p.ActMin); t.Hi = Vector128.Create((sbyte)p.ActMax);
+        int wide = p.N / GemmPlan.NRDp + (p.N % GemmPlan.NRDp > GemmPlan.NRDp / 2 ? 1 : 0);
+        bool narrow = wide * GemmPlan.NRDp < p.N;
+        if (p.Dp16)
+        {
+            if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
+            if (narrow) GroupsDp16<TFour, No, TReq>(&t, wide, wide + 1);
+        }
+        else
+        {
+            if (wide > 0) GroupsSmlal16<TFour, Yes, TReq>(&t, 0, wide);
+            if (narrow) GroupsSmlal16<TFour, No, TReq>(&t, wide, wide + 1);
+        }
+    }
+
+    /// <summary>One Dp16 tile's rows, outputs, packed parameters and epilogue constants (passed by pointer: one argument).</summary>
+    private struct DpTile
+    {
+        public sbyte* A0, A1, A2, A3, D0, D1, D2, D3, W;
+        public short* W16;
+        public int* Bias, Mult, Left, RPos, RNeg;
+        public int Kp, K8, KFull, TailQuads, N, Rows;
+        public Vector128<int> Zp;
+        public Vector128<sbyte> Lo, Hi;
+    }
+
+    /// <summary>Channel groups [g0, g1) (16 channels each, or 8 when not <typeparamref name="TWide"/>) of a Dp16 tile.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsDp16<TFour, TWide, TReq>(DpTile* t, int g0, int g1)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3;
+        int kp = t->Kp, kFull = t->KFull, tailQuads = t->TailQuads, width = TWide.Value ? 16 : 8;
+        for (int g = g0; g < g1; g++)
+        {
+            int n0 = g * GemmPlan.NRDp;
+            BiasRows<TWide>(t->Bias + n0, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+                out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+                out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
+            sbyte* wk = t->W + (long)n0 * kp;
+            int ko = 0;
+            for (; ko < kFull; ko += GemmPlan.KBlock, wk += 16 * width)
+            {
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
+                Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
+                Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
+                Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
+                Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Quad<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            if (tailQuads > 0)
+            {
+                // The padded block: quads past K meet zero weights, so they are skipped (K = 24: 2 of 4 quads).
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko);
+                Vector128<sbyte> x1 = TFour.Value ? Vector128.Load(a1 + ko) : default;
+                Vector128<sbyte> x2 = TFour.Value ? Vector128.Load(a2 + ko) : default;
+                Vector128<sbyte> x3 = TFour.Value ? Vector128.Load(a3 + ko) : default;
+                Quad<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 1) Quad<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 2) Quad<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tailQuads > 3) Quad<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+        }
+    }
+
+    /// <summary>Every row's accumulators start from the group's (zero-point folded) bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BiasRows<TWide>(int* b, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+        out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+        out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33)
+        where TWide : struct, IFlag
+    {
+        c00 = Vector128.Load(b); c01 = Vector128.Load(b + 4);
+        c02 = TWide.Value ? Vector128.Load(b + 8) : default; c03 = TWide.Value ? Vector128.Load(b + 12) : default;
+        c10 = c00; c11 = c01; c12 = c02; c13 = c03;
+        c20 = c00; c21 = c01; c22 = c02; c23 = c03;
+        c30 = c00; c31 = c01; c32 = c02; c33 = c03;
+    }
+
+    /// <summary>Requantization parameters of a group loaded once, then every valid row requantized and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EpilogueRows<TFour, TWide, TReq>(DpTile* t, int n0, Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+        Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13, Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
+        Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        int width = TWide.Value ? 16 : 8;
+        int count = Math.Min(width, t->N - n0);
+        int* pm = t->Mult + n0, pl = t->Left + n0, pr = t->RNeg + n0;
+        Vector128<int> m0 = Vector128.Load(pm), m1 = Vector128.Load(pm + 4), m2 = TWide.Value ? Vector128.Load(pm + 8) : default, m3 = TWide.Value ? Vector128.Load(pm + 12) : default;
+        Vector128<int> r0 = Vector128.Load(pr), r1 = Vector128.Load(pr + 4), r2 = TWide.Value ? Vector128.Load(pr + 8) : default, r3 = TWide.Value ? Vector128.Load(pr + 12) : default;
+        bool lefts = TReq.ReadsLeftAndRightPos;
+        Vector128<int> l0 = lefts ? Vector128.Load(pl) : default, l1 = lefts ? Vector128.Load(pl + 4) : default;
+        Vector128<int> l2 = lefts && TWide.Value ? Vector128.Load(pl + 8) : default, l3 = lefts && TWide.Value ? Vector128.Load(pl + 12) : default;
+        Vector128<int> zp = t->Zp;
+        Vector128<sbyte> lo = t->Lo, hi = t->Hi;
+        Finish16<TWide, TReq>(c00, c01, c02, c03, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D0 + n0, count);
+        if (TFour.Value)
+        {
+            int rows = t->Rows;
+            if (rows > 1) Finish16<TWide, TReq>(c10, c11, c12, c13, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D1 + n0, count);
+            if (rows > 2) Finish16<TWide, TReq>(c20, c21, c22, c23, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D2 + n0, count);
+            if (rows > 3) Finish16<TWide, TReq>(c30, c31, c32, c33, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, lo, hi, t->D3 + n0, count);
+        }
+    }
+
+    /// <summary>
+    /// Cortex-A72/A53 for small K (<see cref="GemmPlan.Smlal16"/>): channel groups [g0, g1) of a 4x16 tile with int16 weights,
+    /// 8 k of each row sign-extended once (SXTL) and multiplied by element (SMLAL/SMLAL2 Vd.4S, Vn.4H, Vm.H[i]): 4 MACs per
+    /// instruction but no horizontal reduction, and the same 16-channel epilogue as the SDOT tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsSmlal16<TFour, TWide, TReq>(DpTile* t, int g0, int g1)
+        where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3;
+        int k8 = t->K8, width = TWide.Value ? 16 : 8;
+        for (int g = g0; g < g1; g++)
+        {
+            int n0 = g * GemmPlan.NRDp;
+            BiasRows<TWide>(t->Bias + n0, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+                out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+                out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
+            short* wk = t->W16 + (long)n0 * k8;
+            for (int ko = 0; ko < k8; ko += 8, wk += 8 * width)
+            {
+                Vector128<short> x0 = AdvSimd.SignExtendWideningLower(Vector64.Load(a0 + ko));
+                Vector128<short> x1 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a1 + ko)) : default;
+                Vector128<short> x2 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a2 + ko)) : default;
+                Vector128<short> x3 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a3 + ko)) : default;
+                K1<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(1, wk + width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(2, wk + 2 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(3, wk + 3 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(4, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(5, wk + 5 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(6, wk + 6 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(7, wk + 7 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+        }
+    }
+
+    /// <summary>One k (lane i of the rows' int16 vectors) against the 16 (or 8) int16 weights of that k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void K1<TFour, TWide>([ConstantExpected(Min = 0, Max = 7)] byte i, short* wq, Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
+        ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag
+    {
+        Rows4Smlal<TFour>(i, Vector64.Load(wq), Vector128.Load(wq), x0, x1, x2, x3, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
+        if (TWide.Value) Rows4Smlal<TFour>(i, Vector64.Load(wq + 8), Vector128.Load(wq + 8), x0, x1, x2, x3, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33);
+    }
+
+    /// <summary>8 int16 weights (channels 0-3 from the lower half, loaded as its own 64-bit vector so no copy is needed, 4-7
+    /// from the upper half) against lane i of each row: SMLAL and SMLAL2 by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows4Smlal<TFour>([ConstantExpected(Min = 0, Max = 7)] byte i, Vector64<short> wl, Vector128<short> w,
+        Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
+        ref Vector128<int> lo0, ref Vector128<int> hi0, ref Vector128<int> lo1, ref Vector128<int> hi1,
+        ref Vector128<int> lo2, ref Vector128<int> hi2, ref Vector128<int> lo3, ref Vector128<int> hi3) where TFour : struct, IFlag
+    {
+        lo0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo0, wl, x0, i);
+        hi0 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi0, w, x0, i);
+        if (!TFour.Value) return;
+        lo1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo1, wl, x1, i);
+        hi1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi1, w, x1, i);
+        lo2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo2, wl, x2, i);
+        hi2 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi2, w, x2, i);
+        lo3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo3, wl, x3, i);
+        hi3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi3, w, x3, i);
+    }
+
+    /// <summary>One quad q (4 k) of the 16-k block: the weight vectors of 4 channels each against lane q of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quad<TFour, TWide>([ConstantExpected(Min = 0, Max = 3)] byte q, sbyte* wk, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
+        ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
+        where TFour : struct, IFlag where TWide : struct, IFlag
+    {
+        // The weight vectors loaded back to back (LDP pairs) at constant offsets from the block's base, then used.
+        int o = q * 4 * (TWide.Value ? 16 : 8);
+        Vector128<sbyte> w0 = Vector128.Load(wk + o), w1 = Vector128.Load(wk + o + 16);
+        Vector128<sbyte> w2 = TWide.Value ? Vector128.Load(wk + o + 32) : default, w3 = TWide.Value ? Vector128.Load(wk + o + 48) : default;
+        Rows4<TFour>(q, w0, x0, x1, x2, x3, ref c00, ref c10, ref c20, ref c30);
+        Rows4<TFour>(q, w1, x0, x1, x2, x3, ref c01, ref c11, ref c21, ref c31);
+        if (!TWide.Value) return;
+        Rows4<TFour>(q, w2, x0, x1, x2, x3, ref c02, ref c12, ref c22, ref c32);
+        Rows4<TFour>(q, w3, x0, x1, x2, x3, ref c03, ref c13, ref c23, ref c33);
+    }
+
+    /// <summary>One weight vector (4 channels x 4 k) against quad q of each row: SDOT by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows4<TFour>([ConstantExpected(Min = 0, Max = 3)] byte q, Vector128<sbyte> w, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3,
+        ref Vector128<int> r0, ref Vector128<int> r1, ref Vector128<int> r2, ref Vector128<int> r3) where TFour : struct, IFlag
+    {
+        r0 = Dp.DotProductBySelectedQuadruplet(r0, w, x0, q);
+        if (!TFour.Value) return;
+        r1 = Dp.DotProductBySelectedQuadruplet(r1, w, x1, q);
+        r2 = Dp.DotProductBySelectedQuadruplet(r2, w, x2, q);
+        r3 = Dp.DotProductBySelectedQuadruplet(r3, w, x3, q);
+    }
+
+    /// <summary>Requantize 16 (or 8) channels of one row, add the zero point (wrapping, as the scalar rule), narrow with saturation, clamp, store count bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish16<TWide, TReq>(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3,
+        Vector128<int> m0, Vector128<int> m1, Vector128<int> m2, Vector128<int> m3, Vector128<int> l0, Vector128<int> l1, Vector128<int> l2, Vector128<int> l3,
+        Vector128<int> r0, Vector128<int> r1, Vector128<int> r2, Vector128<int> r3,
+        Vector128<int> zp, Vector128<sbyte> lo, Vector128<sbyte> hi, sbyte* dst, int count) where TWide : struct, IFlag where TReq : struct, IRequant4
+    {
+        // rightPos only matters to the x86 and portable requantizations, which never run on Dp16 plans.
+        v0 = TReq.Apply(v0, m0, l0, default, r0) + zp;
+        v1 = TReq.Apply(v1, m1, l1, default, r1) + zp;
+        Vector128<short> s01 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v0), v1);
+        Vector128<short> s23 = default;
+        if (TWide.Value)
+        {
+            v2 = TReq.Apply(v2, m2, l2, default, r2) + zp;
+            v3 = TReq.Apply(v3, m3, l3, default, r3) + zp;
+            s23 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(v2), v3);
+        }
+        Vector128<sbyte> r = AdvSimd.Min(AdvSimd.Max(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s01), s23), lo), hi);
+        if (count == 16) r.Store(dst);
+        else if (count == 8) Unsafe.WriteUnaligned(dst, r.AsInt64().ToScalar());
+        else for (int i = 0; i < count; i++) dst[i] = r.GetElement(i);
+    }
+
+    /// <summary>A Dp16 plan for up to 4 rows (rows == 1: the 1-row tile, no MACs on repeated rows).</summary>
+    private static void RunDp16<TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TReq : struct, IRequant4
+    {
+        if (rows == 1) TileDp16<No, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+        else TileDp16<Yes, TReq>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+    }
+
+    /// <summary>Cortex-A72/A53 4x4 (or 1x4) tiles with the requantization the layer's shifts allow.</summary>
+    private static void RunAdvSimd<TMac>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        where TMac : struct, IDotMac
+    {
+        switch (p.RequantKind)
+        {
+            case ArmRequantKind.RightShiftOnly:
+                if (rows == 1) Tile1<TMac, AdvSimdRequantRight>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
+            case ArmRequantKind.NoLeftShift:
+                if (rows == 1) Tile1<TMac, AdvSimdRequantNoLeft>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
+            default:
+                if (rows == 1) Tile1<TMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg);
+                else Tile<TMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                break;
         }
     }
 
@@ -191,14 +494,23 @@ internal static unsafe class Int8Gemm
     /// <summary>Runs one tile of up to 4 rows with the plan's ISA (the switch is predictable: one ISA per plan).</summary>
     public static void RunTile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
+        if (p.Dp16 || p.Smlal16)
+        {
+            switch (p.RequantKind)
+            {
+                case ArmRequantKind.RightShiftOnly: RunDp16<AdvSimdRequantRight>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case ArmRequantKind.NoLeftShift: RunDp16<AdvSimdRequantNoLeft>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                default: RunDp16<AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+            }
+            return;
+        }
         if (rows == 1)
         {
             switch (p.Isa)
             {
                 case KernelIsa.Avx2: Avx2Gemm.Tile1(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
-                case KernelIsa.AdvSimdDp: Tile1<DpMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
-                case KernelIsa.AdvSimd when p.PairProducts: Tile1<SmlalMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
-                case KernelIsa.AdvSimd: Tile1<SmullMac, AdvSimdRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd when p.PairProducts: RunAdvSimd<SmlalMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
+                case KernelIsa.AdvSimd: RunAdvSimd<SmullMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg); break;
                 case KernelIsa.AvxVnni: Tile1<VnniMac, X86Requant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
                 default: Tile1<PortableMac, ScalarLaneRequant>(p, a[0], c[0], w, bias, mult, left, rpos, rneg); break;
             }
@@ -206,12 +518,9 @@ internal static unsafe class Int8Gemm
         }
         switch (p.Isa)
         {
-            case KernelIsa.AdvSimdDp:
-                Tile<DpMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
-                break;
             case KernelIsa.AdvSimd:
-                if (p.PairProducts) Tile<SmlalMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
-                else Tile<SmullMac, AdvSimdRequant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                if (p.PairProducts) RunAdvSimd<SmlalMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
+                else RunAdvSimd<SmullMac>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
                 break;
             case KernelIsa.AvxVnni:
                 Tile<VnniMac, X86Requant>(p, a, c, rows, w, bias, mult, left, rpos, rneg);
@@ -238,7 +547,10 @@ internal static unsafe class Int8Gemm
         {
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
+            // Rows are read in 16-byte blocks up to Kp; the bytes past K meet zero weights, so reading into the next
+            // row is harmless: only rows whose blocks would pass the end of A are copied into zero-padded scratch.
             bool copy = p.K != p.Kp && p.Isa != KernelIsa.Avx2; // the AVX2 kernel widens exactly K bytes of each row
+            sbyte* aEnd = a + (long)(rows - 1) * aStride + p.K;
             if (copy) new Span<sbyte>(scratch, GemmPlan.MR * p.Kp).Clear();
             for (int m0 = 0; m0 < rows; m0 += GemmPlan.MR)
             {
@@ -247,7 +559,7 @@ internal static unsafe class Int8Gemm
                 {
                     int row = m0 + Math.Min(r, valid - 1);
                     sbyte* src = a + (long)row * aStride;
-                    if (copy)
+                    if (copy && src + p.Kp > aEnd)
                     {
                         sbyte* dst = scratch + r * p.Kp;
                         if (r < valid) Buffer.MemoryCopy(src, dst, p.K, p.K);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Cnn.Edge.Kernels;
 
 /// <summary>
@@ -25,6 +27,19 @@ internal sealed class GemmPlan
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
+    /// <summary>AdvSimdDp only: W is laid out for <see cref="Int8Gemm.TileDp16"/> instead: channels in groups of
+    /// <see cref="NRDp"/> (the last one 8 wide when at most 8 channels remain), each [K/4][channel][4 bytes], so
+    /// one 16-byte vector holds 4 channels x 4 k and SDOT by element multiplies it by 4 k of one row of A.</summary>
+    public readonly bool Dp16;
+    public const int NRDp = 16;
+    /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights (in the bytes of <see cref="W"/>) laid out [16 channels][K8][channel]
+    /// (K8 = K rounded up to 8; the last group 8 wide when at most 8 channels remain) for <see cref="Int8Gemm"/>'s 4x16
+    /// SMLAL-by-element tiles: no horizontal reduction and a 16-channel epilogue, which pays where K is small.</summary>
+    public readonly bool Smlal16;
+    public const int SmlalMaxK = 64;
+    public readonly int K8;
+    /// <summary>Which NEON requantization the shifts allow.</summary>
+    public readonly ArmRequantKind RequantKind;
 
     /// <param name="weights">[N, K] row-major int8 weights (one row per output channel).</param>
     /// <param name="bias">[N] int32, or empty.</param>
@@ -39,9 +54,13 @@ internal sealed class GemmPlan
         Kp = KBlocks * KBlock;
         Groups = (n + NR - 1) / NR;
         OutZp = outZp; ActMin = actMin; ActMax = actMax;
-        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 kernel reads 16 channels at a time
+        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 and NEON 4x16 kernels read 16 channels at a time
         bool avx2 = isa == KernelIsa.Avx2;
-        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Groups * KBlocks * NR * KBlock];
+        Dp16 = isa == KernelIsa.AdvSimdDp;
+        K8 = (k + 7) / 8 * 8;
+        Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
+        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Dp16 ? np * Kp : Smlal16 ? 2 * np * K8 : Groups * KBlocks * NR * KBlock];
+        Span<short> w16 = Smlal16 ? MemoryMarshal.Cast<sbyte, short>(W.AsSpan()) : default;
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
         for (int c = 0; c < n; c++)
@@ -53,7 +72,10 @@ internal sealed class GemmPlan
                 sbyte w = weights[c * k + i];
                 hasMinus128 |= w == sbyte.MinValue;
                 sum += w;
-                if (!avx2) W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
+                int g16 = c / NRDp, width = n - g16 * NRDp <= NRDp / 2 ? NRDp / 2 : NRDp;
+                if (Dp16) W[(long)g16 * NRDp * Kp + ((i / 4) * width + c % NRDp) * 4 + i % 4] = w;
+                else if (Smlal16) w16[g16 * NRDp * K8 + i * width + c % NRDp] = w;
+                else if (!avx2) W[((g * KBlocks + i / KBlock) * NR + lane) * KBlock + i % KBlock] = w;
             }
             // |sum| ≤ 128 K, |inZp| ≤ 128: the products may wrap, and wrap back in the final accumulator.
             int folded = unchecked((bias.IsEmpty ? 0 : bias[c]) - inZp * sum);
@@ -67,6 +89,7 @@ internal sealed class GemmPlan
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
+        RequantKind = ArmRequant.Classify(shifts[..n]);
         if (avx2) Avx2Gemm.Pack(weights, n, k, W);
     }
 }

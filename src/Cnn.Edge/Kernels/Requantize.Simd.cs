@@ -14,21 +14,64 @@ namespace Cnn.Edge.Kernels;
 internal interface IRequant4
 {
     static abstract Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg);
+
+    /// <summary>False when <see cref="Apply"/> ignores <c>left</c> and <c>rightPos</c>: kernels then skip loading them.</summary>
+    static virtual bool ReadsLeftAndRightPos => true;
 }
 
-/// <summary>NEON: SQSHL, SQRDMULH, then the gemmlowp fixup (x - 1 for negative x when shifting) and SRSHL.</summary>
+/// <summary>NEON: SQSHL, SQRDMULH, then the gemmlowp fixup (x - 1 for negative x when shifting) and SRSHL: 5 instructions.</summary>
 internal readonly struct AdvSimdRequant : IRequant4
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
+        => AdvSimdRequantNoLeft.Apply(AdvSimd.ShiftArithmeticSaturate(x, left), mult, left, rightPos, rightNeg);
+}
+
+/// <summary>
+/// NEON for layers whose shifts are all ≤ 0 (multipliers below 1, the usual case): SQRDMULH, AND, SSRA, SRSHL.
+/// SRSHL rounds ties up; Apply rounds ties away from zero. Subtracting 1 from negative values (only when
+/// there is a right shift: rightNeg has its sign bit set) turns one into the other. SSRA adds the -1 without
+/// saturation, which is exact: the multiplier is below 2^31, so |SQRDMULH result| &lt; 2^31 and h - 1 ≥ int.MinValue.
+/// </summary>
+internal readonly struct AdvSimdRequantNoLeft : IRequant4
+{
+    public static bool ReadsLeftAndRightPos => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
     {
-        Vector128<int> xs = AdvSimd.ShiftArithmeticSaturate(x, left);
-        Vector128<int> h = AdvSimd.MultiplyRoundedDoublingSaturateHigh(xs, mult);
-        // SRSHL rounds ties up; Apply rounds ties away from zero. Subtracting 1 from negative values
-        // (only when there is a right shift: rightNeg has its sign bit set) turns one into the other;
-        // the saturating add keeps int.MinValue, which is a multiple of every power of two anyway.
-        Vector128<int> fixup = AdvSimd.ShiftRightArithmetic(AdvSimd.And(h, rightNeg), 31);
-        return AdvSimd.ShiftArithmeticRounded(AdvSimd.AddSaturate(h, fixup), rightNeg);
+        Vector128<int> h = AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, mult);
+        return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(h, AdvSimd.And(h, rightNeg), 31), rightNeg);
+    }
+}
+
+/// <summary>NEON for layers whose shifts are all &lt; 0 (every channel shifts right): SQRDMULH, SSRA, SRSHL (see <see cref="AdvSimdRequantNoLeft"/>).</summary>
+internal readonly struct AdvSimdRequantRight : IRequant4
+{
+    public static bool ReadsLeftAndRightPos => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
+    {
+        Vector128<int> h = AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, mult);
+        return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(h, h, 31), rightNeg);
+    }
+}
+
+/// <summary>Which NEON requantization a layer's shifts allow (chosen once at load).</summary>
+internal enum ArmRequantKind { General, NoLeftShift, RightShiftOnly }
+
+internal static class ArmRequant
+{
+    public static ArmRequantKind Classify(ReadOnlySpan<int> shifts)
+    {
+        bool noLeft = true, allRight = true;
+        foreach (int s in shifts)
+        {
+            noLeft &= s <= 0;
+            allRight &= s < 0;
+        }
+        return allRight ? ArmRequantKind.RightShiftOnly : noLeft ? ArmRequantKind.NoLeftShift : ArmRequantKind.General;
     }
 }
 

@@ -36,9 +36,9 @@ public static class OpFactory
             OpCode.Conv2D => SelectConv2D(PrepareConv2D(op, tensors), isa),
             OpCode.FullyConnected => SelectFullyConnected(PrepareFullyConnected(op, tensors), isa),
             OpCode.TransposeConv2D => new TransposeConv2DReferenceOp(PrepareTransposeConv2D(op, tensors)),
-            OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors),
-            OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors),
-            OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors),
+            OpCode.MaxPool2D or OpCode.AveragePool2D => PreparePool2D(op, tensors, isa),
+            OpCode.GlobalAveragePool => PrepareGlobalAveragePool(op, tensors, isa),
+            OpCode.GlobalMaxPool => PrepareGlobalMaxPool(op, tensors, isa),
             OpCode.Add => PrepareAdd(op, tensors) switch
             {
                 AddOp same => OptimizedOps.Add(same, op, tensors, isa), // simd hook (inputs of one shape)
@@ -126,7 +126,7 @@ public static class OpFactory
         };
     }
 
-    private static PreparedOp PreparePool2D(OpInfo op, IReadOnlyList<TensorInfo> t)
+    private static PreparedOp PreparePool2D(OpInfo op, IReadOnlyList<TensorInfo> t, KernelIsa isa)
     {
         var p = OpShapes.ReadPoolParams(op.Params);
         var x = Activation(op, t, op.Inputs[0], "input 0");
@@ -134,26 +134,29 @@ public static class OpFactory
         SameQuantization(op, x, y);
         var shape = new PoolShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], y.Shape[1], y.Shape[2],
             p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight);
-        return op.Code == OpCode.MaxPool2D
+        return OptimizedPools.Pool2D(isa, op.Code, shape, p.CountIncludePad, x.ZeroPoint, p.ActMin, p.ActMax, new TensorView(x), new TensorView(y)) // simd hook
+            ?? (op.Code == OpCode.MaxPool2D
             ? new MaxPool2DOp(shape, new TensorView(x), new TensorView(y), p.ActMin, p.ActMax)
-            : new AveragePool2DOp(shape, p.CountIncludePad, new TensorView(x), new TensorView(y), x.ZeroPoint, p.ActMin, p.ActMax);
+            : new AveragePool2DOp(shape, p.CountIncludePad, new TensorView(x), new TensorView(y), x.ZeroPoint, p.ActMin, p.ActMax));
     }
 
-    private static PreparedOp PrepareGlobalAveragePool(OpInfo op, IReadOnlyList<TensorInfo> t)
+    private static PreparedOp PrepareGlobalAveragePool(OpInfo op, IReadOnlyList<TensorInfo> t, KernelIsa isa)
     {
         var x = Activation(op, t, op.Inputs[0], "input 0");
         var y = Activation(op, t, op.Outputs[0], "output 0");
         var shape = new GlobalPoolShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]);
         var (m, s) = Multiplier(op, (double)x.Scale / ((double)y.Scale * shape.Height * shape.Width), "in_scale / (out_scale * H * W)");
-        return new GlobalAveragePoolOp(shape, new TensorView(x), new TensorView(y), x.ZeroPoint, m, s, y.ZeroPoint, op.Params[0], op.Params[1]);
+        return OptimizedPools.GlobalAverage(isa, shape, x.ZeroPoint, m, s, y.ZeroPoint, op.Params[0], op.Params[1], new TensorView(x), new TensorView(y)) // simd hook
+            ?? new GlobalAveragePoolOp(shape, new TensorView(x), new TensorView(y), x.ZeroPoint, m, s, y.ZeroPoint, op.Params[0], op.Params[1]);
     }
 
-    private static PreparedOp PrepareGlobalMaxPool(OpInfo op, IReadOnlyList<TensorInfo> t)
+    private static PreparedOp PrepareGlobalMaxPool(OpInfo op, IReadOnlyList<TensorInfo> t, KernelIsa isa)
     {
         var x = Activation(op, t, op.Inputs[0], "input 0");
         var y = Activation(op, t, op.Outputs[0], "output 0");
         SameQuantization(op, x, y);
-        return new GlobalMaxPoolOp(new GlobalPoolShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]), new TensorView(x), new TensorView(y));
+        var shape = new GlobalPoolShape(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]);
+        return OptimizedPools.GlobalMax(isa, shape, new TensorView(x), new TensorView(y)) ?? new GlobalMaxPoolOp(shape, new TensorView(x), new TensorView(y)); // simd hook
     }
 
     private static PreparedOp PrepareAdd(OpInfo op, IReadOnlyList<TensorInfo> t)

@@ -22,23 +22,8 @@ public class ConvOpTests
             int n = rng.Next(1, 3), h = rng.Next(1, 8), w = rng.Next(1, 8);
             if (h + pt + pb < dh * (kh - 1) + 1 || w + pl + pr < dw * (kw - 1) + 1) { t--; continue; }
             int oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1, ow = (w + pl + pr - dw * (kw - 1) - 1) / sw + 1;
-            float inScale = RandomScale(rng, 1e-3, 1), outScale;
-            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
-            var ws = new float[cout];
-            for (int c = 0; c < cout; c++) ws[c] = RandomScale(rng, 1e-3, 1e-1);
-            outScale = (float)(inScale * ws[0] * 80 * Math.Sqrt(kh * kw * cg) / RandomScale(rng, 16, 2000));
-            var (actMin, actMax) = RandomClamp(rng, outZp);
-            var wt = RandomInt8(rng, cout * kh * kw * cg, -127, 127);
-            var bias = new int[cout];
-            for (int c = 0; c < cout; c++) bias[c] = rng.Next(-20000, 20001);
-
-            var hs = new OpHarness();
-            int x = hs.Int8([n, h, w, cin], inScale, inZp);
-            int wi = hs.ConstInt8([cout, kh, kw, cg], wt, ws);
-            int b = hs.ConstInt32([cout], bias);
-            int y = hs.Int8([n, oh, ow, cout], outScale, outZp);
-            var xv = RandomInt8(rng, n * h * w * cin);
-            xv.CopyTo(hs.Int8Of(x));
+            var (inScale, inZp, outScale, outZp, ws, actMin, actMax, wt, bias, hs, x, wi, b, y, xv) =
+                RandomWeightedOp(rng, [n, h, w, cin], [cout, kh, kw, cg], [n, oh, ow, cout], kh * kw * cg);
             hs.Run(OpHarness.Op(OpCode.Conv2D, [x, wi, b], y, [sh, sw, dh, dw, pt, pl, pb, pr, groups, actMin, actMax]));
 
             var expected = new int[n * oh * ow * cout];
@@ -124,23 +109,8 @@ public class ConvOpTests
             int oph = rng.Next(Math.Max(sh, dh)), opw = rng.Next(Math.Max(sw, dw));
             int oh = (h - 1) * sh - pt - pb + dh * (kh - 1) + oph + 1, ow = (w - 1) * sw - pl - pr + dw * (kw - 1) + opw + 1;
             if (oh < 1 || ow < 1) { t--; continue; }
-            float inScale = RandomScale(rng, 1e-3, 1);
-            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
-            var ws = new float[cout];
-            for (int c = 0; c < cout; c++) ws[c] = RandomScale(rng, 1e-3, 1e-1);
-            float outScale = (float)(inScale * ws[0] * 80 * Math.Sqrt(cin * Math.Max(1, kh * kw / (sh * sw))) / RandomScale(rng, 16, 2000));
-            var (actMin, actMax) = RandomClamp(rng, outZp);
-            var wt = RandomInt8(rng, cout * kh * kw * cin, -127, 127);
-            var bias = new int[cout];
-            for (int c = 0; c < cout; c++) bias[c] = rng.Next(-20000, 20001);
-
-            var hs = new OpHarness();
-            int x = hs.Int8([n, h, w, cin], inScale, inZp);
-            int wi = hs.ConstInt8([cout, kh, kw, cin], wt, ws);
-            int b = hs.ConstInt32([cout], bias);
-            int y = hs.Int8([n, oh, ow, cout], outScale, outZp);
-            var xv = RandomInt8(rng, n * h * w * cin);
-            xv.CopyTo(hs.Int8Of(x));
+            var (inScale, inZp, outScale, outZp, ws, actMin, actMax, wt, bias, hs, x, wi, b, y, xv) =
+                RandomWeightedOp(rng, [n, h, w, cin], [cout, kh, kw, cin], [n, oh, ow, cout], cin * Math.Max(1, kh * kw / (sh * sw)));
             hs.Run(OpHarness.Op(OpCode.TransposeConv2D, [x, wi, b], y, [sh, sw, dh, dw, pt, pl, pb, pr, oph, opw, actMin, actMax]));
 
             // Independent scatter form: every input pixel adds its kernel footprint to the output.
@@ -170,5 +140,33 @@ public class ConvOpTests
                 $"output_pad={oph},{opw} inScale={inScale:R} inZp={inZp} outScale={outScale:R} outZp={outZp} act=[{actMin},{actMax}]");
         }
         checker.AssertRarelyOffByOne();
+    }
+
+    /// <summary>
+    /// The random quantized setup of a weighted op: input and output quantization (the output scale from the fan-in, so
+    /// results spread over the int8 range), per-channel weight scales, weights in [-127, 127], bias, clamp, and an
+    /// <see cref="OpHarness"/> holding input (random values), weights, bias and output tensors.
+    /// </summary>
+    private static (float InScale, int InZp, float OutScale, int OutZp, float[] Ws, int ActMin, int ActMax, sbyte[] Wt, int[] Bias,
+        OpHarness Hs, int X, int W, int B, int Y, sbyte[] Xv) RandomWeightedOp(Random rng, int[] xShape, int[] wShape, int[] yShape, double fan)
+    {
+        int cout = wShape[0];
+        float inScale = RandomScale(rng, 1e-3, 1);
+        int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+        var ws = new float[cout];
+        for (int c = 0; c < cout; c++) ws[c] = RandomScale(rng, 1e-3, 1e-1);
+        float outScale = (float)(inScale * ws[0] * 80 * Math.Sqrt(fan) / RandomScale(rng, 16, 2000));
+        var (actMin, actMax) = RandomClamp(rng, outZp);
+        var wt = RandomInt8(rng, wShape.Aggregate(1, (a, d) => a * d), -127, 127);
+        var bias = new int[cout];
+        for (int c = 0; c < cout; c++) bias[c] = rng.Next(-20000, 20001);
+        var hs = new OpHarness();
+        int x = hs.Int8(xShape, inScale, inZp);
+        int wi = hs.ConstInt8(wShape, wt, ws);
+        int b = hs.ConstInt32([cout], bias);
+        int y = hs.Int8(yShape, outScale, outZp);
+        var xv = RandomInt8(rng, xShape.Aggregate(1, (a, d) => a * d));
+        xv.CopyTo(hs.Int8Of(x));
+        return (inScale, inZp, outScale, outZp, ws, actMin, actMax, wt, bias, hs, x, wi, b, y, xv);
     }
 }

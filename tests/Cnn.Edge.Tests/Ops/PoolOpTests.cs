@@ -42,17 +42,7 @@ public class PoolOpTests
         int cases = 0;
         for (int t = 0; t < 400; t++)
         {
-            var pc = PoolCase.Random(rng);
-            var (oh, ow) = pc.Output();
-            float scale = RandomScale(rng, 1e-3, 1);
-            int zp = rng.Next(-128, 128);
-            var (actMin, actMax) = RandomClamp(rng, zp);
-            var hs = new OpHarness();
-            int x = hs.Int8([pc.N, pc.H, pc.W, pc.C], scale, zp), y = hs.Int8([pc.N, oh, ow, pc.C], scale, zp);
-            var xv = RandomInt8(rng, pc.N * pc.H * pc.W * pc.C);
-            xv.CopyTo(hs.Int8Of(x));
-            hs.Run(OpHarness.Op(OpCode.MaxPool2D, [x], y, pc.Params(actMin, actMax)));
-            var got = hs.Int8Of(y);
+            var (pc, oh, ow, scale, zp, actMin, actMax, xv, got) = RunRandomPool(rng, OpCode.MaxPool2D);
             for (int n = 0; n < pc.N; n++)
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++)
@@ -83,16 +73,7 @@ public class PoolOpTests
         var checker = new Checker();
         for (int t = 0; t < 400; t++)
         {
-            var pc = PoolCase.Random(rng);
-            var (oh, ow) = pc.Output();
-            float scale = RandomScale(rng, 1e-3, 1);
-            int zp = rng.Next(-128, 128);
-            var (actMin, actMax) = RandomClamp(rng, zp);
-            var hs = new OpHarness();
-            int x = hs.Int8([pc.N, pc.H, pc.W, pc.C], scale, zp), y = hs.Int8([pc.N, oh, ow, pc.C], scale, zp);
-            var xv = RandomInt8(rng, pc.N * pc.H * pc.W * pc.C);
-            xv.CopyTo(hs.Int8Of(x));
-            hs.Run(OpHarness.Op(OpCode.AveragePool2D, [x], y, pc.Params(actMin, actMax)));
+            var (pc, oh, ow, scale, zp, actMin, actMax, xv, got) = RunRandomPool(rng, OpCode.AveragePool2D);
             var expected = new int[pc.N * oh * ow * pc.C];
             int e = 0;
             for (int n = 0; n < pc.N; n++)
@@ -121,7 +102,7 @@ public class PoolOpTests
                             double q = Math.Round(mean / scale + zp, MidpointRounding.AwayFromZero);
                             expected[e++] = (int)Math.Clamp(q, actMin, actMax);
                         }
-            checker.Check(hs.Int8Of(y), expected, () => $"case {t}: {pc} scale={scale:R} zp={zp} act=[{actMin},{actMax}]");
+            checker.Check(got, expected, () => $"case {t}: {pc} scale={scale:R} zp={zp} act=[{actMin},{actMax}]");
         }
         checker.AssertRarelyOffByOne();
     }
@@ -177,5 +158,21 @@ public class PoolOpTests
                     Assert.True(max == hs.Int8Of(y)[b * c + ch], $"case {t}: n={n} h={h} w={w} c={c} batch {b} channel {ch}");
                 }
         }
+    }
+
+    /// <summary>A random pooling case (shape, scale, zero point, clamp, input values) run through OpFactory; returns the output.</summary>
+    private static (PoolCase Pc, int Oh, int Ow, float Scale, int Zp, int ActMin, int ActMax, sbyte[] Xv, sbyte[] Got) RunRandomPool(Random rng, OpCode code)
+    {
+        var pc = PoolCase.Random(rng);
+        var (oh, ow) = pc.Output();
+        float scale = RandomScale(rng, 1e-3, 1);
+        int zp = rng.Next(-128, 128);
+        var (actMin, actMax) = RandomClamp(rng, zp);
+        var hs = new OpHarness();
+        int x = hs.Int8([pc.N, pc.H, pc.W, pc.C], scale, zp), y = hs.Int8([pc.N, oh, ow, pc.C], scale, zp);
+        var xv = RandomInt8(rng, pc.N * pc.H * pc.W * pc.C);
+        xv.CopyTo(hs.Int8Of(x));
+        hs.Run(OpHarness.Op(code, [x], y, pc.Params(actMin, actMax)));
+        return (pc, oh, ow, scale, zp, actMin, actMax, xv, hs.Int8Of(y).ToArray());
     }
 }

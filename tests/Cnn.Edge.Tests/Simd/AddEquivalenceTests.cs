@@ -5,12 +5,7 @@ namespace Cnn.Edge.Tests.Simd;
 
 public class AddEquivalenceTests
 {
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void AddMatchesReferenceForEveryLengthScaleAndClamp(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

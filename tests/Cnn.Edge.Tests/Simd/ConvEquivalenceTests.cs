@@ -8,12 +8,7 @@ public class ConvEquivalenceTests
 {
     private enum Family { Pointwise, Depthwise, DepthwiseMultiplier, Grouped, General }
 
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void Conv2DMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
@@ -58,57 +53,27 @@ public class ConvEquivalenceTests
             if (rng.Next(3) == 0) { dh = rng.Next(1, 3); dw = rng.Next(1, 3); }
             pt = rng.Next(0, kh + 1); pl = rng.Next(0, kw + 1); pb = rng.Next(0, kh + 1); pr = rng.Next(0, kw + 1);
         }
-        // The reference's output-size rule; grow the input until the window fits at least once.
-        while ((h + pt + pb - dh * (kh - 1) - 1) < 0) h++;
-        while ((w + pl + pr - dw * (kw - 1) - 1) < 0) w++;
-        int oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
-        int ow = (w + pl + pr - dw * (kw - 1) - 1) / sw + 1;
-        var s = new Conv2DShape(batch, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups);
-
-        int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
-        // Half the cases keep weights in [-127, 127] (the AdvSimd SMLAL pairing), half include -128.
-        bool full = rng.Next(2) == 0;
-        sbyte[] x = RandomInt8(rng, batch * h * w * cin);
-        sbyte[] wt = RandomInt8(rng, cout * kh * kw * (cin / groups), full ? -128 : -127, 127);
-        int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
-        (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
-        (int actMin, int actMax) = RandomClamp(rng, outZp);
-
-        var expected = new sbyte[batch * oh * ow * cout];
-        Conv2DReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
-        var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
-        Assert.NotNull(kernel);
-        Assert.Equal(isa, kernel.Isa);
-        var got = new sbyte[expected.Length];
-        got.AsSpan().Fill(99);
-        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
-        int d = FirstDifference(got, expected);
-        if (d >= 0)
-            Assert.Fail($"{isa} {f} case {caseIndex}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, inZp={inZp}, outZp={outZp}, " +
-                $"clamp=[{actMin},{actMax}], weights {(full ? "include -128" : "in [-127,127]")}, bias {(bias.Length == 0 ? "none" : "random")}, " +
-                $"mult[oc]={mult[d % cout]}, shift[oc]={shift[d % cout]}");
+        var s = ConvShape(batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups);
+        // Multipliers up to 4 (left shifts), below 1 and below 1/2: each NEON requantization variant.
+        int maxLog2 = (caseIndex % 3) switch { 0 => 2, 1 => 0, _ => -1 };
+        CheckConv2D(isa, rng, s, $"{f} case {caseIndex} (multipliers below 2^{maxLog2})", maxLog2);
     }
 
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
         var rng = new Random(99 + (int)isa);
         for (int i = 0, n = Cases(60, 25); i < n; i++)
         {
-            int batch = rng.Next(1, 7), cin = rng.Next(1, 200), cout = rng.Next(1, 40);
+            int batch = rng.Next(1, 7), cin = rng.Next(1, 200), cout = rng.Next(1, 70);
             var s = new FullyConnectedShape(batch, cin, cout);
             int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
             bool full = rng.Next(2) == 0;
             sbyte[] x = RandomInt8(rng, batch * cin);
             sbyte[] wt = RandomInt8(rng, cout * cin, full ? -128 : -127, 127);
             int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
-            (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
+            (int[] mult, int[] shift) = RandomMultipliers(rng, cout, (i % 3) switch { 0 => 2, 1 => 0, _ => -1 });
             (int actMin, int actMax) = RandomClamp(rng, outZp);
             var expected = new sbyte[batch * cout];
             FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);

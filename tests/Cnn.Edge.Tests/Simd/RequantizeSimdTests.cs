@@ -5,12 +5,7 @@ namespace Cnn.Edge.Tests.Simd;
 
 public class RequantizeSimdTests
 {
-    [Theory]
-    [InlineData(KernelIsa.Vector128)]
-    [InlineData(KernelIsa.AdvSimd)]
-    [InlineData(KernelIsa.AdvSimdDp)]
-    [InlineData(KernelIsa.Avx2)]
-    [InlineData(KernelIsa.AvxVnni)]
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void VectorizedApplyMatchesTheScalarRuleOnEdgeCasesAndRandomValues(KernelIsa isa)
     {
         SkipUnlessSupported(isa);

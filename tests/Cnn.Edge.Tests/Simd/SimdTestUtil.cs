@@ -12,6 +12,9 @@ internal static class SimdTestUtil
     public static int Cases(int native, int arm64)
         => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? arm64 : native;
 
+    /// <summary>Every optimized ISA: the theories' data (each test skips those this CPU lacks).</summary>
+    public static TheoryData<KernelIsa> OptimizedIsas => new(KernelIsa.Vector128, KernelIsa.AdvSimd, KernelIsa.AdvSimdDp, KernelIsa.Avx2, KernelIsa.AvxVnni);
+
     public static void SkipUnlessSupported(KernelIsa isa)
     {
         if (!KernelSelector.IsSupported(isa))
@@ -25,13 +28,59 @@ internal static class SimdTestUtil
         return a;
     }
 
-    /// <summary>Per-channel (multiplier, shift) from real multipliers spread over 2^-14 .. 4 (left shifts included).</summary>
-    public static (int[] Mult, int[] Shift) RandomMultipliers(Random rng, int n)
+    /// <summary>
+    /// Per-channel (multiplier, shift) from real multipliers spread over 2^-14 .. 2^<paramref name="maxLog2"/>:
+    /// 2 includes left shifts, 0 gives shifts ≤ 0 only, -1 right shifts only (the NEON requantization variants).
+    /// </summary>
+    public static (int[] Mult, int[] Shift) RandomMultipliers(Random rng, int n, int maxLog2 = 2)
     {
         var m = new int[n];
         var s = new int[n];
-        for (int i = 0; i < n; i++) (m[i], s[i]) = Requantize.QuantizeMultiplier(Math.Pow(2, -14 + rng.NextDouble() * 16));
+        for (int i = 0; i < n; i++)
+            (m[i], s[i]) = Requantize.QuantizeMultiplier(Math.Min(Math.Pow(2, -14 + rng.NextDouble() * (14 + maxLog2)), Math.Pow(2, maxLog2) * 0.999));
         return (m, s);
+    }
+
+    /// <summary>
+    /// Runs <see cref="Conv2DOptimized"/> with <paramref name="isa"/> on random data of shape <paramref name="s"/> and
+    /// fails with every parameter unless it matches <see cref="Conv2DReference"/> byte for byte.
+    /// Half the cases keep weights in [-127, 127] (the int16 pairing of products), half include -128.
+    /// </summary>
+    public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2)
+    {
+        int cout = s.OutputChannels;
+        int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+        bool full = rng.Next(2) == 0;
+        sbyte[] x = RandomInt8(rng, s.Batch * s.InputHeight * s.InputWidth * s.InputChannels);
+        sbyte[] wt = RandomInt8(rng, cout * s.KernelHeight * s.KernelWidth * s.InputChannelsPerGroup, full ? -128 : -127, 127);
+        int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+        (int[] mult, int[] shift) = RandomMultipliers(rng, cout, maxLog2);
+        (int actMin, int actMax) = RandomClamp(rng, outZp);
+
+        var expected = new sbyte[s.Batch * s.OutputHeight * s.OutputWidth * cout];
+        Conv2DReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+        var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
+        Assert.NotNull(kernel);
+        Assert.Equal(isa, kernel.Isa);
+        var got = new sbyte[expected.Length];
+        got.AsSpan().Fill(99);
+        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        int d = FirstDifference(got, expected);
+        if (d >= 0)
+            Assert.Fail($"{isa} {label}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, inZp={inZp}, outZp={outZp}, " +
+                $"clamp=[{actMin},{actMax}], weights {(full ? "include -128" : "in [-127,127]")}, bias {(bias.Length == 0 ? "none" : "random")}, " +
+                $"mult[oc]={mult[d % cout]}, shift[oc]={shift[d % cout]}");
+    }
+
+    /// <summary>The output size rule of the reference; grows the input until the (dilated) window fits once.</summary>
+    public static Conv2DShape ConvShape(int batch, int h, int w, int cin, int cout, int kh, int kw, int sh, int sw, int dh, int dw,
+        int pt, int pl, int pb, int pr, int groups)
+    {
+        while ((h + pt + pb - dh * (kh - 1) - 1) < 0) h++;
+        while ((w + pl + pr - dw * (kw - 1) - 1) < 0) w++;
+        int oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+        int ow = (w + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+        return new Conv2DShape(batch, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups);
     }
 
     public static (int Min, int Max) RandomClamp(Random rng, int zeroPoint) => rng.Next(4) switch

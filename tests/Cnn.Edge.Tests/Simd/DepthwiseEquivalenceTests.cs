@@ -1,0 +1,33 @@
+using Cnn.Edge.Kernels;
+using static Cnn.Edge.Tests.Simd.SimdTestUtil;
+
+namespace Cnn.Edge.Tests.Simd;
+
+/// <summary>
+/// The depthwise kernel's own paths, bit for bit against the reference: the unrolled 3x3 block (stride 1 and 2,
+/// padding, dilation) and the any-size tap loop, over channel counts with 16-lane blocks, 8-lane tails and scalar
+/// tails, with each NEON requantization variant (left shifts, shifts ≤ 0, right shifts only).
+/// </summary>
+public class DepthwiseEquivalenceTests
+{
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void DepthwiseMatchesReferenceOverRandomShapes(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(31 + (int)isa);
+        int[] channelCounts = [1, 7, 8, 15, 16, 17, 24, 32, 40, 57, 96];
+        for (int i = 0, n = Cases(120, 40); i < n; i++)
+        {
+            bool k3 = i % 3 != 0;
+            int kh = k3 ? 3 : rng.Next(1, 6), kw = k3 ? 3 : rng.Next(1, 6);
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 70);
+            int stride = rng.Next(1, 3);
+            int dil = rng.Next(4) == 0 ? 2 : 1;
+            int pad = rng.Next(3) == 0 ? 0 : rng.Next(1, kh + 1);
+            var s = ConvShape(rng.Next(1, 3), rng.Next(1, 12), rng.Next(1, 12), c, c, kh, kw, stride, stride + rng.Next(2) - (stride > 1 ? 1 : 0),
+                dil, dil, pad, rng.Next(0, kw + 1), rng.Next(0, kh + 1), pad, c);
+            int maxLog2 = (i % 3) switch { 0 => 2, 1 => 0, _ => -1 };
+            CheckConv2D(isa, rng, s, $"depthwise case {i} (multipliers below 2^{maxLog2})", maxLog2);
+        }
+    }
+}
