@@ -171,6 +171,32 @@ public class TrainingTests
     }
 
     [Fact]
+    public void LastPartialBatchIsDroppedUnlessKept()
+    {
+        var data = EmbeddedDatasets.MnistSubset().Take(100);
+        (int Batches, double Images) Run(bool dropLast, int batch)
+        {
+            int batches = 0; double images = 0;
+            var net = Zoo.LeNet5(new Shape(1, 28, 28), 10, seed: 1);
+            var o = new TrainOptions { Epochs = 1, BatchSize = batch, Threads = 2, DropLast = dropLast, Preprocessing = Preprocessing.Mnist };
+            NetworkTrainer.Fit(net, data, null, o, progress: new SyncProgress<EpochReport>(e => images = e.ImagesPerSecond * e.Seconds),
+                batchProgress: new SyncProgress<BatchReport>(r =>
+                {
+                    batches = r.Batch;
+                    Assert.Equal(o.BatchesPerEpoch(data.Count), r.Batches);
+                }), cancel: TestContext.Current.CancellationToken);
+            return (batches, images);
+        }
+        var drop = Run(true, 32);
+        Assert.Equal(3, drop.Batches);  // 100 = 3·32 + 4: the 4 are skipped, as PyTorch's drop_last=True
+        Assert.Equal(96, drop.Images, 1e-3);
+        var keep = Run(false, 32);
+        Assert.Equal(4, keep.Batches);
+        Assert.Equal(100, keep.Images, 1e-3);
+        Assert.Equal(1, Run(true, 128).Batches);  // a set smaller than one batch still trains
+    }
+
+    [Fact]
     public void FrozenParametersDoNotMove()
     {
         var data = EmbeddedDatasets.MnistSubset().Take(64);

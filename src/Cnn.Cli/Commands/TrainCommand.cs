@@ -39,6 +39,7 @@ public static class TrainCommand
         };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
+        var keepLast = new Option<bool>("--keep-last") { Description = "Also train on each epoch's last, partial batch (default: dropped, like PyTorch's drop_last=True)" };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.05f };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd (momentum 0.9), nesterov, adam or adamw", DefaultValueFactory = _ => "sgd" };
         optimizer.AcceptOnlyFromAmong(Optimizers);
@@ -59,7 +60,7 @@ public static class TrainCommand
         var json = CliRunner.JsonOption();
         var cmd = new Command("train", "Train a CNN in float32 and export it as ONNX (the quantizer's input).")
         {
-            data, model, epochs, batch, lr, optimizer, weightDecay, schedule, warmup, augment, smoothing, mixup, freeze,
+            data, model, epochs, batch, keepLast, lr, optimizer, weightDecay, schedule, warmup, augment, smoothing, mixup, freeze,
             limit, seed, threads, outFile, checkpoint, resume, json,
         };
         cmd.WithExamples(
@@ -71,7 +72,7 @@ public static class TrainCommand
         cmd.SetGuardedAction(json, (pr, ctx) =>
         {
             var o = new Settings(
-                pr.GetValue(data)!, pr.GetValue(model)!, pr.GetValue(epochs), pr.GetValue(batch), pr.GetValue(lr), pr.GetValue(optimizer)!,
+                pr.GetValue(data)!, pr.GetValue(model)!, pr.GetValue(epochs), pr.GetValue(batch), pr.GetValue(keepLast), pr.GetValue(lr), pr.GetValue(optimizer)!,
                 pr.GetValue(weightDecay), pr.GetValue(schedule)!, pr.GetValue(warmup), pr.GetValue(augment)!, pr.GetValue(smoothing),
                 pr.GetValue(mixup), pr.GetValue(freeze), pr.GetValue(limit), pr.GetValue(seed), pr.GetValue(threads),
                 pr.GetValue(outFile)!.FullName, pr.GetValue(checkpoint)?.FullName, pr.GetValue(resume));
@@ -80,7 +81,7 @@ public static class TrainCommand
         return cmd;
     }
 
-    private sealed record Settings(string Data, string Model, int Epochs, int Batch, float Lr, string Optimizer, float WeightDecay,
+    private sealed record Settings(string Data, string Model, int Epochs, int Batch, bool KeepLast, float Lr, string Optimizer, float WeightDecay,
         string Schedule, float Warmup, string Augment, float LabelSmoothing, float Mixup, bool Freeze, int TrainSize, int Seed,
         int Threads, string Out, string? Checkpoint, bool Resume);
 
@@ -158,7 +159,7 @@ public static class TrainCommand
         }
         return new TrainOptions
         {
-            Epochs = s.Epochs, BatchSize = s.Batch, LearningRate = s.Lr, Seed = s.Seed, Threads = s.Threads,
+            Epochs = s.Epochs, BatchSize = s.Batch, DropLast = !s.KeepLast, LearningRate = s.Lr, Seed = s.Seed, Threads = s.Threads,
             Optimizer = s.Optimizer switch { "adam" => OptimizerKind.Adam, "adamw" => OptimizerKind.AdamW, _ => OptimizerKind.Sgd },
             Nesterov = s.Optimizer == "nesterov", WeightDecay = s.WeightDecay,
             Schedule = s.Schedule switch { "step" => ScheduleKind.Step, "plateau" => ScheduleKind.ReduceOnPlateau, "constant" => ScheduleKind.Constant, _ => ScheduleKind.Cosine },
@@ -205,7 +206,7 @@ public static class TrainCommand
         var epochLine = new SyncProgress<EpochReport>(e => ctx.Info(Markup.Escape(
             $"  epoch {e.Epoch}/{e.Epochs}: loss {e.TrainLoss:0.000}, train {e.TrainAccuracy:P1}, test {e.ValidationAccuracy:P1}, {e.ImagesPerSecond:0} img/s ({e.Seconds:0.0} s)")));
         if (!ctx.Interactive) return NetworkTrainer.Fit(net, d.Train, d.Test, o, epochLine);
-        int batches = (d.Train.Count + o.BatchSize - 1) / o.BatchSize;
+        int batches = o.BatchesPerEpoch(d.Train.Count);
         return ctx.Console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),

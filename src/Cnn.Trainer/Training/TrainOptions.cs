@@ -8,6 +8,11 @@ public sealed record TrainOptions
 {
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 64;
+    /// <summary>
+    /// Skip each epoch's last, partial batch (PyTorch's <c>drop_last</c>, as in the reference recipe's loop); a training
+    /// set smaller than one batch still trains on its one partial batch.
+    /// </summary>
+    public bool DropLast { get; init; } = true;
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
     public float LearningRate { get; init; } = 0.05f;
     public float Momentum { get; init; } = 0.9f;
@@ -36,6 +41,9 @@ public sealed record TrainOptions
     public string? CheckpointPath { get; init; }
     /// <summary>Continue from CheckpointPath if it exists.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>Optimizer steps per epoch for a training set of <paramref name="count"/> images.</summary>
+    public int BatchesPerEpoch(int count) => DropLast && count >= BatchSize ? count / BatchSize : (count + BatchSize - 1) / BatchSize;
 }
 
 public sealed record EpochReport(int Epoch, int Epochs, double TrainLoss, double TrainAccuracy, double? ValidationLoss,

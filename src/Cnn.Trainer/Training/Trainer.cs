@@ -22,7 +22,7 @@ public static class NetworkTrainer
             throw new ArgumentException($"preprocessing has {pre.Mean.Length} means / {pre.Std.Length} stds for {train.Channels} channels");
         net.Labels ??= train.Labels;
         var opt = new Optimizer(net.Parameters, o.Optimizer, o.Momentum, o.Nesterov, o.WeightDecay);
-        int batches = (train.Count + o.BatchSize - 1) / o.BatchSize;
+        int batches = o.BatchesPerEpoch(train.Count);
         long totalSteps = (long)batches * o.Epochs;
         var schedule = new LrSchedule
         {
