@@ -140,6 +140,9 @@ run_sample() {
   wait "$spid"; rc=$?
   sed 's/^/SAMPLE /' "$slog" /tmp/cnn-pi.err
   [ $rc -eq 0 ] && grep -q '"event":"stop"' "$slog" && pass sample-sigterm-exit-0 || fail sample-sigterm-exit-0 "exit status $rc"
+  # A stop request that interrupts a wait (trigger or frame) is a clean shutdown, never a camera error.
+  if grep -q '"event":"camera_error"' "$slog"; then fail sample-no-camera-error "$(grep -m1 '"event":"camera_error"' "$slog")"
+  else pass sample-no-camera-error; fi
   h=$(class_pins_high)
   [ -z "$h" ] && pass sample-outputs-low-after-exit || fail sample-outputs-low-after-exit "pins high: $h"
 }
