@@ -87,8 +87,13 @@ internal readonly struct X86Requant : IRequant4
         Vector128<int> back = Avx2.ShiftRightArithmeticVariable(s, l);
         Vector128<int> sat = Sse2.Xor(Sse2.ShiftRightArithmetic(x, 31), Vector128.Create(int.MaxValue));
         Vector128<int> xs = Sse41.BlendVariable(sat, s, Sse2.CompareEqual(back, x));
-        Vector128<int> h = HighMul(xs, mult);
-        // Rounding divide by 2^r, ties away from zero: a transcription of Requantize.RoundingDivideByPot.
+        return RoundingDivide(HighMul(xs, mult), rightPos);
+    }
+
+    /// <summary>Rounding divide by 2^r, ties away from zero: a transcription of Requantize.RoundingDivideByPot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> RoundingDivide(Vector128<int> h, Vector128<int> rightPos)
+    {
         Vector128<uint> r = rightPos.AsUInt32();
         Vector128<int> mask = Sse2.Subtract(Avx2.ShiftLeftLogicalVariable(Vector128<int>.One, r), Vector128<int>.One);
         Vector128<int> remainder = Sse2.And(h, mask);
@@ -101,18 +106,44 @@ internal readonly struct X86Requant : IRequant4
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> HighMul(Vector128<int> a, Vector128<int> b)
     {
+        Vector128<int> min = Vector128.Create(int.MinValue);
+        Vector128<int> overflow = Sse2.And(Sse2.CompareEqual(a, min), Sse2.CompareEqual(b, min));
+        return Sse41.BlendVariable(HighMulNoSaturate(a, b), Vector128.Create(int.MaxValue), overflow);
+    }
+
+    /// <summary><see cref="HighMul"/> for operands that are not both int.MinValue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMulNoSaturate(Vector128<int> a, Vector128<int> b)
+    {
         Vector128<long> nudge = Vector128.Create(1L << 30);
         Vector128<long> even = Sse2.Add(Sse41.Multiply(a, b), nudge);
         Vector128<long> odd = Sse2.Add(Sse41.Multiply(Sse2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), Sse2.ShiftRightLogical(b.AsInt64(), 32).AsInt32()), nudge);
-        // The result fits in 32 bits (bar the saturating case), so bits 31..62 of the sum are it:
+        // The result fits in 32 bits, so bits 31..62 of the sum are it:
         // a logical shift right by 31 puts them in the low half (even lanes), a shift left by 1 in the high half (odd lanes).
         Vector128<int> lo = Sse2.ShiftRightLogical(even, 31).AsInt32();
         Vector128<int> hi = Sse2.ShiftLeftLogical(odd, 1).AsInt32();
-        Vector128<int> h = Avx2.Blend(lo, hi, 0b1010);
-        Vector128<int> min = Vector128.Create(int.MinValue);
-        Vector128<int> overflow = Sse2.And(Sse2.CompareEqual(a, min), Sse2.CompareEqual(b, min));
-        return Sse41.BlendVariable(h, Vector128.Create(int.MaxValue), overflow);
+        return Avx2.Blend(lo, hi, 0b1010);
     }
+}
+
+/// <summary>
+/// x86 for layers whose shifts are all ≤ 0 and whose multipliers are not int.MinValue (the usual case): <see cref="X86Requant"/>
+/// without the saturating left shift (a shift by 0 is x itself) and without the SQRDMULH saturation test (only
+/// MinValue·MinValue saturates).
+/// </summary>
+internal readonly struct X86RequantNoLeft : IRequant4
+{
+    /// <summary>Whether a layer's (multiplier, shift) pairs allow this variant (checked once at load).</summary>
+    public static bool Applies(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts)
+    {
+        for (int i = 0; i < shifts.Length; i++)
+            if (shifts[i] > 0 || multipliers[i] == int.MinValue) return false;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
+        => X86Requant.RoundingDivide(X86Requant.HighMulNoSaturate(x, mult), rightPos);
 }
 
 /// <summary>Portable fallback: the scalar rule per lane (the Vector128 ISA is a correctness baseline, not a fast path).</summary>
