@@ -82,12 +82,14 @@ internal readonly struct PortableDepthwiseArith : IDepthwiseArith
 /// x86 (SSE4.1 on 128-bit vectors, selected for AVX2): PMOVSXBW + PMULLW, PMOVSXWD / PUNPCKHWD + PSRAD widening adds,
 /// and the NEON <see cref="AdvSimdDepthwiseArith.Pack"/> scheme: PACKSSDW/PACKSSWB saturating narrows, then PMAXSB/PMINSB
 /// on 16 int8 lanes (5 instructions instead of 8 int32 clamps and three masked narrows).
+/// <para>The kernel's taps go through its PMADDWD routines (Taps2X86, Tap1X86) on x86; the Mul* members complete the
+/// interface with the same arithmetic as <see cref="PortableDepthwiseArith"/>.</para>
 /// </summary>
 internal readonly struct X86DepthwiseArith : IDepthwiseArith
 {
     /// <summary>Bytes 8-15 of v sign-extended to int16: PUNPCKHBW v, v puts each byte in both halves of a word, PSRAW 8 keeps one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<short> WidenHi(Vector128<sbyte> v) => Sse2.ShiftRightArithmetic(Sse2.UnpackHigh(v, v).AsInt16(), 8);
+    internal static Vector128<short> WidenHi(Vector128<sbyte> v) => Sse2.ShiftRightArithmetic(Sse2.UnpackHigh(v, v).AsInt16(), 8);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<short> MulLo(Vector128<sbyte> x, Vector128<sbyte> w) => Sse2.MultiplyLow(Sse41.ConvertToVector128Int16(x), Sse41.ConvertToVector128Int16(w));
@@ -132,7 +134,8 @@ internal struct Acc16
 /// folded bias cancels: padding is the real value 0, as in the reference).</para>
 /// <para>The products x·w of two taps are summed in int16 (SMULL + SMLAL: |sum| ≤ 2·128·127 = 32512 when no
 /// weight is -128) before one widening add into int32: 12 instructions per 32 MACs for 16 channels. A layer
-/// with a -128 weight adds each product alone. 3×3 kernels (MobileNet) run an unrolled 9-tap block.</para>
+/// with a -128 weight adds each product alone. On x86, PMADDWD sums the two products straight into int32 (exact for
+/// any weights) from int16 weights interleaved by pairs of taps at load. 3×3 kernels (MobileNet) run an unrolled 9-tap block.</para>
 /// </summary>
 internal sealed unsafe class DepthwiseConv
 {
@@ -146,6 +149,9 @@ internal sealed unsafe class DepthwiseConv
     private readonly ArmRequantKind _requantKind;
     /// <summary>[C/16][tap][16] int8.</summary>
     private readonly sbyte[] _w;
+    /// <summary>x86: [C/16][tap][16] int16, each pair of taps (t, t + 1) as PMADDWD operands: per 4 channels, (w[t], w[t + 1]) per channel;
+    /// a last unpaired tap as 16 int16 in channel order. Empty on other ISAs.</summary>
+    private readonly short[] _wX86 = [];
     /// <summary>Cp bytes of the input zero point (+16 so a 16-byte load from any channel block stays inside).</summary>
     private readonly sbyte[] _zpRow;
     /// <summary>[tap] offset in bytes of each tap from the window's top-left input pixel.</summary>
@@ -189,6 +195,20 @@ internal sealed unsafe class DepthwiseConv
             _rneg[ch] = -_rpos[ch];
         }
         _pair = !minus128;
+        if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
+        {
+            _wX86 = new short[taps * _cp];
+            for (int ch = 0; ch < c; ch++)
+            {
+                int block = ch / Lanes, k = ch % Lanes;
+                for (int t = 0; t < taps; t++)
+                {
+                    int tapBase = (block * taps + (t & ~1)) * Lanes;
+                    bool paired = (t & ~1) + 1 < taps;
+                    _wX86[paired ? tapBase + (k / 4) * 8 + (k % 4) * 2 + (t & 1) : tapBase + k] = weights[ch * taps + t];
+                }
+            }
+        }
         _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
         _x86NoLeft = X86RequantNoLeft.Applies(multipliers.Slice(0, c), shifts.Slice(0, c));
     }
@@ -207,8 +227,9 @@ internal sealed unsafe class DepthwiseConv
         }
         else if (_isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
-            if (_x86NoLeft) RunPair<X86DepthwiseArith, X86RequantNoLeft>(input, output, row0, row1);
-            else RunPair<X86DepthwiseArith, X86Requant>(input, output, row0, row1);
+            // PMADDWD pairs taps exactly whatever the weights: no unpaired variant.
+            if (_x86NoLeft) Run<X86DepthwiseArith, X86RequantNoLeft, Yes>(input, output, row0, row1);
+            else Run<X86DepthwiseArith, X86Requant, Yes>(input, output, row0, row1);
         }
         else
         {
@@ -253,10 +274,11 @@ internal sealed unsafe class DepthwiseConv
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (sbyte* zpRow = _zpRow, w = _w)
+        fixed (short* wX86 = _wX86)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
         {
-            ctx.W = w; ctx.ZpRow = zpRow; ctx.Bias = bias; ctx.Mult = mult; ctx.Left = left; ctx.RPos = rpos; ctx.RNeg = rneg;
+            ctx.W = typeof(TA) == typeof(X86DepthwiseArith) ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = bias; ctx.Mult = mult; ctx.Left = left; ctx.RPos = rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
             {
                 int n = row / s.OutputHeight, oy = row - n * s.OutputHeight;
@@ -342,7 +364,7 @@ internal sealed unsafe class DepthwiseConv
     {
         int c0 = 0;
         sbyte* wb = w;
-        for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * Lanes)
+        for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * TapBytes<TA>())
             Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, true, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         if (c0 + Lanes / 2 <= c)
         {
@@ -360,10 +382,10 @@ internal sealed unsafe class DepthwiseConv
     {
         Acc16 a = LoadBias(bias, full);
         a = Taps2<TA, TPair>(a, i0, i1, wb, full);
-        a = Taps2<TA, TPair>(a, i2, i3, wb + 2 * Lanes, full);
-        a = Taps2<TA, TPair>(a, i4, i5, wb + 4 * Lanes, full);
-        a = Taps2<TA, TPair>(a, i6, i7, wb + 6 * Lanes, full);
-        a = Tap1<TA>(a, i8, wb + 8 * Lanes, full);
+        a = Taps2<TA, TPair>(a, i2, i3, wb + 2 * TapBytes<TA>(), full);
+        a = Taps2<TA, TPair>(a, i4, i5, wb + 4 * TapBytes<TA>(), full);
+        a = Taps2<TA, TPair>(a, i6, i7, wb + 6 * TapBytes<TA>(), full);
+        a = Tap1<TA>(a, i8, wb + 8 * TapBytes<TA>(), full);
         Finish<TA, TReq>(a, c0, dst, full, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
     }
 
@@ -376,11 +398,11 @@ internal sealed unsafe class DepthwiseConv
         for (; c0 + Lanes / 2 <= c; c0 += Lanes)
         {
             bool full = c0 + Lanes <= c;
-            sbyte* wb = w + (long)(c0 / Lanes) * taps * Lanes;
+            sbyte* wb = w + (long)(c0 / Lanes) * taps * TapBytes<TA>();
             Acc16 a = LoadBias(bias + c0, full);
             int t = 0;
-            for (; t + 1 < taps; t += 2) a = Taps2<TA, TPair>(a, ptr[t] + c0, ptr[t + 1] + c0, wb + t * Lanes, full);
-            if (t < taps) a = Tap1<TA>(a, ptr[t] + c0, wb + t * Lanes, full);
+            for (; t + 1 < taps; t += 2) a = Taps2<TA, TPair>(a, ptr[t] + c0, ptr[t + 1] + c0, wb + t * TapBytes<TA>(), full);
+            if (t < taps) a = Tap1<TA>(a, ptr[t] + c0, wb + t * TapBytes<TA>(), full);
             Finish<TA, TReq>(a, c0, dst + c0, full, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
             if (!full) return c0 + Lanes / 2;
         }
@@ -408,6 +430,7 @@ internal sealed unsafe class DepthwiseConv
     private static Acc16 Taps2<TA, TPair>(Acc16 a, sbyte* xa, sbyte* xb, sbyte* w, bool full)
         where TA : struct, IDepthwiseArith where TPair : struct, IFlag
     {
+        if (typeof(TA) == typeof(X86DepthwiseArith)) return Taps2X86(a, xa, xb, (short*)w, full);
         if (!TPair.Value) return Tap1<TA>(Tap1<TA>(a, xa, w, full), xb, w + Lanes, full);
         Vector128<sbyte> x0 = Load(xa, full), x1 = Load(xb, full);
         Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes);
@@ -427,6 +450,7 @@ internal sealed unsafe class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc16 Tap1<TA>(Acc16 a, sbyte* xa, sbyte* w, bool full) where TA : struct, IDepthwiseArith
     {
+        if (typeof(TA) == typeof(X86DepthwiseArith)) return Tap1X86(a, xa, (short*)w, full);
         Vector128<sbyte> x0 = Load(xa, full), w0 = Vector128.Load(w);
         if (full)
         {
@@ -437,6 +461,45 @@ internal sealed unsafe class DepthwiseConv
         Vector128<short> lo = TA.MulLo(x0, w0);
         a.A1 = TA.AddWideHi(a.A1, lo);
         a.A0 = TA.AddWideLo(a.A0, lo);
+        return a;
+    }
+
+    /// <summary>Bytes of one tap of 16 channels in the weight layout: int8, or int16 on x86 (<see cref="_wX86"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TapBytes<TA>() where TA : struct, IDepthwiseArith => typeof(TA) == typeof(X86DepthwiseArith) ? 2 * Lanes : Lanes;
+
+    /// <summary>x86, two taps: PUNPCKLBW/PUNPCKHBW interleave the inputs into (x[t], x[t + 1]) byte pairs, sign-extended to int16
+    /// pairs, and PMADDWD adds both products into int32 at once (exact for any int8 weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Taps2X86(Acc16 a, sbyte* xa, sbyte* xb, short* w, bool full)
+    {
+        Vector128<sbyte> x0 = Load(xa, full), x1 = Load(xb, full);
+        if (full)
+        {
+            Vector128<sbyte> hi = Sse2.UnpackHigh(x0, x1);
+            a.A2 = Sse2.Add(a.A2, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(hi), Vector128.Load(w + 16)));
+            a.A3 = Sse2.Add(a.A3, Sse2.MultiplyAddAdjacent(X86DepthwiseArith.WidenHi(hi), Vector128.Load(w + 24)));
+        }
+        Vector128<sbyte> lo = Sse2.UnpackLow(x0, x1);
+        a.A0 = Sse2.Add(a.A0, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(lo), Vector128.Load(w)));
+        a.A1 = Sse2.Add(a.A1, Sse2.MultiplyAddAdjacent(X86DepthwiseArith.WidenHi(lo), Vector128.Load(w + 8)));
+        return a;
+    }
+
+    /// <summary>x86, one tap with int16 weights: PMULLW (|x w| ≤ 16384), then widening adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Tap1X86(Acc16 a, sbyte* xa, short* w, bool full)
+    {
+        Vector128<sbyte> x0 = Load(xa, full);
+        if (full)
+        {
+            Vector128<short> hi = Sse2.MultiplyLow(X86DepthwiseArith.WidenHi(x0), Vector128.Load(w + 8));
+            a.A3 = X86DepthwiseArith.AddWideHi(a.A3, hi);
+            a.A2 = X86DepthwiseArith.AddWideLo(a.A2, hi);
+        }
+        Vector128<short> lo = Sse2.MultiplyLow(Sse41.ConvertToVector128Int16(x0), Vector128.Load(w));
+        a.A1 = X86DepthwiseArith.AddWideHi(a.A1, lo);
+        a.A0 = X86DepthwiseArith.AddWideLo(a.A0, lo);
         return a;
     }
 
