@@ -135,7 +135,10 @@ internal struct Acc16
 /// <para>The products x·w of two taps are summed in int16 (SMULL + SMLAL: |sum| ≤ 2·128·127 = 32512 when no
 /// weight is -128) before one widening add into int32: 12 instructions per 32 MACs for 16 channels. A layer
 /// with a -128 weight adds each product alone. On x86, PMADDWD sums the two products straight into int32 (exact for
-/// any weights) from int16 weights interleaved by pairs of taps at load. 3×3 kernels (MobileNet) run an unrolled 9-tap block.</para>
+/// any weights) from int16 weights interleaved by pairs of taps at load; layers whose shifts are all ≤ 0 (see
+/// <see cref="X86RequantNoLeft"/>) run 32 channels at a time on 256-bit vectors, with weights, bias and requantization
+/// parameters stored in the in-lane order of VPUNPCK/VPMADDWD (which VPACKSS restores). 3×3 kernels (MobileNet) run an
+/// unrolled 9-tap block.</para>
 /// </summary>
 internal sealed unsafe class DepthwiseConv
 {
@@ -152,6 +155,16 @@ internal sealed unsafe class DepthwiseConv
     /// <summary>x86: [C/16][tap][16] int16, each pair of taps (t, t + 1) as PMADDWD operands: per 4 channels, (w[t], w[t + 1]) per channel;
     /// a last unpaired tap as 16 int16 in channel order. Empty on other ISAs.</summary>
     private readonly short[] _wX86 = [];
+    /// <summary>x86: bias, multipliers and right shifts with each block of 32 wide channels in accumulator order (<see cref="WidePosition"/>).</summary>
+    private readonly int[] _biasX86 = [], _multX86 = [], _rposX86 = [];
+    private const int WideLanes = 32;
+
+    /// <summary>Where channel ch of a 32-channel block sits in the four 256-bit accumulators: A[g] lane h holds channels 16 h + 4 g .. + 3.</summary>
+    private static int WidePosition(int ch)
+    {
+        int r = ch % WideLanes, half = r / Lanes, q = r % Lanes;
+        return ch - r + (q / 4) * 8 + half * 4 + q % 4;
+    }
     /// <summary>Cp bytes of the input zero point (+16 so a 16-byte load from any channel block stays inside).</summary>
     private readonly sbyte[] _zpRow;
     /// <summary>[tap] offset in bytes of each tap from the window's top-left input pixel.</summary>
@@ -195,22 +208,46 @@ internal sealed unsafe class DepthwiseConv
             _rneg[ch] = -_rpos[ch];
         }
         _pair = !minus128;
+        _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
+        _x86NoLeft = X86RequantNoLeft.Applies(multipliers.Slice(0, c), shifts.Slice(0, c));
         if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
+            // Channels below `wide` run 32 at a time on 256-bit vectors (the X86RequantNoLeft layers).
+            int wide = _x86NoLeft ? c / WideLanes * WideLanes : 0;
             _wX86 = new short[taps * _cp];
+            _biasX86 = (int[])_bias.Clone(); _multX86 = (int[])_mult.Clone(); _rposX86 = (int[])_rpos.Clone();
             for (int ch = 0; ch < c; ch++)
             {
                 int block = ch / Lanes, k = ch % Lanes;
+                if (ch < wide)
+                {
+                    int at = WidePosition(ch);
+                    _biasX86[at] = _bias[ch]; _multX86[at] = _mult[ch]; _rposX86[at] = _rpos[ch];
+                }
                 for (int t = 0; t < taps; t++)
                 {
-                    int tapBase = (block * taps + (t & ~1)) * Lanes;
-                    bool paired = (t & ~1) + 1 < taps;
-                    _wX86[paired ? tapBase + (k / 4) * 8 + (k % 4) * 2 + (t & 1) : tapBase + k] = weights[ch * taps + t];
+                    int pairStart = t & ~1;
+                    bool paired = pairStart + 1 < taps;
+                    int index;
+                    if (ch < wide)
+                    {
+                        // [C/32][tap][32]: a pair of taps as 4 PMADDWD operands of 16 int16, lane h of operand g holding
+                        // channels 16 h + 4 g .. + 3; a last unpaired tap as [channels 0-7 | 16-23], [8-15 | 24-31].
+                        int r = ch % WideLanes, half = r / Lanes, q = r % Lanes;
+                        int wideBase = ch / WideLanes * taps * WideLanes;
+                        index = paired
+                            ? wideBase + pairStart * WideLanes + (q / 4) * 16 + half * 8 + (q % 4) * 2 + (t & 1)
+                            : wideBase + t * WideLanes + (q / 8) * 16 + half * 8 + q % 8;
+                    }
+                    else
+                    {
+                        int tapBase = (block * taps + pairStart) * Lanes;
+                        index = paired ? tapBase + (k / 4) * 8 + (k % 4) * 2 + (t & 1) : tapBase + k;
+                    }
+                    _wX86[index] = weights[ch * taps + t];
                 }
             }
         }
-        _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
-        _x86NoLeft = X86RequantNoLeft.Applies(multipliers.Slice(0, c), shifts.Slice(0, c));
     }
 
     /// <summary>Output rows [row0, row1) of the flattened (n, oy) range.</summary>
@@ -275,10 +312,12 @@ internal sealed unsafe class DepthwiseConv
         fixed (sbyte* y = output)
         fixed (sbyte* zpRow = _zpRow, w = _w)
         fixed (short* wX86 = _wX86)
+        fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
         {
-            ctx.W = typeof(TA) == typeof(X86DepthwiseArith) ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = bias; ctx.Mult = mult; ctx.Left = left; ctx.RPos = rpos; ctx.RNeg = rneg;
+            bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
+            ctx.W = x86 ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = x86 ? biasX86 : bias; ctx.Mult = x86 ? multX86 : mult; ctx.Left = left; ctx.RPos = x86 ? rposX86 : rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
             {
                 int n = row / s.OutputHeight, oy = row - n * s.OutputHeight;
@@ -364,6 +403,22 @@ internal sealed unsafe class DepthwiseConv
     {
         int c0 = 0;
         sbyte* wb = w;
+        if (typeof(TReq) == typeof(X86RequantNoLeft))
+        {
+            Vector256<int> zpW = Vector256.Create(zp, zp);
+            Vector256<sbyte> lo8W = Vector256.Create(lo8, lo8), hi8W = Vector256.Create(hi8, hi8);
+            for (; c0 + WideLanes <= c; c0 += WideLanes, wb += 9 * 2 * WideLanes)
+            {
+                short* ws = (short*)wb;
+                AccWide a = LoadBiasWide(bias + c0);
+                a = Taps2Wide(a, i0 + c0, i1 + c0, ws);
+                a = Taps2Wide(a, i2 + c0, i3 + c0, ws + 2 * WideLanes);
+                a = Taps2Wide(a, i4 + c0, i5 + c0, ws + 4 * WideLanes);
+                a = Taps2Wide(a, i6 + c0, i7 + c0, ws + 6 * WideLanes);
+                a = Tap1Wide(a, i8 + c0, ws + 8 * WideLanes);
+                FinishWide(a, dst + c0, mult + c0, rpos + c0, zpW, lo8W, hi8W);
+            }
+        }
         for (; c0 + Lanes <= c; c0 += Lanes, wb += 9 * TapBytes<TA>())
             Block9<TA, TReq, TPair>(i0 + c0, i1 + c0, i2 + c0, i3 + c0, i4 + c0, i5 + c0, i6 + c0, i7 + c0, i8 + c0, wb, bias + c0, dst + c0, true, c0, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         if (c0 + Lanes / 2 <= c)
@@ -395,6 +450,20 @@ internal sealed unsafe class DepthwiseConv
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
         int c0 = 0;
+        if (typeof(TReq) == typeof(X86RequantNoLeft))
+        {
+            Vector256<int> zpW = Vector256.Create(zp, zp);
+            Vector256<sbyte> lo8W = Vector256.Create(lo8, lo8), hi8W = Vector256.Create(hi8, hi8);
+            for (; c0 + WideLanes <= c; c0 += WideLanes)
+            {
+                short* ws = (short*)w + (long)(c0 / WideLanes) * taps * WideLanes;
+                AccWide a = LoadBiasWide(bias + c0);
+                int t = 0;
+                for (; t + 1 < taps; t += 2) a = Taps2Wide(a, ptr[t] + c0, ptr[t + 1] + c0, ws + t * WideLanes);
+                if (t < taps) a = Tap1Wide(a, ptr[t] + c0, ws + t * WideLanes);
+                FinishWide(a, dst + c0, mult + c0, rpos + c0, zpW, lo8W, hi8W);
+            }
+        }
         for (; c0 + Lanes / 2 <= c; c0 += Lanes)
         {
             bool full = c0 + Lanes <= c;
@@ -501,6 +570,65 @@ internal sealed unsafe class DepthwiseConv
         a.A1 = X86DepthwiseArith.AddWideHi(a.A1, lo);
         a.A0 = X86DepthwiseArith.AddWideLo(a.A0, lo);
         return a;
+    }
+
+    /// <summary>Four int32 accumulators of 32 channels: A[g] lane h holds channels 16 h + 4 g .. + 3 (<see cref="WidePosition"/>).</summary>
+    private struct AccWide
+    {
+        public Vector256<int> A0, A1, A2, A3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static AccWide LoadBiasWide(int* b)
+    {
+        AccWide a;
+        a.A0 = Vector256.Load(b); a.A1 = Vector256.Load(b + 8); a.A2 = Vector256.Load(b + 16); a.A3 = Vector256.Load(b + 24);
+        return a;
+    }
+
+    /// <summary>Bytes 0-7 (<paramref name="high"/> false) or 8-15 of each 128-bit lane of v sign-extended to int16 (VPUNPCKxBW v, v; VPSRAW 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> WidenInLane(Vector256<sbyte> v, bool high)
+        => Avx2.ShiftRightArithmetic((high ? Avx2.UnpackHigh(v, v) : Avx2.UnpackLow(v, v)).AsInt16(), 8);
+
+    /// <summary>32 channels, two taps: the 256-bit <see cref="Taps2X86"/> (in-lane interleaves, so accumulators in <see cref="WidePosition"/> order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static AccWide Taps2Wide(AccWide a, sbyte* xa, sbyte* xb, short* w)
+    {
+        Vector256<sbyte> x0 = Vector256.Load(xa), x1 = Vector256.Load(xb);
+        Vector256<sbyte> lo = Avx2.UnpackLow(x0, x1), hi = Avx2.UnpackHigh(x0, x1);
+        a.A0 = Avx2.Add(a.A0, Avx2.MultiplyAddAdjacent(WidenInLane(lo, false), Vector256.Load(w)));
+        a.A1 = Avx2.Add(a.A1, Avx2.MultiplyAddAdjacent(WidenInLane(lo, true), Vector256.Load(w + 16)));
+        a.A2 = Avx2.Add(a.A2, Avx2.MultiplyAddAdjacent(WidenInLane(hi, false), Vector256.Load(w + 32)));
+        a.A3 = Avx2.Add(a.A3, Avx2.MultiplyAddAdjacent(WidenInLane(hi, true), Vector256.Load(w + 48)));
+        return a;
+    }
+
+    /// <summary>32 channels, one tap: VPMULLW (|x w| ≤ 16384), then in-lane widening adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static AccWide Tap1Wide(AccWide a, sbyte* xa, short* w)
+    {
+        Vector256<sbyte> x0 = Vector256.Load(xa);
+        Vector256<short> lo = Avx2.MultiplyLow(WidenInLane(x0, false), Vector256.Load(w));
+        Vector256<short> hi = Avx2.MultiplyLow(WidenInLane(x0, true), Vector256.Load(w + 16));
+        a.A0 = Avx2.Add(a.A0, Avx2.ShiftRightArithmetic(Avx2.UnpackLow(lo, lo).AsInt32(), 16));
+        a.A1 = Avx2.Add(a.A1, Avx2.ShiftRightArithmetic(Avx2.UnpackHigh(lo, lo).AsInt32(), 16));
+        a.A2 = Avx2.Add(a.A2, Avx2.ShiftRightArithmetic(Avx2.UnpackLow(hi, hi).AsInt32(), 16));
+        a.A3 = Avx2.Add(a.A3, Avx2.ShiftRightArithmetic(Avx2.UnpackHigh(hi, hi).AsInt32(), 16));
+        return a;
+    }
+
+    /// <summary>32 channels: requantize (<see cref="X86RequantNoLeft"/>), add the zero point, then VPACKSSDW/VPACKSSWB, whose
+    /// in-lane order undoes <see cref="WidePosition"/>, and the int8 clamp; one 32-byte store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishWide(AccWide a, sbyte* dst, int* mult, int* rpos, Vector256<int> zp, Vector256<sbyte> lo8, Vector256<sbyte> hi8)
+    {
+        Vector256<int> r0 = Avx2.Add(X86RequantNoLeft.Apply(a.A0, Vector256.Load(mult), Vector256.Load(rpos)), zp);
+        Vector256<int> r1 = Avx2.Add(X86RequantNoLeft.Apply(a.A1, Vector256.Load(mult + 8), Vector256.Load(rpos + 8)), zp);
+        Vector256<int> r2 = Avx2.Add(X86RequantNoLeft.Apply(a.A2, Vector256.Load(mult + 16), Vector256.Load(rpos + 16)), zp);
+        Vector256<int> r3 = Avx2.Add(X86RequantNoLeft.Apply(a.A3, Vector256.Load(mult + 24), Vector256.Load(rpos + 24)), zp);
+        Vector256<sbyte> b = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(r0, r1), Avx2.PackSignedSaturate(r2, r3));
+        Avx2.Min(Avx2.Max(b, lo8), hi8).Store(dst);
     }
 
     /// <summary>Requantize, add the output zero point (wrapping, as the scalar rule), clamp, store 16 (or 8) bytes.</summary>

@@ -144,6 +144,22 @@ internal readonly struct X86RequantNoLeft : IRequant4
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
         => X86Requant.RoundingDivide(X86Requant.HighMulNoSaturate(x, mult), rightPos);
+
+    /// <summary>Eight lanes (AVX2): the same instructions on 256-bit vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Apply(Vector256<int> x, Vector256<int> mult, Vector256<int> rightPos)
+    {
+        Vector256<long> nudge = Vector256.Create(1L << 30);
+        Vector256<long> even = Avx2.Add(Avx2.Multiply(x, mult), nudge);
+        Vector256<long> odd = Avx2.Add(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(mult.AsInt64(), 32).AsInt32()), nudge);
+        Vector256<int> h = Avx2.Blend(Avx2.ShiftRightLogical(even, 31).AsInt32(), Avx2.ShiftLeftLogical(odd, 1).AsInt32(), 0b10101010);
+        Vector256<uint> r = rightPos.AsUInt32();
+        Vector256<int> mask = Avx2.Subtract(Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, r), Vector256<int>.One);
+        Vector256<int> remainder = Avx2.And(h, mask);
+        Vector256<int> threshold = Avx2.Subtract(Avx2.ShiftRightArithmetic(mask, 1), Avx2.ShiftRightArithmetic(h, 31));
+        Vector256<int> q = Avx2.ShiftRightArithmeticVariable(h, r);
+        return Avx2.Subtract(q, Avx2.CompareGreaterThan(remainder, threshold));
+    }
 }
 
 /// <summary>Portable fallback: the scalar rule per lane (the Vector128 ISA is a correctness baseline, not a fast path).</summary>
