@@ -30,6 +30,32 @@ internal sealed class DepthwisePlan
                 int py = ky * g.DilH, px = kx * g.DilW;
                 Tap[ky * g.KW + kx] = ((py % g.StrideH) * g.StrideW + px % g.StrideW) * PhaseLen + py / g.StrideH * Wq + px / g.StrideW;
             }
+        // The input gradient gathers per phase: the taps of phase f in increasing t, each with its offset in the phase.
+        PhaseTapStart = new int[Phases + 1];
+        PhaseTaps = new int[Tap.Length];
+        PhaseTapOffset = new int[Tap.Length];
+        for (int f = 0, n = 0; f < Phases; f++)
+        {
+            PhaseTapStart[f] = n;
+            for (int t = 0; t < Tap.Length; t++)
+                if (Tap[t] / PhaseLen == f) { PhaseTaps[n] = t; PhaseTapOffset[n] = Tap[t] % PhaseLen; DyPad = Math.Max(DyPad, Tap[t] % PhaseLen); n++; }
+        }
+        PhaseTapStart[Phases] = Tap.Length;
+        // Split/Merge walk rows and column phases with these instead of a division per row.
+        RowBase = new int[h];
+        for (int iy = 0; iy < h; iy++)
+        {
+            int py = iy + g.PadH;
+            RowBase[iy] = (py % g.StrideH) * g.StrideW * PhaseLen + py / g.StrideH * Wq;
+        }
+        FirstColumn = new int[2 * g.StrideW];
+        for (int b = 0; b < g.StrideW; b++)
+        {
+            int ix = ((b - g.PadW) % g.StrideW + g.StrideW) % g.StrideW;
+            FirstColumn[2 * b] = ix;
+            FirstColumn[2 * b + 1] = (ix + g.PadW) / g.StrideW;
+        }
+        GatherLen = (Hq * Wq + Simd.MaxLanes - 1) / Simd.MaxLanes * Simd.MaxLanes;
     }
 
     public ConvGeometry G { get; }
@@ -44,11 +70,25 @@ internal sealed class DepthwisePlan
     /// <summary>Wide output length rounded up to a multiple of every vector width.</summary>
     public int Wide { get; }
     public int[] Tap { get; }
+    /// <summary>Taps of phase f are PhaseTaps[PhaseTapStart[f] .. PhaseTapStart[f + 1]), in increasing tap order.</summary>
+    public int[] PhaseTapStart { get; }
+    public int[] PhaseTaps { get; }
+    /// <summary>Offset inside its phase of each tap in <see cref="PhaseTaps"/>.</summary>
+    public int[] PhaseTapOffset { get; }
+    /// <summary>Zeros before the wide dy in the backward buffer: the gather reads dy at (cell − tap offset).</summary>
+    public int DyPad { get; }
+    /// <summary>Phase cells the input gradient computes (every cell a pixel maps to), rounded up to every vector width.</summary>
+    public int GatherLen { get; }
+    /// <summary>Offset of input row iy (padded row iy + PadH) in column phase 0.</summary>
+    public int[] RowBase { get; }
+    /// <summary>For column phase b: [2b] its first input column, [2b + 1] that column's index in the phase.</summary>
+    public int[] FirstColumn { get; }
 
     public bool Matches(in ConvGeometry g, int h, int w) => g == G && h == H && w == W;
 
     /// <summary>Per-thread buffers: phases of x and of dx, wide output or gradient. Allocated zeroed: padding and slack of the phases stay zero.</summary>
-    public DepthwiseScratch NewScratch() => new(new float[Phases * PhaseLen], new float[Phases * PhaseLen], new float[Wide + Simd.MaxLanes]);
+    public DepthwiseScratch NewScratch() =>
+        new(new float[Phases * PhaseLen], new float[Phases * PhaseLen], new float[DyPad + Math.Max(Wide, GatherLen) + Simd.MaxLanes]);
 }
 
 internal sealed record DepthwiseScratch(float[] Phases, float[] DPhases, float[] Wide);
@@ -107,17 +147,19 @@ internal static class Depthwise
     /// <summary>Pairs every pixel of the H×W plane with its cell in the phase layout; column phases in turn, so no division per pixel.</summary>
     private static void Walk<TOp>(DepthwisePlan p, ref float plane, float[] phases) where TOp : struct, IPixelOp
     {
-        int sw = p.G.StrideW;
+        int sw = p.G.StrideW, w = p.W;
         ref float Ph = ref MemoryMarshal.GetArrayDataReference(phases);
+        var rowBase = p.RowBase;
+        var first = p.FirstColumn;
         for (int iy = 0; iy < p.H; iy++)
         {
-            ref float row = ref Unsafe.Add(ref plane, iy * p.W);
-            ref float rowPhases = ref Unsafe.Add(ref Ph, RowBase(p, iy));
+            ref float row = ref Unsafe.Add(ref plane, iy * w);
+            ref float rowPhases = ref Unsafe.Add(ref Ph, rowBase[iy]);
             for (int b = 0; b < sw; b++)
             {
-                var (ix, j) = FirstColumn(p, b);
-                ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + j);
-                for (int jj = 0; ix < p.W; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
+                int ix = first[2 * b];
+                ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + first[2 * b + 1]);
+                for (int jj = 0; ix < w; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
             }
         }
     }
@@ -133,21 +175,6 @@ internal static class Depthwise
         }
     }
 
-    /// <summary>Offset of input row iy (padded row py) in column phase 0.</summary>
-    private static int RowBase(DepthwisePlan p, int iy)
-    {
-        int py = iy + p.G.PadH;
-        return (py % p.G.StrideH) * p.G.StrideW * p.PhaseLen + py / p.G.StrideH * p.Wq;
-    }
-
-    /// <summary>First input column in column phase b, and its column in that phase.</summary>
-    private static (int Ix, int J) FirstColumn(DepthwisePlan p, int b)
-    {
-        int sw = p.G.StrideW;
-        int ix = ((b - p.G.PadW) % sw + sw) % sw;
-        return (ix, (ix + p.G.PadW) / sw);
-    }
-
     private static void Forward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, float bias, Span<float> y)
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
@@ -156,7 +183,25 @@ internal static class Depthwise
         ref float Wd = ref MemoryMarshal.GetArrayDataReference(s.Wide);
         var taps = p.Tap;
         var b = TO.Splat(bias);
-        for (int q = 0; q < p.Wide; q += TO.Count)
+        int q = 0;
+        // Four vectors of outputs at a time share each broadcast tap weight; each output keeps its FMA chain over the taps in order.
+        for (; q + 4 * TO.Count <= p.Wide; q += 4 * TO.Count)
+        {
+            TV a0 = b, a1 = b, a2 = b, a3 = b;
+            for (int t = 0; t < taps.Length; t++)
+            {
+                var wv = TO.Splat(k[t]);
+                ref float Pt = ref Unsafe.Add(ref P, taps[t] + q);
+                a0 = TO.Fma(wv, TO.Load(ref Pt, 0), a0);
+                a1 = TO.Fma(wv, TO.Load(ref Pt, (nuint)TO.Count), a1);
+                a2 = TO.Fma(wv, TO.Load(ref Pt, (nuint)(2 * TO.Count)), a2);
+                a3 = TO.Fma(wv, TO.Load(ref Pt, (nuint)(3 * TO.Count)), a3);
+            }
+            ref float Wq = ref Unsafe.Add(ref Wd, q);
+            TO.Store(a0, ref Wq, 0); TO.Store(a1, ref Wq, (nuint)TO.Count);
+            TO.Store(a2, ref Wq, (nuint)(2 * TO.Count)); TO.Store(a3, ref Wq, (nuint)(3 * TO.Count));
+        }
+        for (; q < p.Wide; q += TO.Count)
         {
             var acc = b;
             for (int t = 0; t < taps.Length; t++)
@@ -171,35 +216,73 @@ internal static class Depthwise
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
         Split(p, x, s.Phases);
-        // dy in the wide layout with zero junk columns and tail (Forward left junk there), so they add nothing below.
+        // dy in the wide layout after DyPad zeros, with zero junk columns and tail (Forward left junk there), so they add nothing below.
         Array.Clear(s.Wide);
-        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref MemoryMarshal.GetArrayDataReference(s.Wide), p.Wq, p.OH, p.OW);
+        ref float D = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Wide), p.DyPad);
+        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref D, p.Wq, p.OH, p.OW);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
-        ref float D = ref MemoryMarshal.GetArrayDataReference(s.Wide);
         var taps = p.Tap;
-        for (int t = 0; t < taps.Length; t++)
+        // dk: four taps at a time share each load of dy.
+        int t = 0;
+        for (; t + 4 <= taps.Length; t += 4)
+        {
+            ref float P0 = ref Unsafe.Add(ref P, taps[t]);
+            ref float P1 = ref Unsafe.Add(ref P, taps[t + 1]);
+            ref float P2 = ref Unsafe.Add(ref P, taps[t + 2]);
+            ref float P3 = ref Unsafe.Add(ref P, taps[t + 3]);
+            TV a0 = TO.Zero, a1 = TO.Zero, a2 = TO.Zero, a3 = TO.Zero;
+            for (int q = 0; q < p.Wide; q += TO.Count)
+            {
+                var d = TO.Load(ref D, (nuint)q);
+                a0 = TO.Fma(d, TO.Load(ref P0, (nuint)q), a0);
+                a1 = TO.Fma(d, TO.Load(ref P1, (nuint)q), a1);
+                a2 = TO.Fma(d, TO.Load(ref P2, (nuint)q), a2);
+                a3 = TO.Fma(d, TO.Load(ref P3, (nuint)q), a3);
+            }
+            dk[t] += TO.Sum(a0); dk[t + 1] += TO.Sum(a1); dk[t + 2] += TO.Sum(a2); dk[t + 3] += TO.Sum(a3);
+        }
+        for (; t < taps.Length; t++)
         {
             ref float Pt = ref Unsafe.Add(ref P, taps[t]);
-            TV a0 = TO.Zero, a1 = TO.Zero;
-            int q = 0;
-            for (; q + 2 * TO.Count <= p.Wide; q += 2 * TO.Count)
-            {
+            TV a0 = TO.Zero;
+            for (int q = 0; q < p.Wide; q += TO.Count)
                 a0 = TO.Fma(TO.Load(ref D, (nuint)q), TO.Load(ref Pt, (nuint)q), a0);
-                a1 = TO.Fma(TO.Load(ref D, (nuint)(q + TO.Count)), TO.Load(ref Pt, (nuint)(q + TO.Count)), a1);
-            }
-            for (; q < p.Wide; q += TO.Count)
-                a0 = TO.Fma(TO.Load(ref D, (nuint)q), TO.Load(ref Pt, (nuint)q), a0);
-            dk[t] += TO.Sum(TO.Add(a0, a1));
+            dk[t] += TO.Sum(a0);
         }
         if (dx.IsEmpty) return;
-        Array.Clear(s.DPhases);
+        // dx phases by gather: cell c of phase f = Σ over the taps of f, in order, of k[t]·dy[c − offset]; one FMA chain
+        // per cell in registers (the scalar adjoint's order), every cell Merge reads written, none cleared first.
         ref float DP = ref MemoryMarshal.GetArrayDataReference(s.DPhases);
-        for (int t = 0; t < taps.Length; t++)
+        ref int Off = ref MemoryMarshal.GetArrayDataReference(p.PhaseTapOffset);
+        for (int f = 0; f < p.Phases; f++)
         {
-            ref float DPt = ref Unsafe.Add(ref DP, taps[t]);
-            var wv = TO.Splat(k[t]);
-            for (int q = 0; q < p.Wide; q += TO.Count)
-                TO.Store(TO.Fma(wv, TO.Load(ref D, (nuint)q), TO.Load(ref DPt, (nuint)q)), ref DPt, (nuint)q);
+            ref float DPf = ref Unsafe.Add(ref DP, f * p.PhaseLen);
+            int t0 = p.PhaseTapStart[f], t1 = p.PhaseTapStart[f + 1];
+            int c = 0;
+            // Four vectors of cells at a time share each broadcast tap weight.
+            for (; c + 4 * TO.Count <= p.GatherLen; c += 4 * TO.Count)
+            {
+                TV a0 = TO.Zero, a1 = TO.Zero, a2 = TO.Zero, a3 = TO.Zero;
+                for (int i = t0; i < t1; i++)
+                {
+                    var wv = TO.Splat(k[p.PhaseTaps[i]]);
+                    ref float Di = ref Unsafe.Add(ref Unsafe.Subtract(ref D, Unsafe.Add(ref Off, i)), c);
+                    a0 = TO.Fma(wv, TO.Load(ref Di, 0), a0);
+                    a1 = TO.Fma(wv, TO.Load(ref Di, (nuint)TO.Count), a1);
+                    a2 = TO.Fma(wv, TO.Load(ref Di, (nuint)(2 * TO.Count)), a2);
+                    a3 = TO.Fma(wv, TO.Load(ref Di, (nuint)(3 * TO.Count)), a3);
+                }
+                ref float Dc = ref Unsafe.Add(ref DPf, c);
+                TO.Store(a0, ref Dc, 0); TO.Store(a1, ref Dc, (nuint)TO.Count);
+                TO.Store(a2, ref Dc, (nuint)(2 * TO.Count)); TO.Store(a3, ref Dc, (nuint)(3 * TO.Count));
+            }
+            for (; c < p.GatherLen; c += TO.Count)
+            {
+                TV acc = TO.Zero;
+                for (int i = t0; i < t1; i++)
+                    acc = TO.Fma(TO.Splat(k[p.PhaseTaps[i]]), TO.Load(ref Unsafe.Subtract(ref D, Unsafe.Add(ref Off, i)), (nuint)c), acc);
+                TO.Store(acc, ref DPf, (nuint)c);
+            }
         }
         Merge(p, s.DPhases, dx);
     }
