@@ -33,12 +33,14 @@ internal sealed class DepthwisePlan
         // The input gradient gathers per phase: the taps of phase f in increasing t, each with its offset in the phase.
         PhaseTapStart = new int[Phases + 1];
         PhaseTaps = new int[Tap.Length];
-        PhaseTapOffset = new int[Tap.Length];
+        PhaseTapShift = new int[Tap.Length];
+        TapOrder = new int[Tap.Length];
+        for (int t = 0; t < Tap.Length; t++) TapOrder[t] = t;
         for (int f = 0, n = 0; f < Phases; f++)
         {
             PhaseTapStart[f] = n;
             for (int t = 0; t < Tap.Length; t++)
-                if (Tap[t] / PhaseLen == f) { PhaseTaps[n] = t; PhaseTapOffset[n] = Tap[t] % PhaseLen; DyPad = Math.Max(DyPad, Tap[t] % PhaseLen); n++; }
+                if (Tap[t] / PhaseLen == f) { PhaseTaps[n] = t; PhaseTapShift[n] = -(Tap[t] % PhaseLen); DyPad = Math.Max(DyPad, Tap[t] % PhaseLen); n++; }
         }
         PhaseTapStart[Phases] = Tap.Length;
         // Split/Merge walk rows and column phases with these instead of a division per row.
@@ -73,8 +75,10 @@ internal sealed class DepthwisePlan
     /// <summary>Taps of phase f are PhaseTaps[PhaseTapStart[f] .. PhaseTapStart[f + 1]), in increasing tap order.</summary>
     public int[] PhaseTapStart { get; }
     public int[] PhaseTaps { get; }
-    /// <summary>Offset inside its phase of each tap in <see cref="PhaseTaps"/>.</summary>
-    public int[] PhaseTapOffset { get; }
+    /// <summary>Minus the offset inside its phase of each tap in <see cref="PhaseTaps"/> (the gather reads dy there).</summary>
+    public int[] PhaseTapShift { get; }
+    /// <summary>0, 1, …: the forward's taps in order.</summary>
+    public int[] TapOrder { get; }
     /// <summary>Zeros before the wide dy in the backward buffer: the gather reads dy at (cell − tap offset).</summary>
     public int DyPad { get; }
     /// <summary>Phase cells the input gradient computes (every cell a pixel maps to), rounded up to every vector width.</summary>
@@ -175,39 +179,46 @@ internal static class Depthwise
         }
     }
 
+    /// <summary>
+    /// dst[c] = init + Σ_i k[kIndex[i]]·src[offset[i] + c] for c in [0, len) (len a multiple of the vector width), one FMA
+    /// chain per c over i = i0 .. i1 − 1 in order; four vectors of c at a time share each broadcast weight.
+    /// </summary>
+    private static void TapSums<TV, TO>(ref float src, int[] offset, int[] kIndex, int i0, int i1, ReadOnlySpan<float> k, TV init, ref float dst, int len)
+        where TV : unmanaged where TO : struct, ISimd<TV>
+    {
+        int c = 0;
+        for (; c + 4 * TO.Count <= len; c += 4 * TO.Count)
+        {
+            TV a0 = init, a1 = init, a2 = init, a3 = init;
+            for (int i = i0; i < i1; i++)
+            {
+                var wv = TO.Splat(k[kIndex[i]]);
+                ref float Si = ref Unsafe.Add(ref src, offset[i] + c);
+                a0 = TO.Fma(wv, TO.Load(ref Si, 0), a0);
+                a1 = TO.Fma(wv, TO.Load(ref Si, (nuint)TO.Count), a1);
+                a2 = TO.Fma(wv, TO.Load(ref Si, (nuint)(2 * TO.Count)), a2);
+                a3 = TO.Fma(wv, TO.Load(ref Si, (nuint)(3 * TO.Count)), a3);
+            }
+            ref float Dc = ref Unsafe.Add(ref dst, c);
+            TO.Store(a0, ref Dc, 0); TO.Store(a1, ref Dc, (nuint)TO.Count);
+            TO.Store(a2, ref Dc, (nuint)(2 * TO.Count)); TO.Store(a3, ref Dc, (nuint)(3 * TO.Count));
+        }
+        for (; c < len; c += TO.Count)
+        {
+            TV acc = init;
+            for (int i = i0; i < i1; i++)
+                acc = TO.Fma(TO.Splat(k[kIndex[i]]), TO.Load(ref Unsafe.Add(ref src, offset[i] + c), 0), acc);
+            TO.Store(acc, ref dst, (nuint)c);
+        }
+    }
+
     private static void Forward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, float bias, Span<float> y)
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
         Split(p, x, s.Phases);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
         ref float Wd = ref MemoryMarshal.GetArrayDataReference(s.Wide);
-        var taps = p.Tap;
-        var b = TO.Splat(bias);
-        int q = 0;
-        // Four vectors of outputs at a time share each broadcast tap weight; each output keeps its FMA chain over the taps in order.
-        for (; q + 4 * TO.Count <= p.Wide; q += 4 * TO.Count)
-        {
-            TV a0 = b, a1 = b, a2 = b, a3 = b;
-            for (int t = 0; t < taps.Length; t++)
-            {
-                var wv = TO.Splat(k[t]);
-                ref float Pt = ref Unsafe.Add(ref P, taps[t] + q);
-                a0 = TO.Fma(wv, TO.Load(ref Pt, 0), a0);
-                a1 = TO.Fma(wv, TO.Load(ref Pt, (nuint)TO.Count), a1);
-                a2 = TO.Fma(wv, TO.Load(ref Pt, (nuint)(2 * TO.Count)), a2);
-                a3 = TO.Fma(wv, TO.Load(ref Pt, (nuint)(3 * TO.Count)), a3);
-            }
-            ref float Wq = ref Unsafe.Add(ref Wd, q);
-            TO.Store(a0, ref Wq, 0); TO.Store(a1, ref Wq, (nuint)TO.Count);
-            TO.Store(a2, ref Wq, (nuint)(2 * TO.Count)); TO.Store(a3, ref Wq, (nuint)(3 * TO.Count));
-        }
-        for (; q < p.Wide; q += TO.Count)
-        {
-            var acc = b;
-            for (int t = 0; t < taps.Length; t++)
-                acc = TO.Fma(TO.Splat(k[t]), TO.Load(ref P, (nuint)(taps[t] + q)), acc);
-            TO.Store(acc, ref Wd, (nuint)q);
-        }
+        TapSums<TV, TO>(ref P, p.Tap, p.TapOrder, 0, p.Tap.Length, k, TO.Splat(bias), ref Wd, p.Wide);
         CopyRows(ref Wd, p.Wq, ref MemoryMarshal.GetReference(y), p.OW, p.OH, p.OW);
     }
 
@@ -253,36 +264,10 @@ internal static class Depthwise
         // dx phases by gather: cell c of phase f = Σ over the taps of f, in order, of k[t]·dy[c − offset]; one FMA chain
         // per cell in registers (the scalar adjoint's order), every cell Merge reads written, none cleared first.
         ref float DP = ref MemoryMarshal.GetArrayDataReference(s.DPhases);
-        ref int Off = ref MemoryMarshal.GetArrayDataReference(p.PhaseTapOffset);
         for (int f = 0; f < p.Phases; f++)
         {
             ref float DPf = ref Unsafe.Add(ref DP, f * p.PhaseLen);
-            int t0 = p.PhaseTapStart[f], t1 = p.PhaseTapStart[f + 1];
-            int c = 0;
-            // Four vectors of cells at a time share each broadcast tap weight.
-            for (; c + 4 * TO.Count <= p.GatherLen; c += 4 * TO.Count)
-            {
-                TV a0 = TO.Zero, a1 = TO.Zero, a2 = TO.Zero, a3 = TO.Zero;
-                for (int i = t0; i < t1; i++)
-                {
-                    var wv = TO.Splat(k[p.PhaseTaps[i]]);
-                    ref float Di = ref Unsafe.Add(ref Unsafe.Subtract(ref D, Unsafe.Add(ref Off, i)), c);
-                    a0 = TO.Fma(wv, TO.Load(ref Di, 0), a0);
-                    a1 = TO.Fma(wv, TO.Load(ref Di, (nuint)TO.Count), a1);
-                    a2 = TO.Fma(wv, TO.Load(ref Di, (nuint)(2 * TO.Count)), a2);
-                    a3 = TO.Fma(wv, TO.Load(ref Di, (nuint)(3 * TO.Count)), a3);
-                }
-                ref float Dc = ref Unsafe.Add(ref DPf, c);
-                TO.Store(a0, ref Dc, 0); TO.Store(a1, ref Dc, (nuint)TO.Count);
-                TO.Store(a2, ref Dc, (nuint)(2 * TO.Count)); TO.Store(a3, ref Dc, (nuint)(3 * TO.Count));
-            }
-            for (; c < p.GatherLen; c += TO.Count)
-            {
-                TV acc = TO.Zero;
-                for (int i = t0; i < t1; i++)
-                    acc = TO.Fma(TO.Splat(k[p.PhaseTaps[i]]), TO.Load(ref Unsafe.Subtract(ref D, Unsafe.Add(ref Off, i)), (nuint)c), acc);
-                TO.Store(acc, ref DPf, (nuint)c);
-            }
+            TapSums<TV, TO>(ref D, p.PhaseTapShift, p.PhaseTaps, p.PhaseTapStart[f], p.PhaseTapStart[f + 1], k, TO.Zero, ref DPf, p.GatherLen);
         }
         Merge(p, s.DPhases, dx);
     }
