@@ -30,6 +30,34 @@ internal sealed class DepthwisePlan
                 int py = ky * g.DilH, px = kx * g.DilW;
                 Tap[ky * g.KW + kx] = ((py % g.StrideH) * g.StrideW + px % g.StrideW) * PhaseLen + py / g.StrideH * Wq + px / g.StrideW;
             }
+        // The input gradient gathers per phase: the taps of phase f in increasing t, each with its offset in the phase.
+        PhaseTapStart = new int[Phases + 1];
+        PhaseTaps = new int[Tap.Length];
+        PhaseTapShift = new int[Tap.Length];
+        TapOrder = new int[Tap.Length];
+        for (int t = 0; t < Tap.Length; t++) TapOrder[t] = t;
+        for (int f = 0, n = 0; f < Phases; f++)
+        {
+            PhaseTapStart[f] = n;
+            for (int t = 0; t < Tap.Length; t++)
+                if (Tap[t] / PhaseLen == f) { PhaseTaps[n] = t; PhaseTapShift[n] = -(Tap[t] % PhaseLen); DyPad = Math.Max(DyPad, Tap[t] % PhaseLen); n++; }
+        }
+        PhaseTapStart[Phases] = Tap.Length;
+        // Split/Merge walk rows and column phases with these instead of a division per row.
+        RowBase = new int[h];
+        for (int iy = 0; iy < h; iy++)
+        {
+            int py = iy + g.PadH;
+            RowBase[iy] = (py % g.StrideH) * g.StrideW * PhaseLen + py / g.StrideH * Wq;
+        }
+        FirstColumn = new int[2 * g.StrideW];
+        for (int b = 0; b < g.StrideW; b++)
+        {
+            int ix = ((b - g.PadW) % g.StrideW + g.StrideW) % g.StrideW;
+            FirstColumn[2 * b] = ix;
+            FirstColumn[2 * b + 1] = (ix + g.PadW) / g.StrideW;
+        }
+        GatherLen = (Hq * Wq + Simd.MaxLanes - 1) / Simd.MaxLanes * Simd.MaxLanes;
     }
 
     public ConvGeometry G { get; }
@@ -44,11 +72,27 @@ internal sealed class DepthwisePlan
     /// <summary>Wide output length rounded up to a multiple of every vector width.</summary>
     public int Wide { get; }
     public int[] Tap { get; }
+    /// <summary>Taps of phase f are PhaseTaps[PhaseTapStart[f] .. PhaseTapStart[f + 1]), in increasing tap order.</summary>
+    public int[] PhaseTapStart { get; }
+    public int[] PhaseTaps { get; }
+    /// <summary>Minus the offset inside its phase of each tap in <see cref="PhaseTaps"/> (the gather reads dy there).</summary>
+    public int[] PhaseTapShift { get; }
+    /// <summary>0, 1, …: the forward's taps in order.</summary>
+    public int[] TapOrder { get; }
+    /// <summary>Zeros before the wide dy in the backward buffer: the gather reads dy at (cell − tap offset).</summary>
+    public int DyPad { get; }
+    /// <summary>Phase cells the input gradient computes (every cell a pixel maps to), rounded up to every vector width.</summary>
+    public int GatherLen { get; }
+    /// <summary>Offset of input row iy (padded row iy + PadH) in column phase 0.</summary>
+    public int[] RowBase { get; }
+    /// <summary>For column phase b: [2b] its first input column, [2b + 1] that column's index in the phase.</summary>
+    public int[] FirstColumn { get; }
 
     public bool Matches(in ConvGeometry g, int h, int w) => g == G && h == H && w == W;
 
     /// <summary>Per-thread buffers: phases of x and of dx, wide output or gradient. Allocated zeroed: padding and slack of the phases stay zero.</summary>
-    public DepthwiseScratch NewScratch() => new(new float[Phases * PhaseLen], new float[Phases * PhaseLen], new float[Wide + Simd.MaxLanes]);
+    public DepthwiseScratch NewScratch() =>
+        new(new float[Phases * PhaseLen], new float[Phases * PhaseLen], new float[DyPad + Math.Max(Wide, GatherLen) + Simd.MaxLanes]);
 }
 
 internal sealed record DepthwiseScratch(float[] Phases, float[] DPhases, float[] Wide);
@@ -107,17 +151,19 @@ internal static class Depthwise
     /// <summary>Pairs every pixel of the H×W plane with its cell in the phase layout; column phases in turn, so no division per pixel.</summary>
     private static void Walk<TOp>(DepthwisePlan p, ref float plane, float[] phases) where TOp : struct, IPixelOp
     {
-        int sw = p.G.StrideW;
+        int sw = p.G.StrideW, w = p.W;
         ref float Ph = ref MemoryMarshal.GetArrayDataReference(phases);
+        var rowBase = p.RowBase;
+        var first = p.FirstColumn;
         for (int iy = 0; iy < p.H; iy++)
         {
-            ref float row = ref Unsafe.Add(ref plane, iy * p.W);
-            ref float rowPhases = ref Unsafe.Add(ref Ph, RowBase(p, iy));
+            ref float row = ref Unsafe.Add(ref plane, iy * w);
+            ref float rowPhases = ref Unsafe.Add(ref Ph, rowBase[iy]);
             for (int b = 0; b < sw; b++)
             {
-                var (ix, j) = FirstColumn(p, b);
-                ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + j);
-                for (int jj = 0; ix < p.W; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
+                int ix = first[2 * b];
+                ref float cells = ref Unsafe.Add(ref rowPhases, b * p.PhaseLen + first[2 * b + 1]);
+                for (int jj = 0; ix < w; ix += sw, jj++) TOp.Apply(ref Unsafe.Add(ref row, ix), ref Unsafe.Add(ref cells, jj));
             }
         }
     }
@@ -133,19 +179,37 @@ internal static class Depthwise
         }
     }
 
-    /// <summary>Offset of input row iy (padded row py) in column phase 0.</summary>
-    private static int RowBase(DepthwisePlan p, int iy)
+    /// <summary>
+    /// dst[c] = init + Σ_i k[kIndex[i]]·src[offset[i] + c] for c in [0, len) (len a multiple of the vector width), one FMA
+    /// chain per c over i = i0 .. i1 − 1 in order; four vectors of c at a time share each broadcast weight.
+    /// </summary>
+    private static void TapSums<TV, TO>(ref float src, int[] offset, int[] kIndex, int i0, int i1, ReadOnlySpan<float> k, TV init, ref float dst, int len)
+        where TV : unmanaged where TO : struct, ISimd<TV>
     {
-        int py = iy + p.G.PadH;
-        return (py % p.G.StrideH) * p.G.StrideW * p.PhaseLen + py / p.G.StrideH * p.Wq;
-    }
-
-    /// <summary>First input column in column phase b, and its column in that phase.</summary>
-    private static (int Ix, int J) FirstColumn(DepthwisePlan p, int b)
-    {
-        int sw = p.G.StrideW;
-        int ix = ((b - p.G.PadW) % sw + sw) % sw;
-        return (ix, (ix + p.G.PadW) / sw);
+        int c = 0;
+        for (; c + 4 * TO.Count <= len; c += 4 * TO.Count)
+        {
+            TV a0 = init, a1 = init, a2 = init, a3 = init;
+            for (int i = i0; i < i1; i++)
+            {
+                var wv = TO.Splat(k[kIndex[i]]);
+                ref float Si = ref Unsafe.Add(ref src, offset[i] + c);
+                a0 = TO.Fma(wv, TO.Load(ref Si, 0), a0);
+                a1 = TO.Fma(wv, TO.Load(ref Si, (nuint)TO.Count), a1);
+                a2 = TO.Fma(wv, TO.Load(ref Si, (nuint)(2 * TO.Count)), a2);
+                a3 = TO.Fma(wv, TO.Load(ref Si, (nuint)(3 * TO.Count)), a3);
+            }
+            ref float Dc = ref Unsafe.Add(ref dst, c);
+            TO.Store(a0, ref Dc, 0); TO.Store(a1, ref Dc, (nuint)TO.Count);
+            TO.Store(a2, ref Dc, (nuint)(2 * TO.Count)); TO.Store(a3, ref Dc, (nuint)(3 * TO.Count));
+        }
+        for (; c < len; c += TO.Count)
+        {
+            TV acc = init;
+            for (int i = i0; i < i1; i++)
+                acc = TO.Fma(TO.Splat(k[kIndex[i]]), TO.Load(ref Unsafe.Add(ref src, offset[i] + c), 0), acc);
+            TO.Store(acc, ref dst, (nuint)c);
+        }
     }
 
     private static void Forward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, float bias, Span<float> y)
@@ -154,15 +218,7 @@ internal static class Depthwise
         Split(p, x, s.Phases);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
         ref float Wd = ref MemoryMarshal.GetArrayDataReference(s.Wide);
-        var taps = p.Tap;
-        var b = TO.Splat(bias);
-        for (int q = 0; q < p.Wide; q += TO.Count)
-        {
-            var acc = b;
-            for (int t = 0; t < taps.Length; t++)
-                acc = TO.Fma(TO.Splat(k[t]), TO.Load(ref P, (nuint)(taps[t] + q)), acc);
-            TO.Store(acc, ref Wd, (nuint)q);
-        }
+        TapSums<TV, TO>(ref P, p.Tap, p.TapOrder, 0, p.Tap.Length, k, TO.Splat(bias), ref Wd, p.Wide);
         CopyRows(ref Wd, p.Wq, ref MemoryMarshal.GetReference(y), p.OW, p.OH, p.OW);
     }
 
@@ -171,35 +227,47 @@ internal static class Depthwise
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
         Split(p, x, s.Phases);
-        // dy in the wide layout with zero junk columns and tail (Forward left junk there), so they add nothing below.
+        // dy in the wide layout after DyPad zeros, with zero junk columns and tail (Forward left junk there), so they add nothing below.
         Array.Clear(s.Wide);
-        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref MemoryMarshal.GetArrayDataReference(s.Wide), p.Wq, p.OH, p.OW);
+        ref float D = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Wide), p.DyPad);
+        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref D, p.Wq, p.OH, p.OW);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
-        ref float D = ref MemoryMarshal.GetArrayDataReference(s.Wide);
         var taps = p.Tap;
-        for (int t = 0; t < taps.Length; t++)
+        // dk: four taps at a time share each load of dy.
+        int t = 0;
+        for (; t + 4 <= taps.Length; t += 4)
+        {
+            ref float P0 = ref Unsafe.Add(ref P, taps[t]);
+            ref float P1 = ref Unsafe.Add(ref P, taps[t + 1]);
+            ref float P2 = ref Unsafe.Add(ref P, taps[t + 2]);
+            ref float P3 = ref Unsafe.Add(ref P, taps[t + 3]);
+            TV a0 = TO.Zero, a1 = TO.Zero, a2 = TO.Zero, a3 = TO.Zero;
+            for (int q = 0; q < p.Wide; q += TO.Count)
+            {
+                var d = TO.Load(ref D, (nuint)q);
+                a0 = TO.Fma(d, TO.Load(ref P0, (nuint)q), a0);
+                a1 = TO.Fma(d, TO.Load(ref P1, (nuint)q), a1);
+                a2 = TO.Fma(d, TO.Load(ref P2, (nuint)q), a2);
+                a3 = TO.Fma(d, TO.Load(ref P3, (nuint)q), a3);
+            }
+            dk[t] += TO.Sum(a0); dk[t + 1] += TO.Sum(a1); dk[t + 2] += TO.Sum(a2); dk[t + 3] += TO.Sum(a3);
+        }
+        for (; t < taps.Length; t++)
         {
             ref float Pt = ref Unsafe.Add(ref P, taps[t]);
-            TV a0 = TO.Zero, a1 = TO.Zero;
-            int q = 0;
-            for (; q + 2 * TO.Count <= p.Wide; q += 2 * TO.Count)
-            {
+            TV a0 = TO.Zero;
+            for (int q = 0; q < p.Wide; q += TO.Count)
                 a0 = TO.Fma(TO.Load(ref D, (nuint)q), TO.Load(ref Pt, (nuint)q), a0);
-                a1 = TO.Fma(TO.Load(ref D, (nuint)(q + TO.Count)), TO.Load(ref Pt, (nuint)(q + TO.Count)), a1);
-            }
-            for (; q < p.Wide; q += TO.Count)
-                a0 = TO.Fma(TO.Load(ref D, (nuint)q), TO.Load(ref Pt, (nuint)q), a0);
-            dk[t] += TO.Sum(TO.Add(a0, a1));
+            dk[t] += TO.Sum(a0);
         }
         if (dx.IsEmpty) return;
-        Array.Clear(s.DPhases);
+        // dx phases by gather: cell c of phase f = Σ over the taps of f, in order, of k[t]·dy[c − offset]; one FMA chain
+        // per cell in registers (the scalar adjoint's order), every cell Merge reads written, none cleared first.
         ref float DP = ref MemoryMarshal.GetArrayDataReference(s.DPhases);
-        for (int t = 0; t < taps.Length; t++)
+        for (int f = 0; f < p.Phases; f++)
         {
-            ref float DPt = ref Unsafe.Add(ref DP, taps[t]);
-            var wv = TO.Splat(k[t]);
-            for (int q = 0; q < p.Wide; q += TO.Count)
-                TO.Store(TO.Fma(wv, TO.Load(ref D, (nuint)q), TO.Load(ref DPt, (nuint)q)), ref DPt, (nuint)q);
+            ref float DPf = ref Unsafe.Add(ref DP, f * p.PhaseLen);
+            TapSums<TV, TO>(ref D, p.PhaseTapShift, p.PhaseTaps, p.PhaseTapStart[f], p.PhaseTapStart[f + 1], k, TO.Zero, ref DPf, p.GatherLen);
         }
         Merge(p, s.DPhases, dx);
     }
