@@ -95,7 +95,7 @@ public sealed class EdgeModelLoader(long budgetBytes = 0, int threads = 1, IRead
     {
         EdgeModel model;
         try { model = EdgeModel.LoadFile(path); }
-        catch (ModelFormatException e) { throw new InvalidDataException($"model '{path}' is invalid: {e.Message}", e); }
+        catch (ModelFormatException e) { throw new InvalidDataException($"model '{path}' is invalid: {e.Detail}", e); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InvalidDataException($"model '{path}' cannot be read: {e.Message}", e); }
         Interpreter interpreter;
         try { interpreter = new Interpreter(model, new InterpreterOptions { BudgetBytes = budgetBytes > 0 ? budgetBytes : null, Threads = threads }); }

@@ -12,7 +12,7 @@ public sealed class ModelFormatException : Exception
     }
 
     private ModelFormatException(string? path, string section, long offset, string expected, string actual, string hint)
-        : base($"invalid model file{(path is null ? "" : $" '{path}'")}: {section} at byte {offset}: expected {expected}, found {actual}. {hint}")
+        : base($"invalid model file{(path is null ? "" : $" '{path}'")}: {Describe(section, offset, expected, actual, hint)}")
     {
         Path = path;
         Section = section;
@@ -31,6 +31,12 @@ public sealed class ModelFormatException : Exception
     public string Hint { get; }
     /// <summary>The file, when the model was read from one (<see cref="EdgeModel.LoadFile"/>); null for bytes in memory.</summary>
     public string? Path { get; }
+
+    /// <summary>What is wrong, without the "invalid model file" prefix: for callers that name the file themselves.</summary>
+    public string Detail => Describe(Section, Offset, Expected, Actual, Hint);
+
+    private static string Describe(string section, long offset, string expected, string actual, string hint)
+        => $"{section} at byte {offset}: expected {expected}, found {actual}. {hint}";
 
     /// <summary>The same error, naming the file it was found in.</summary>
     public ModelFormatException WithPath(string path) => new(path, Section, Offset, Expected, Actual, Hint);
