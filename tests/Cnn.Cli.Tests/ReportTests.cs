@@ -63,8 +63,8 @@ public class ReportTests
         }
         var json = JsonNode.Parse(File.ReadAllText(written.JsonPath))!;
         Assert.Equal(9, json["pictures"]!.AsArray().Count);
-        Assert.Equal(21632, (int)json["memory"]!["arenaBytes"]!);
-        Assert.Equal(18.0, (double)json["sqnrDb"]!["fc"]!);
+        Assert.Equal(21632, (int)json["memory"]!["arena_bytes"]!);
+        Assert.Equal(18.0, (double)json["sqnr_db"]!["fc"]!);
         Assert.Empty(Directory.GetFiles(dir, "*.tmp-*", SearchOption.AllDirectories));
     }
 

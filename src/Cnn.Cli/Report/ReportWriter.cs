@@ -220,21 +220,21 @@ public static class ReportWriter
         if (m.Training is { } t)
             o["training"] = new JsonArray([.. t.Epochs.Select(e => (JsonNode)new JsonObject
             {
-                ["epoch"] = e.Epoch, ["trainLoss"] = e.TrainLoss, ["trainAccuracy"] = e.TrainAccuracy,
-                ["testLoss"] = e.TestLoss, ["testAccuracy"] = e.TestAccuracy, ["seconds"] = e.Seconds,
+                ["epoch"] = e.Epoch, ["train_loss"] = e.TrainLoss, ["train_accuracy"] = e.TrainAccuracy,
+                ["test_loss"] = e.TestLoss, ["test_accuracy"] = e.TestAccuracy, ["seconds"] = e.Seconds,
             })]);
         if (m.Accuracy is { } a)
             o["accuracy"] = new JsonObject { ["float"] = a.FloatAccuracy, ["int8"] = a.Int8Accuracy, ["agreement"] = a.Agreement, ["samples"] = a.Samples };
         if (m.Taper is { } tp)
             o["memory"] = new JsonObject
             {
-                ["arenaBytes"] = tp.ArenaBytes, ["lowerBoundBytes"] = tp.LowerBoundBytes, ["peakOp"] = tp.OpNames[tp.PeakOpIndex],
-                ["weightBytes"] = tp.WeightBytes, ["liveBytes"] = new JsonArray([.. tp.LiveBytes.Select(b => (JsonNode)b)]),
+                ["arena_bytes"] = tp.ArenaBytes, ["lower_bound_bytes"] = tp.LowerBoundBytes, ["peak_op"] = tp.OpNames[tp.PeakOpIndex],
+                ["weight_bytes"] = tp.WeightBytes, ["live_bytes"] = new JsonArray([.. tp.LiveBytes.Select(b => (JsonNode)b)]),
             };
         if (m.Sqnr is { } sq)
-            o["sqnrDb"] = new JsonObject([.. sq.Select(s => new KeyValuePair<string, JsonNode?>(s.Layer, Math.Round(s.Db, 2)))]);
+            o["sqnr_db"] = new JsonObject([.. sq.Select(s => new KeyValuePair<string, JsonNode?>(s.Layer, Math.Round(s.Db, 2)))]);
         if (m.Device is { } dv)
-            o["device"] = new JsonObject { ["frames"] = dv.Frames.Count, ["medianInferenceMs"] = dv.MedianInferenceMs };
+            o["device"] = new JsonObject { ["frames"] = dv.Frames.Count, ["median_inference_ms"] = dv.MedianInferenceMs };
         return o;
     }
 }
