@@ -149,7 +149,7 @@ internal static class CnnPi
     private static int Run(DeviceConfig config, bool checkOnly)
     {
         BoardProfile? board = config.Board is null ? null : BoardProfile.Get(config.Board);
-        var loader = new EdgeModelLoader(config.MemoryBudgetBytes, config.Threads, config.Labels);
+        var loader = new EdgeModelLoader(config.MemoryBudgetBytes, config.EffectiveThreads(board), config.Labels);
 
         if (checkOnly)
         {

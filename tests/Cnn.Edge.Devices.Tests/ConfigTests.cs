@@ -24,6 +24,25 @@ public class ConfigTests
     }
 
     [Fact]
+    public void ThreadsDefaultToTheBoardsSuggestionElseTheCoreCount()
+    {
+        var pi4 = Boards.BoardProfile.Get("pi4");
+        var onPi4 = ConfigValidator.Load("""{ "model": "m.cnnq", "board": "pi4" }""", checkFiles: false);
+        Assert.Null(onPi4.Threads);
+        Assert.Equal(pi4.Threads, onPi4.EffectiveThreads(pi4));
+        Assert.Equal(2, onPi4.EffectiveThreads(pi4));
+
+        var noBoard = ConfigValidator.Load("""{ "model": "m.cnnq" }""", checkFiles: false);
+        Assert.Equal(Environment.ProcessorCount, noBoard.EffectiveThreads(null));
+
+        var set = ConfigValidator.Load("""{ "model": "m.cnnq", "board": "pi4", "threads": 3 }""", checkFiles: false);
+        Assert.Equal(3, set.EffectiveThreads(pi4));
+
+        var tooMany = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""{ "model": "m.cnnq", "board": "pi4", "threads": 5 }""", checkFiles: false));
+        Assert.Contains("threads: 5 is more than the 4 cores", tooMany.Message);
+    }
+
+    [Fact]
     public void EveryProblemIsReportedAtOnceByKey()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigValidator.Load("""

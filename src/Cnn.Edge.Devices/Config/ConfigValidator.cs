@@ -79,7 +79,7 @@ public static class ConfigValidator
         else if (checkFiles && !File.Exists(c.Model)) Bad("model", $"file '{c.Model}' does not exist");
         if (c.ModelPollMs != 0) Range("model_poll_ms", c.ModelPollMs, 100, 3_600_000);
         if (c.MemoryBudgetBytes < 0) Bad("memory_budget_bytes", $"must be 0 (no limit) or positive (got {c.MemoryBudgetBytes})");
-        Range("threads", c.Threads, 1, 64);
+        if (c.Threads is int threads) Range("threads", threads, 1, 64);
 
         BoardProfile? board = null;
         if (c.Board is not null)

@@ -13,8 +13,11 @@ public sealed class DeviceConfig
     public int ModelPollMs { get; set; } = 2000;
     /// <summary>Arena byte budget for the interpreter; a model that needs more is refused. 0 = no limit.</summary>
     public long MemoryBudgetBytes { get; set; }
-    /// <summary>Interpreter threads (1 = deterministic, lowest latency jitter).</summary>
-    public int Threads { get; set; } = 1;
+    /// <summary>
+    /// Interpreter threads, the loop's own included (outputs are identical for any count). Not set: the board profile's
+    /// <c>threads</c> when <see cref="Board"/> is named, otherwise the core count (see <see cref="EffectiveThreads"/>).
+    /// </summary>
+    public int? Threads { get; set; }
     /// <summary>Board profile name (pi4, pi5, zero2w): checks pins and fills defaults (GPIO driver, chip). Optional.</summary>
     public string? Board { get; set; }
     /// <summary>Class names, overriding the model's <c>labels</c> metadata.</summary>
@@ -26,13 +29,17 @@ public sealed class DeviceConfig
     public LogConfig Log { get; set; } = new();
 
 
+    /// <summary>The thread count the interpreter gets: <see cref="Threads"/>, else the board's suggestion, else the core count.</summary>
+    public int EffectiveThreads(Boards.BoardProfile? board) =>
+        Threads ?? board?.Threads ?? Math.Min(Environment.ProcessorCount, 64);
+
     internal static DeviceConfig Read(JsonFields f)
     {
         var c = new DeviceConfig();
         c.Model = f.OptString("model");
         c.ModelPollMs = f.Int("model_poll_ms", c.ModelPollMs);
         c.MemoryBudgetBytes = f.Long("memory_budget_bytes", c.MemoryBudgetBytes);
-        c.Threads = f.Int("threads", c.Threads);
+        c.Threads = f.OptInt("threads");
         c.Board = f.OptString("board");
         c.Labels = f.Strings("labels");
         c.Camera = CameraConfig.Read(f.Object("camera"));
