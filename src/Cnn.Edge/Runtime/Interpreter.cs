@@ -137,6 +137,21 @@ public sealed class Interpreter : IDisposable, IChunkWork
         RunOp(index, Arena, new Span<byte>(_scratch, _scratchStart, _scratchBytes));
     }
 
+    /// <summary>
+    /// Runs chunk <paramref name="chunk"/> of op <paramref name="index"/> (of <see cref="ChunksOf"/>; an op that does not
+    /// split has one chunk, the whole op) on the calling thread (profiling the thread split: running every chunk of every
+    /// op in order is one inference, whatever the thread count).
+    /// </summary>
+    public void InvokeChunk(int index, int chunk)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_ops.Length, nameof(index));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)chunk, (uint)_chunks[index], nameof(chunk));
+        Span<byte> scratch = new(_scratch, _scratchStart, _scratchBytes);
+        if (_chunks[index] == 1) _ops[index].Invoke(Arena, scratch);
+        else _ops[index].InvokeChunk(chunk, _chunks[index], Arena, scratch);
+    }
+
     private void RunOp(int i, Span<byte> arena, Span<byte> scratch)
     {
         if (_chunks[i] == 1 || _pool is null)
