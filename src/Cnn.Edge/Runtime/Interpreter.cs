@@ -17,7 +17,8 @@ public sealed class InterpreterOptions
     /// </summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>
-    /// Least work (multiply-accumulates, or elements for elementwise ops) worth one thread's chunk: a layer with less
+    /// Least work (multiply-accumulates of a pointwise convolution, or their equivalent in cost: a depthwise MAC counts 4,
+    /// an Add element 32, an element of a global pool 8) worth one thread's chunk: a layer with less
     /// than twice this runs on one thread, since waking a second thread costs about that much. Tests lower it to
     /// split tiny layers.
     /// </summary>
