@@ -2,7 +2,7 @@
 # Thread scaling without the cores: per model and thread count, the ARM64 instructions per inference that each thread
 # executes and the bound on the speed-up, from instruction counts under QEMU user mode (deterministic; no board needed).
 #
-#   bench/arm64-threads.sh [BENCH_AOT_DIR]     (default: publishes Cnn.Bench NativeAOT into artifacts/arm64/bench-aot)
+#   bench/arm64-threads.sh [BENCH_AOT_DIR]     (default: publishes Cnn.Bench NativeAOT, without ONNX Runtime, into artifacts/arm64/bench-aot-noort)
 #   MODELS="mobilenet_v2_0.35_96" THREADS="2 4" CPU=cortex-a72 VERBOSE=1 bench/arm64-threads.sh
 #
 # `Cnn.Bench chunks MODEL K --threads N --markers` runs every chunk of the interpreter's split for N threads in turn on
@@ -20,7 +20,7 @@ threads=${THREADS:-1 2 4}
 cpu=${CPU:-cortex-a76}
 aot=${1:-}
 if [ -z "$aot" ]; then
-  aot=artifacts/arm64/bench-aot
+  aot=artifacts/arm64/bench-aot-noort
   dotnet publish bench/Cnn.Bench/Cnn.Bench.csproj -c Release -r linux-arm64 -p:PublishAot=true -p:NoOrt=true -o "$aot" -nologo -v q >&2
 fi
 root=$(build/arm64/runtime-root.sh)
