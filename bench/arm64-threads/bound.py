@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Work per thread and the bound on the speed-up of one model's thread split, from `Cnn.Bench chunks` output.
 
-    bound.py RUN [--base BASE] [--top 8]
+    bound.py RUN [--base BASE] [--top 8] [--barrier COST]
 
 RUN is the output of `Cnn.Bench chunks MODEL K --threads N` (per-chunk minimum times, ns), or of
 `chunks MODEL K --threads N --markers` under QEMU with threadcount.c appended (per-region instruction counts summed
@@ -12,7 +12,8 @@ Schedule: the ops run one after the other (every op ends in a barrier); an op of
 (thread 0); the chunks of a split op are handed out in order, each to the thread that is free first (ties: the lowest
 thread), which is what the pool's atomic ticket does when every thread runs at the same speed and wakes at once.
 critical path = sum over ops of the op's busiest thread; bound = total work / critical path. Costs of the pool itself
-(waking workers, the barrier) are not included: the bound is an upper limit.
+(waking workers, the barrier) are not included: the bound is an upper limit. --barrier COST adds COST (instructions or
+ns) to the critical path for every split op, to see how much a hand-off of that cost would take off the bound.
 """
 import argparse
 import re
@@ -64,6 +65,7 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--base")
     ap.add_argument("--top", type=int, default=8)
+    ap.add_argument("--barrier", type=float, default=0.0)
     a = ap.parse_args()
     meta, ops, cost = per_inference(read(a.run), read(a.base) if a.base else None)
     n = int(meta["threads"])
@@ -72,6 +74,7 @@ def main():
     work = [0.0] * n
     critical = total = serial = 0.0
     losses = []
+    split_ops, smallest = 0, float("inf")
     by_kind = defaultdict(lambda: [0.0, 0.0])  # kind -> [work, span]
     for i in sorted(ops):
         chunks, kind, macs, name = ops[i]
@@ -81,6 +84,8 @@ def main():
             free[0] = w[0]
             serial += w[0]
         else:
+            split_ops += 1
+            smallest = min(smallest, min(w))
             for x in w:
                 j = min(range(n), key=lambda t: (free[t], t))
                 free[j] += x
@@ -106,6 +111,10 @@ def main():
     extra = outside or 0.0
     print(f"total {fmt(total + extra)}  critical path {fmt(critical + extra)}  "
           f"ops on one thread {fmt(serial)} ({100 * serial / total:.1f} %)  bound {(total + extra) / (critical + extra):.2f}x")
+    if split_ops:
+        with_barrier = (total + extra) / (critical + extra + split_ops * a.barrier)
+        print(f"split ops {split_ops}, smallest chunk {fmt(smallest)}"
+              + (f"; with a barrier of {a.barrier:.0f} per split op the bound is {with_barrier:.2f}x" if a.barrier else ""))
     print("by kind: " + ", ".join(f"{k} {100 * v[0] / total:.1f}% work x{v[0] / v[1]:.2f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1][0])))
     print(f"largest losses against a perfect split (critical path minus work/{n}):")
     for loss, i, name, kind, chunks, s, span, macs in sorted(losses, reverse=True)[:a.top]:
