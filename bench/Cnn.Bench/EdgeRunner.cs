@@ -27,7 +27,7 @@ public sealed class EdgeRunner : IDisposable
     /// <summary>One inference: writes the input, runs every op.</summary>
     public void Invoke()
     {
-        _input.CopyTo(_it.InputInt8());
+        WriteInput();
         _it.Invoke();
     }
 
@@ -39,6 +39,15 @@ public sealed class EdgeRunner : IDisposable
     }
 
     public void InvokeOp(int i) => _it.InvokeOp(i);
+
+    /// <summary>Writes the input (before running an inference op by op or chunk by chunk).</summary>
+    public void WriteInput() => _input.CopyTo(_it.InputInt8());
+
+    /// <summary>Into how many chunks op <paramref name="i"/> splits on this runner's threads.</summary>
+    public int ChunksOf(int i) => _it.ChunksOf(i);
+
+    /// <summary>Chunk <paramref name="c"/> of op <paramref name="i"/> on the calling thread.</summary>
+    public void InvokeChunk(int i, int c) => _it.InvokeChunk(i, c);
 
     public ReadOnlySpan<byte> OpOutput(int i) => _it.TensorBytes(Model.Ops[i].Outputs[0]);
 

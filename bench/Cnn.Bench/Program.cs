@@ -15,6 +15,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
                Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I | --kind KIND]   (K inferences, or one inference
                                         then op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
                                         MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
+               Cnn.Bench chunks MODEL K [--isa Auto] [--threads 4] [--markers]   (every chunk of the thread split run in turn:
+                                        timed, or between markers for bench/arm64-threads.sh; see bench/README.md)
                Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
                Cnn.Bench profile MODEL [--isa Auto] [--threads 1] [--top 15]   (per-op minimum time)
                Cnn.Bench diff MODEL [--isa Auto] [--threads 1]   (op-by-op comparison with the reference)
@@ -83,6 +85,12 @@ if (args[0] == "count")
     for (int i = 0; i < k; i++) runner.Invoke();
     Console.WriteLine($"{model} isa={runner.Isa} threads={runner.Threads} inferences={k} checksum={runner.OutputChecksum()}");
     return 0;
+}
+
+if (args[0] == "chunks")
+{
+    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(args[1])), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 4));
+    return ChunkSuite.Run(args[1], runner, int.Parse(args[2], CultureInfo.InvariantCulture), args.Contains("--markers"));
 }
 
 if (args[0] == "layers")

@@ -209,8 +209,3 @@ internal sealed class Pool2DOptimizedOp(Pool2DOptimized kernel, PoolShape shape,
         kernel.Run(input.Int8(arena), output.OutInt8(arena), r0, r1);
     }
 }
-
-internal sealed class GlobalPoolOptimizedOp(GlobalPoolOptimized kernel, TensorView input, TensorView output) : PreparedOp
-{
-    public override void Invoke(Span<byte> arena, Span<byte> scratch) => kernel.Run(input.Int8(arena), output.OutInt8(arena));
-}

@@ -17,7 +17,8 @@ public sealed class InterpreterOptions
     /// </summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>
-    /// Least work (multiply-accumulates, or elements for elementwise ops) worth one thread's chunk: a layer with less
+    /// Least work (multiply-accumulates of a pointwise convolution, or their equivalent in cost: a depthwise MAC counts 4,
+    /// an Add element 32, an element of a global pool 8) worth one thread's chunk: a layer with less
     /// than twice this runs on one thread, since waking a second thread costs about that much. Tests lower it to
     /// split tiny layers.
     /// </summary>
@@ -135,6 +136,21 @@ public sealed class Interpreter : IDisposable, IChunkWork
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_ops.Length, nameof(index));
         RunOp(index, Arena, new Span<byte>(_scratch, _scratchStart, _scratchBytes));
+    }
+
+    /// <summary>
+    /// Runs chunk <paramref name="chunk"/> of op <paramref name="index"/> (of <see cref="ChunksOf"/>; an op that does not
+    /// split has one chunk, the whole op) on the calling thread (profiling the thread split: running every chunk of every
+    /// op in order is one inference, whatever the thread count).
+    /// </summary>
+    public void InvokeChunk(int index, int chunk)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_ops.Length, nameof(index));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)chunk, (uint)_chunks[index], nameof(chunk));
+        Span<byte> scratch = new(_scratch, _scratchStart, _scratchBytes);
+        if (_chunks[index] == 1) _ops[index].Invoke(Arena, scratch);
+        else _ops[index].InvokeChunk(chunk, _chunks[index], Arena, scratch);
     }
 
     private void RunOp(int i, Span<byte> arena, Span<byte> scratch)

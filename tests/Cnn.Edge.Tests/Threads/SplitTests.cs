@@ -1,0 +1,146 @@
+using Cnn.Edge.Kernels;
+using Cnn.Edge.Runtime;
+using Cnn.Edge.Tests.Simd;
+using static Cnn.Edge.Tests.Simd.SimdTestUtil;
+
+namespace Cnn.Edge.Tests.Threads;
+
+/// <summary>
+/// How ops split for threads: global pools over blocks of 16 channels (any split gives the reference's bytes), the
+/// balanced chunk count, and <see cref="Interpreter.InvokeChunk"/> (every chunk in turn is one inference).
+/// </summary>
+public class SplitTests
+{
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void GlobalPoolsSplitIntoAnyRangesOfChannelBlocksGiveTheReferenceBytes(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(71 + (int)isa);
+        for (int i = 0, n = Cases(60, 20); i < n; i++)
+        {
+            // Channels around the 16-lane blocks and the 8-lane tail; batch 1-3 so that ranges cross batch items.
+            var s = new GlobalPoolShape(rng.Next(1, 4), rng.Next(1, 9), rng.Next(1, 9), i < 8 ? 8 * i + rng.Next(0, 3) + 1 : rng.Next(1, 90));
+            sbyte[] x = RandomInt8(rng, s.Batch * s.Height * s.Width * s.Channels);
+            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+            (int[] m, int[] sh) = RandomMultipliers(rng, 1);
+            (int lo, int hi) = RandomClamp(rng, outZp);
+            var expectedAvg = new sbyte[s.Batch * s.Channels];
+            var expectedMax = new sbyte[expectedAvg.Length];
+            GlobalAveragePoolReference.Run(s, x, inZp, m[0], sh[0], outZp, lo, hi, expectedAvg);
+            GlobalMaxPoolReference.Run(s, x, expectedMax);
+            var avg = GlobalPoolOptimized.TryCreateAverage(isa, s, inZp, m[0], sh[0], outZp, lo, hi)!;
+            var max = GlobalPoolOptimized.TryCreateMax(isa, s)!;
+            Assert.Equal(s.Batch * ((s.Channels + 15) / 16), avg.WorkUnits);
+
+            // Random cut points over the units, each range run on its own into an output pre-filled with a marker.
+            int units = avg.WorkUnits;
+            var cuts = Enumerable.Range(1, units - 1).Where(_ => rng.Next(3) == 0).Prepend(0).Append(units).ToArray();
+            var gotAvg = Enumerable.Repeat((sbyte)99, expectedAvg.Length).ToArray();
+            var gotMax = Enumerable.Repeat((sbyte)99, expectedAvg.Length).ToArray();
+            for (int c = 0; c + 1 < cuts.Length; c++)
+            {
+                avg.Run(x, gotAvg, cuts[c], cuts[c + 1]);
+                max.Run(x, gotMax, cuts[c], cuts[c + 1]);
+            }
+            string what = $"{isa} case {i}: {s}, units cut at {string.Join(",", cuts)}";
+            Assert.True(expectedAvg.AsSpan().SequenceEqual(gotAvg), "global average pool " + what);
+            Assert.True(expectedMax.AsSpan().SequenceEqual(gotMax), "global max pool " + what);
+        }
+    }
+
+    [Fact]
+    public void AGlobalPoolOfManyChannelsSplitsAndGivesTheSameBytesOnOneToFourThreads()
+    {
+        var rng = new Random(3);
+        var b = new ModelBuilder();
+        int x = b.AddInput("x", TensorType.Int8, [2, 5, 7, 83], 0.05f, 3);
+        int avg = b.GlobalAveragePool("gap", x, 0.04f, -2, -100, 120);
+        b.MarkOutput(avg);
+        b.MarkOutput(b.GlobalMaxPool("gmp", x));
+        var model = EdgeModel.Load(b.Build());
+        sbyte[] input = RandomInt8(rng, 2 * 5 * 7 * 83);
+        foreach (KernelIsa isa in KernelSelector.Supported())
+        {
+            byte[]? expected = null;
+            for (int threads = 1; threads <= 4; threads++)
+            {
+                using var it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 });
+                if (threads > 1 && isa != KernelIsa.Scalar)
+                    for (int op = 0; op < 2; op++) Assert.True(it.ChunksOf(op) > 1, $"{isa}: global pool {op} not split over {threads} threads");
+                input.CopyTo(it.InputInt8());
+                it.Invoke();
+                byte[] got = [.. it.TensorBytes(model.Outputs[0]), .. it.TensorBytes(model.Outputs[1])];
+                expected ??= got;
+                Assert.True(expected.AsSpan().SequenceEqual(got), $"{isa}: {threads} threads differ from one");
+            }
+        }
+    }
+
+    /// <summary>Exposes the protected chunk-count policy.</summary>
+    private sealed class Policy : PreparedOp
+    {
+        public override void Invoke(Span<byte> arena, Span<byte> scratch) { }
+        public static int Count(long work, long units, int threads, int minWork) => ChunkCount(work, units, threads, minWork);
+        public static (int, int) Range(int units, int chunk, int chunks) => ChunkRange(units, chunk, chunks);
+    }
+
+    /// <summary>The busiest thread's units when chunks are handed out in order to the thread free first (the pool's ticket).</summary>
+    private static int Span(int units, int chunks, int threads)
+    {
+        var load = new int[threads];
+        for (int c = 0; c < chunks; c++)
+        {
+            var (u0, u1) = Policy.Range(units, c, chunks);
+            int t = Array.IndexOf(load, load.Min());
+            load[t] += u1 - u0;
+        }
+        return load.Max();
+    }
+
+    [Fact]
+    public void TheChunkCountBalancesTheThreadsWithinItsLimits()
+    {
+        // 56 depthwise rows on 4 threads: 16 chunks of 3-4 rows would leave a thread 15 rows; 8 chunks of 7 give 14 each.
+        Assert.Equal(8, Policy.Count(1L << 30, 56, 4, 1));
+        Assert.Equal(16, Policy.Count(1L << 30, 64, 4, 1));
+        Assert.Equal(1, Policy.Count(1L << 30, 100, 1, 1));
+        Assert.Equal(1, Policy.Count(1000, 100, 4, 800)); // less than twice the least work: one thread
+        var rng = new Random(8);
+        for (int i = 0; i < 400; i++)
+        {
+            int threads = rng.Next(2, 9), units = rng.Next(1, 200), minWork = rng.Next(1, 64);
+            long work = (long)units * rng.Next(1, 64);
+            int c = Policy.Count(work, units, threads, minWork);
+            int max = (int)Math.Max(1, Math.Min(Math.Min(work / minWork, units), 4L * threads));
+            string what = $"work {work}, units {units}, threads {threads}, min work {minWork}: {c} chunks";
+            Assert.InRange(c, 1, max);
+            // No allowed count leaves the busiest thread fewer units.
+            for (int other = 2; other <= max; other++)
+                Assert.True(Span(units, c, threads) <= Span(units, other, threads), $"{what}, but {other} chunks balance better");
+            if (max > 1) Assert.True(c > 1, what);
+        }
+    }
+
+    [Fact]
+    public void EveryChunkOfEveryOpInTurnIsOneInference()
+    {
+        var model = EdgeModel.Load(ThreadTests.RandomNetwork(new Random(21), minHeight: 20).File);
+        var rng = new Random(4);
+        sbyte[] input = RandomInt8(rng, model.Tensors[model.Inputs[0]].ElementCount);
+        using var whole = new Interpreter(model, new InterpreterOptions { Threads = 1 });
+        input.CopyTo(whole.InputInt8());
+        whole.Invoke();
+        using var it = new Interpreter(model, new InterpreterOptions { Threads = 4, MinWorkPerChunk = 1 });
+        input.CopyTo(it.InputInt8());
+        int split = 0;
+        for (int op = 0; op < model.Ops.Count; op++)
+        {
+            split += it.ChunksOf(op) > 1 ? 1 : 0;
+            for (int c = it.ChunksOf(op) - 1; c >= 0; c--) it.InvokeChunk(op, c); // any order: chunks are independent
+        }
+        Assert.True(split > 3, $"only {split} ops split");
+        Assert.True(whole.OutputInt8(0).SequenceEqual(it.OutputInt8(0)), "chunk by chunk differs from one inference");
+        Assert.Throws<ArgumentOutOfRangeException>(() => it.InvokeChunk(0, it.ChunksOf(0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => it.InvokeChunk(model.Ops.Count, 0));
+    }
+}
