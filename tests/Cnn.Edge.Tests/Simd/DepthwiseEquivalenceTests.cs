@@ -31,4 +31,34 @@ public class DepthwiseEquivalenceTests
             CheckConv2D(isa, rng, s, $"depthwise case {i} (multipliers below 2^{maxLog2})", maxLog2);
         }
     }
+
+    /// <summary>
+    /// Both x86 paths by name, whatever the CPU picks at load: AVX-512 (64- and 32-channel steps, a masked last group) where the
+    /// CPU has it, and the 256/128-bit AVX2 path that an AVX2-only CPU runs (forced here). Channel counts around 32 and 64,
+    /// strides 1 and 2, dilation, padding, 3x3 and other sizes, every requantization variant (with a left shift the
+    /// AVX-512 path must step aside).
+    /// </summary>
+    [Theory, InlineData(true), InlineData(false)]
+    public void X86DepthwisePathsMatchReference(bool avx512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        if (avx512 && !System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported)
+            Assert.Skip("This CPU has no AVX-512BW/VL: its depthwise layers run the AVX2 path (the other case of this test).");
+        var rng = new Random(avx512 ? 512 : 256);
+        int[] channelCounts = [1, 5, 8, 16, 24, 31, 32, 33, 47, 63, 64, 65, 96, 100, 128, 144, 161];
+        for (int i = 0, n = 90; i < n; i++)
+        {
+            bool k3 = i % 4 != 3;
+            int kh = k3 ? 3 : rng.Next(1, 6), kw = k3 ? 3 : rng.Next(1, 6);
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 200);
+            int stride = rng.Next(1, 3);
+            int dil = rng.Next(5) == 0 ? 2 : 1;
+            int pad = rng.Next(4) == 0 ? 0 : 1;
+            var s = ConvShape(rng.Next(1, 3), rng.Next(1, 9), rng.Next(1, 9), c, c, kh, kw, stride, stride, dil, dil,
+                pad, pad, rng.Next(0, 2), rng.Next(0, 2), c);
+            int maxLog2 = (i % 5) switch { 0 => 2, 1 or 2 => 0, _ => -1 };
+            CheckConv2D(KernelIsa.Avx2, rng, s, $"x86 depthwise ({(avx512 ? "AVX-512 allowed" : "AVX2 forced")}) case {i} (multipliers below 2^{maxLog2})",
+                maxLog2, depthwiseAvx512: avx512);
+        }
+    }
 }
