@@ -13,10 +13,19 @@ public static unsafe class AddOptimized
 {
     /// <param name="isa">A resolved ISA; Scalar runs the reference.</param>
     public static void Run(KernelIsa isa, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+        => Run(isa, p, a, b, output, allowAvx512: true);
+
+    /// <summary>Whether the x86 ISAs run <see cref="RunAvx512"/> for these parameters: AVX-512BW and no left shift.</summary>
+    internal static bool UsesAvx512(in AddParams p)
+        => Avx512BW.IsSupported && X86RequantNoLeft.Applies([p.AMultiplier, p.BMultiplier, p.OutputMultiplier], [p.AShift, p.BShift, p.OutputShift]);
+
+    /// <param name="allowAvx512">False keeps x86 on the 256-bit path even where AVX-512 is available (tests of that path).</param>
+    internal static void Run(KernelIsa isa, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output, bool allowAvx512)
     {
         switch (isa)
         {
             case KernelIsa.AdvSimd or KernelIsa.AdvSimdDp: Run<AdvSimdRequant>(p, a, b, output); break;
+            case KernelIsa.Avx2 or KernelIsa.AvxVnni when allowAvx512 && UsesAvx512(p): RunAvx512(p, a, b, output); break;
             case KernelIsa.Avx2 or KernelIsa.AvxVnni: RunAvx2(p, a, b, output); break;
             case KernelIsa.Vector128: Run<ScalarLaneRequant>(p, a, b, output); break;
             default: AddReference.Run(p, a, b, output); break;
@@ -58,6 +67,52 @@ public static unsafe class AddOptimized
 
         Vector256<int> Sum(Vector256<int> x, Vector256<int> y)
             => Vector256.Min(Vector256.Max(so.Apply(sa.Input(x) + sb.Input(y)) + zo, lo), hi);
+    }
+
+    /// <summary>
+    /// AVX-512: 64 elements per step, 16 lanes per requantization (<see cref="X86RequantNoLeft"/>'s Vector512 overload, its
+    /// constants built once per call). VPMOVSXBD widens 16 bytes straight from memory; VPACKSSDW + VPACKSSWB leave lane L
+    /// holding elements 4L .. 4L + 3 of each of the four vectors, which one VPERMD puts back in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunAvx512(in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        var sa = new Side16(p.AZeroPoint, p.AMultiplier, p.AShift);
+        var sb = new Side16(p.BZeroPoint, p.BMultiplier, p.BShift);
+        var so = new Side16(0, p.OutputMultiplier, p.OutputShift);
+        Vector512<int> zo = Vector512.Create(p.OutputZeroPoint);
+        Vector512<sbyte> lo = Vector512.Create((sbyte)p.ActMin), hi = Vector512.Create((sbyte)p.ActMax);
+        Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        int n = output.Length, i = 0;
+        fixed (sbyte* pa = a, pb = b, py = output)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512<short> s01 = Avx512BW.PackSignedSaturate(Sum(pa + i, pb + i), Sum(pa + i + 16, pb + i + 16));
+                Vector512<short> s23 = Avx512BW.PackSignedSaturate(Sum(pa + i + 32, pb + i + 32), Sum(pa + i + 48, pb + i + 48));
+                Vector512<sbyte> bytes = Avx512F.PermuteVar16x32(Avx512BW.PackSignedSaturate(s01, s23).AsInt32(), order).AsSByte();
+                // Saturating narrows commute with a clamp inside [-128, 127].
+                Avx512BW.Min(Avx512BW.Max(bytes, lo), hi).Store(py + i);
+            }
+        }
+        if (i < n) RunAvx2(p, a[i..], b[i..], output[i..]);
+
+        // 16 elements, requantized, plus the output zero point (wrapping, as the scalar rule).
+        Vector512<int> Sum(sbyte* x, sbyte* y)
+            => so.Apply(sa.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(x))) + sb.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(y)))) + zo;
+    }
+
+    private readonly struct Side16(int zp, int multiplier, int shift)
+    {
+        private readonly Vector512<int> _zp = Vector512.Create(zp), _m = Vector512.Create(multiplier),
+            _mask = Vector512.Create((int)((1L << -shift) - 1)), _half = Vector512.Create((int)((1L << -shift) - 1) >> 1);
+        private readonly Vector512<uint> _r = Vector512.Create((uint)-shift);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Apply(Vector512<int> x) => X86RequantNoLeft.Apply(x, _m, _m, _mask, _half, _r);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Input(Vector512<int> q) => Apply(Avx512F.ShiftLeftLogical(q - _zp, AddReference.LeftShift));
     }
 
     private readonly struct Side8(int zp, int multiplier, int shift)
