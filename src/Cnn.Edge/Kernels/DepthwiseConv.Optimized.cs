@@ -214,7 +214,7 @@ internal sealed unsafe partial class DepthwiseConv
         _avx512 = allowAvx512 && Avx512Applies(isa, _x86NoLeft);
         if (_avx512)
         {
-            (_w512, _p512, _tail512) = Pack512(weights, c, taps, _bias, _mult, _rpos);
+            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, taps == 9 && s.KernelWidth == 3, _bias, _mult, _rpos);
         }
         else if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
@@ -296,7 +296,7 @@ internal sealed unsafe partial class DepthwiseConv
         public int C, Taps;
         public Vector128<int> Zp, Lo, Hi;
         public Vector128<sbyte> Lo8, Hi8;
-        public short* W512;
+        public short* W512, W512x2;
         public int* P512;
         public Out512 Out;
     }
@@ -327,10 +327,10 @@ internal sealed unsafe partial class DepthwiseConv
         fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
-        fixed (short* w512 = _w512)
+        fixed (short* w512 = _w512, w512x2 = _w512x2)
         fixed (int* p512 = _p512)
         {
-            ctx.W512 = w512; ctx.P512 = p512;
+            ctx.W512 = w512; ctx.W512x2 = w512x2; ctx.P512 = p512;
             bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
             ctx.W = x86 ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = x86 ? biasX86 : bias; ctx.Mult = x86 ? multX86 : mult; ctx.Left = left; ctx.RPos = x86 ? rposX86 : rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
@@ -409,8 +409,8 @@ internal sealed unsafe partial class DepthwiseConv
         int c = ctx->C;
         if (typeof(TReq) == typeof(X86Requant512))
         {
-            if (k3) Pixel9Avx512(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], dst, c, ctx->W512, ctx->P512, ctx->Out);
-            else PixelKAvx512(ptr, ctx->Taps, dst, c, ctx->W512, ctx->P512, ctx->Out);
+            if (k3) Indirect9Avx512(ctx, ptr, dst);
+            else IndirectKAvx512(ctx, ptr, dst);
             return c;
         }
         sbyte* w = ctx->W;
