@@ -9,24 +9,27 @@ public class AddEquivalenceTests
     public void AddMatchesReferenceForEveryLengthScaleAndClamp(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
-        CheckAdd(isa, new Random(31 + (int)isa), Cases(300, 100), allowAvx512: true);
+        CheckAdd(isa, new Random(31 + (int)isa), Cases(300, 100), AddOptimized.X86AddPath.Vbmi);
     }
 
-    /// <summary>Both x86 paths by name: AVX-512 where the CPU has it, and the 256-bit path of an AVX2-only CPU (forced here).</summary>
-    [Theory, InlineData(true), InlineData(false)]
-    public void X86AddPathsMatchReference(bool avx512)
+    /// <summary>Every x86 path by name: VBMI lookups and AVX-512 arithmetic where the CPU has them, and the 256-bit path of an
+    /// AVX2-only CPU (forced here).</summary>
+    [Theory, InlineData("Vbmi"), InlineData("Avx512"), InlineData("Avx2")]
+    public void X86AddPathsMatchReference(string path)
     {
         SkipUnlessSupported(KernelIsa.Avx2);
-        if (avx512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
-            Assert.Skip("This CPU has no AVX-512BW: its Adds run the 256-bit path (the other case of this test).");
-        int ran = CheckAdd(KernelIsa.Avx2, new Random(avx512 ? 512 : 256), 300, avx512);
+        var allowed = Enum.Parse<AddOptimized.X86AddPath>(path);
+        if (allowed != AddOptimized.X86AddPath.Avx2 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported
+            || allowed == AddOptimized.X86AddPath.Vbmi && !System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported)
+            Assert.Skip($"This CPU lacks the instructions of the {path} path; its Adds run a slower one (another case of this test).");
+        int ran = CheckAdd(KernelIsa.Avx2, new Random(512 + path.Length), 300, allowed);
         // Add multipliers are below 1/2 (inputs) and 2^-18 (output): no left shift, so every case takes the allowed path.
-        Assert.Equal(avx512 ? 300 : 0, ran);
+        Assert.Equal(300, ran);
     }
 
     /// <summary>Every length 0..139 (the 64- and 16-element steps and the scalar tail), then longer ones; random scales, zero
-    /// points and clamps. Returns how many cases the x86 AVX-512 path ran.</summary>
-    private static int CheckAdd(KernelIsa isa, Random rng, int cases, bool allowAvx512)
+    /// points and clamps. Returns how many cases ran the path <paramref name="allowed"/> (x86).</summary>
+    private static int CheckAdd(KernelIsa isa, Random rng, int cases, AddOptimized.X86AddPath allowed)
     {
         int ran = 0;
         for (int i = 0; i < cases; i++)
@@ -40,12 +43,12 @@ public class AddEquivalenceTests
             var expected = new sbyte[n];
             var got = new sbyte[n];
             AddReference.Run(p, a, b, expected);
-            AddOptimized.Run(isa, p, a, b, got, allowAvx512);
-            bool avx512 = isa is KernelIsa.Avx2 or KernelIsa.AvxVnni && allowAvx512 && AddOptimized.UsesAvx512(p);
-            if (avx512) ran++;
+            AddOptimized.Run(isa, p, a, b, got, allowed, AddOptimized.PrepareTables(isa, p));
+            var path = AddOptimized.PathFor(p, allowed);
+            if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni && path == allowed) ran++;
             int d = FirstDifference(got, expected);
             if (d >= 0)
-                Assert.Fail($"{isa} Add case {i} (AVX-512 {(avx512 ? "ran" : "did not run")}): n={n}, output[{d}] = {got[d]}, reference {expected[d]} (a={a[d]}, b={b[d]}); {p}; scales a={sa:R} b={sb:R} out={so:R}");
+                Assert.Fail($"{isa} Add case {i} (x86 path {path}): n={n}, output[{d}] = {got[d]}, reference {expected[d]} (a={a[d]}, b={b[d]}); {p}; scales a={sa:R} b={sb:R} out={so:R}");
         }
         return ran;
     }
