@@ -62,6 +62,28 @@ internal sealed unsafe partial class DepthwiseConv
     ];
     /// <summary>[C/32][<see cref="ParamInts"/>] (+16: the odd-lane multiplier load reads one element past the last group).</summary>
     private readonly int[] _p512 = [];
+    /// <summary>
+    /// 3x3 layers of C = 1, 2, 4, 8 or 16 channels: 32 / C neighbouring windows of a stride-1 row fill one group of 32 lanes
+    /// (their taps and outputs are contiguous), with the weights and constants repeated 32 / C times; else 1.
+    /// </summary>
+    private readonly int _fold512 = 1;
+    private readonly short[] _w512Fold = [];
+    private readonly int[] _p512Fold = [];
+
+    /// <summary>The packed weights and constants of the channels repeated to fill a group of 32 (see <see cref="_fold512"/>).</summary>
+    private static (short[] W, int[] P) Pack512Folded(ReadOnlySpan<sbyte> weights, int c, int taps, int[] foldedBias, int[] mult, int[] rpos)
+    {
+        var w = new sbyte[Group * taps];
+        int[] b = new int[Group], m = new int[Group], r = new int[Group];
+        for (int ch = 0; ch < Group; ch++)
+        {
+            weights.Slice(ch % c * taps, taps).CopyTo(w.AsSpan(ch * taps));
+            b[ch] = foldedBias[ch % c]; m[ch] = mult[ch % c]; r[ch] = rpos[ch % c];
+        }
+        var (packed, _, p, _) = Pack512(w, Group, taps, false, b, m, r);
+        return (packed, p);
+    }
+
     /// <summary>Byte lanes below C mod 32 set: the last group's load and store mask (all clear when C is a multiple of 32).</summary>
     private readonly Vector256<sbyte> _tail512;
 
@@ -134,9 +156,24 @@ internal sealed unsafe partial class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Interior9Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
     {
-        int pairs = pixStep == ctx->C && dx == ctx->C ? count / 2 : 0;
-        if (pairs > 0) Interior9x2Avx512(ctx, p, pairs, dy, dst);
-        Interior9x1Avx512(ctx, p + 2 * pairs * pixStep, count - 2 * pairs, pixStep, dx, dy, dst + 2L * pairs * ctx->C);
+        int c = ctx->C, done = 0;
+        if (pixStep == c && dx == c) // stride 1, no horizontal dilation
+        {
+            if (ctx->Fold > 1)
+            {
+                // Fold neighbouring windows as one of 32 channels: tap t of window k is 32 / Fold channels after window k - 1's.
+                int groups = count / ctx->Fold;
+                done = groups * ctx->Fold;
+                Interior9x1Avx512(ctx, p, groups, Group, dx, dy, dst, Group, ctx->W512Fold, ctx->P512Fold);
+            }
+            else
+            {
+                int pairs = count / 2;
+                if (pairs > 0) Interior9x2Avx512(ctx, p, pairs, dy, dst);
+                done = 2 * pairs;
+            }
+        }
+        Interior9x1Avx512(ctx, p + done * pixStep, count - done, pixStep, dx, dy, dst + (long)done * c, c, ctx->W512, ctx->P512);
     }
 
     /// <summary>pairs of neighbouring interior 3x3 windows of a stride-1 row (no horizontal dilation).</summary>
@@ -152,11 +189,8 @@ internal sealed unsafe partial class DepthwiseConv
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Interior9x1Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
+    private static void Interior9x1Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst, int c, short* w, int* prm)
     {
-        int c = ctx->C;
-        short* w = ctx->W512;
-        int* prm = ctx->P512;
         Out512 o = ctx->Out;
         long dx2 = 2 * dx;
         for (int i = 0; i < count; i++, p += pixStep, dst += c)

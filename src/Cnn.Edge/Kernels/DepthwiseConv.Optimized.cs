@@ -214,7 +214,13 @@ internal sealed unsafe partial class DepthwiseConv
         _avx512 = allowAvx512 && Avx512Applies(isa, _x86NoLeft);
         if (_avx512)
         {
-            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, taps == 9 && s.KernelWidth == 3, _bias, _mult, _rpos);
+            bool k3 = taps == 9 && s.KernelWidth == 3;
+            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, k3, _bias, _mult, _rpos);
+            if (k3 && c < Group && Group % c == 0)
+            {
+                _fold512 = Group / c;
+                (_w512Fold, _p512Fold) = Pack512Folded(weights, c, taps, _bias, _mult, _rpos);
+            }
         }
         else if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
@@ -296,8 +302,9 @@ internal sealed unsafe partial class DepthwiseConv
         public int C, Taps;
         public Vector128<int> Zp, Lo, Hi;
         public Vector128<sbyte> Lo8, Hi8;
-        public short* W512, W512x2;
-        public int* P512;
+        public short* W512, W512x2, W512Fold;
+        public int* P512, P512Fold;
+        public int Fold;
         public Out512 Out;
     }
 
@@ -327,10 +334,11 @@ internal sealed unsafe partial class DepthwiseConv
         fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
-        fixed (short* w512 = _w512, w512x2 = _w512x2)
-        fixed (int* p512 = _p512)
+        fixed (short* w512 = _w512, w512x2 = _w512x2, w512Fold = _w512Fold)
+        fixed (int* p512 = _p512, p512Fold = _p512Fold)
         {
             ctx.W512 = w512; ctx.W512x2 = w512x2; ctx.P512 = p512;
+            ctx.W512Fold = w512Fold; ctx.P512Fold = p512Fold; ctx.Fold = _fold512;
             bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
             ctx.W = x86 ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = x86 ? biasX86 : bias; ctx.Mult = x86 ? multX86 : mult; ctx.Left = left; ctx.RPos = x86 ? rposX86 : rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
