@@ -11,13 +11,41 @@ namespace Cnn.Edge.Kernels;
 /// </summary>
 public static unsafe class AddOptimized
 {
+    /// <summary>The x86 Add paths, fastest first: input lookups with AVX-512 VBMI, AVX-512BW arithmetic, AVX2.</summary>
+    internal enum X86AddPath { Vbmi, Avx512, Avx2 }
+
     /// <param name="isa">A resolved ISA; Scalar runs the reference.</param>
     public static void Run(KernelIsa isa, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+        => Run(isa, p, a, b, output, X86AddPath.Vbmi, null);
+
+    /// <summary>The x86 path these parameters take on this CPU, at most <paramref name="allowed"/>: the AVX-512 paths need no left shift.</summary>
+    internal static X86AddPath PathFor(in AddParams p, X86AddPath allowed)
+    {
+        if (allowed == X86AddPath.Avx2 || !Avx512BW.IsSupported
+            || !X86RequantNoLeft.Applies([p.AMultiplier, p.BMultiplier, p.OutputMultiplier], [p.AShift, p.BShift, p.OutputShift]))
+            return X86AddPath.Avx2;
+        return allowed == X86AddPath.Vbmi && Avx512Vbmi.IsSupported ? X86AddPath.Vbmi : X86AddPath.Avx512;
+    }
+
+    /// <summary>The input tables of <see cref="RunVbmi"/> for an x86 ISA that takes it, else null (built at load: 2 KB).</summary>
+    internal static byte[]? PrepareTables(KernelIsa isa, in AddParams p)
+        => isa is KernelIsa.Avx2 or KernelIsa.AvxVnni && PathFor(p, X86AddPath.Vbmi) == X86AddPath.Vbmi ? Tables(p) : null;
+
+    /// <param name="allowed">The fastest x86 path allowed (tests force the slower ones).</param>
+    /// <param name="tables">From <see cref="PrepareTables"/>, or null to build them here.</param>
+    internal static void Run(KernelIsa isa, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output, X86AddPath allowed, byte[]? tables)
     {
         switch (isa)
         {
             case KernelIsa.AdvSimd or KernelIsa.AdvSimdDp: Run<AdvSimdRequant>(p, a, b, output); break;
-            case KernelIsa.Avx2 or KernelIsa.AvxVnni: RunAvx2(p, a, b, output); break;
+            case KernelIsa.Avx2 or KernelIsa.AvxVnni:
+                switch (PathFor(p, allowed))
+                {
+                    case X86AddPath.Vbmi: RunVbmi(p, tables ?? Tables(p), a, b, output); break;
+                    case X86AddPath.Avx512: RunAvx512(p, a, b, output); break;
+                    default: RunAvx2(p, a, b, output); break;
+                }
+                break;
             case KernelIsa.Vector128: Run<ScalarLaneRequant>(p, a, b, output); break;
             default: AddReference.Run(p, a, b, output); break;
         }
@@ -58,6 +86,126 @@ public static unsafe class AddOptimized
 
         Vector256<int> Sum(Vector256<int> x, Vector256<int> y)
             => Vector256.Min(Vector256.Max(so.Apply(sa.Input(x) + sb.Input(y)) + zo, lo), hi);
+    }
+
+    /// <summary>
+    /// AVX-512: 64 elements per step, 16 lanes per requantization (<see cref="X86RequantNoLeft"/>'s Vector512 overload, its
+    /// constants built once per call). VPMOVSXBD widens 16 bytes straight from memory; VPACKSSDW + VPACKSSWB leave lane L
+    /// holding elements 4L .. 4L + 3 of each of the four vectors, which one VPERMD puts back in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunAvx512(in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        var sa = new Side16(p.AZeroPoint, p.AMultiplier, p.AShift);
+        var sb = new Side16(p.BZeroPoint, p.BMultiplier, p.BShift);
+        var so = new Side16(0, p.OutputMultiplier, p.OutputShift);
+        Vector512<int> zo = Vector512.Create(p.OutputZeroPoint);
+        Vector512<sbyte> lo = Vector512.Create((sbyte)p.ActMin), hi = Vector512.Create((sbyte)p.ActMax);
+        Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        int n = output.Length, i = 0;
+        fixed (sbyte* pa = a, pb = b, py = output)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512<short> s01 = Avx512BW.PackSignedSaturate(Sum(pa + i, pb + i), Sum(pa + i + 16, pb + i + 16));
+                Vector512<short> s23 = Avx512BW.PackSignedSaturate(Sum(pa + i + 32, pb + i + 32), Sum(pa + i + 48, pb + i + 48));
+                Vector512<sbyte> bytes = Avx512F.PermuteVar16x32(Avx512BW.PackSignedSaturate(s01, s23).AsInt32(), order).AsSByte();
+                // Saturating narrows commute with a clamp inside [-128, 127].
+                Avx512BW.Min(Avx512BW.Max(bytes, lo), hi).Store(py + i);
+            }
+        }
+        if (i < n) RunAvx2(p, a[i..], b[i..], output[i..]);
+
+        // 16 elements, requantized, plus the output zero point (wrapping, as the scalar rule).
+        Vector512<int> Sum(sbyte* x, sbyte* y)
+            => so.Apply(sa.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(x))) + sb.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(y)))) + zo;
+    }
+
+    /// <summary>
+    /// Each input's rescaled value Requantize.Apply((q - zp) &lt;&lt; 20, m, shift) for every q, as int32 entries indexed by the byte
+    /// (byte)q: [input a, b][byte 0-3 of the entry][256].
+    /// </summary>
+    private static byte[] Tables(in AddParams p)
+    {
+        var t = new byte[2 * 4 * 256];
+        for (int u = 0; u < 256; u++)
+        {
+            int q = (sbyte)u;
+            int va = Requantize.Apply((q - p.AZeroPoint) << AddReference.LeftShift, p.AMultiplier, p.AShift);
+            int vb = Requantize.Apply((q - p.BZeroPoint) << AddReference.LeftShift, p.BMultiplier, p.BShift);
+            for (int k = 0; k < 4; k++)
+            {
+                t[k * 256 + u] = (byte)(va >> (8 * k));
+                t[1024 + k * 256 + u] = (byte)(vb >> (8 * k));
+            }
+        }
+        return t;
+    }
+
+    /// <summary>
+    /// AVX-512 VBMI: the two input rescalings are table lookups (<see cref="Tables"/>: a byte of the 256 int32 entries per
+    /// VPERMI2B pair, 128 entries each, the input's sign bit choosing the pair), only the output requantization is computed;
+    /// 64 elements per step. The byte planes interleave (VPUNPCK*BW, VPUNPCK*WD) into int32 vectors holding elements 16L + 4k ..
+    /// + 3 in lane L of vector k, which VPACKSSDW + VPACKSSWB put back in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunVbmi(in AddParams p, byte[] tables, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        var so = new Side16(0, p.OutputMultiplier, p.OutputShift);
+        Vector512<int> zo = Vector512.Create(p.OutputZeroPoint);
+        Vector512<sbyte> lo = Vector512.Create((sbyte)p.ActMin), hi = Vector512.Create((sbyte)p.ActMax);
+        int n = output.Length, i = 0;
+        fixed (byte* t = tables)
+        fixed (sbyte* pa = a, pb = b, py = output)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                Int32x4 x = Lookup(t, Vector512.Load((byte*)pa + i)), y = Lookup(t + 1024, Vector512.Load((byte*)pb + i));
+                Vector512<short> s01 = Avx512BW.PackSignedSaturate(so.Apply(x.V0 + y.V0) + zo, so.Apply(x.V1 + y.V1) + zo);
+                Vector512<short> s23 = Avx512BW.PackSignedSaturate(so.Apply(x.V2 + y.V2) + zo, so.Apply(x.V3 + y.V3) + zo);
+                Avx512BW.Min(Avx512BW.Max(Avx512BW.PackSignedSaturate(s01, s23), lo), hi).Store(py + i);
+            }
+        }
+        if (i < n) RunAvx2(p, a[i..], b[i..], output[i..]);
+    }
+
+    private struct Int32x4
+    {
+        public Vector512<int> V0, V1, V2, V3;
+    }
+
+    /// <summary>The int32 table entries of 64 input bytes (lane L of V[k]: elements 16L + 4k .. + 3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Int32x4 Lookup(byte* t, Vector512<byte> x)
+    {
+        Vector512<byte> p0 = Plane(t, x), p1 = Plane(t + 256, x), p2 = Plane(t + 512, x), p3 = Plane(t + 768, x);
+        Vector512<short> l01 = Avx512BW.UnpackLow(p0, p1).AsInt16(), h01 = Avx512BW.UnpackHigh(p0, p1).AsInt16();
+        Vector512<short> l23 = Avx512BW.UnpackLow(p2, p3).AsInt16(), h23 = Avx512BW.UnpackHigh(p2, p3).AsInt16();
+        Int32x4 r;
+        r.V0 = Avx512BW.UnpackLow(l01, l23).AsInt32();
+        r.V1 = Avx512BW.UnpackHigh(l01, l23).AsInt32();
+        r.V2 = Avx512BW.UnpackLow(h01, h23).AsInt32();
+        r.V3 = Avx512BW.UnpackHigh(h01, h23).AsInt32();
+        return r;
+    }
+
+    /// <summary>One byte of the 256-entry table at t for each of 64 indices: bit 7 of the index picks the VPERMI2B result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Plane(byte* t, Vector512<byte> x)
+        => Avx512BW.BlendVariable(Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(t), x, Vector512.Load(t + 64)),
+            Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(t + 128), x, Vector512.Load(t + 192)), x);
+
+    private readonly struct Side16(int zp, int multiplier, int shift)
+    {
+        private readonly Vector512<int> _zp = Vector512.Create(zp), _m = Vector512.Create(multiplier),
+            _mask = Vector512.Create((int)((1L << -shift) - 1)), _half = Vector512.Create((int)((1L << -shift) - 1) >> 1);
+        private readonly Vector512<uint> _r = Vector512.Create((uint)-shift);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Apply(Vector512<int> x) => X86RequantNoLeft.Apply(x, _m, _m, _mask, _half, _r);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Input(Vector512<int> q) => Apply(Avx512F.ShiftLeftLogical(q - _zp, AddReference.LeftShift));
     }
 
     private readonly struct Side8(int zp, int multiplier, int shift)

@@ -140,7 +140,7 @@ internal struct Acc16
 /// parameters stored in the in-lane order of VPUNPCK/VPMADDWD (which VPACKSS restores). 3×3 kernels (MobileNet) run an
 /// unrolled 9-tap block.</para>
 /// </summary>
-internal sealed unsafe class DepthwiseConv
+internal sealed unsafe partial class DepthwiseConv
 {
     private const int Lanes = 16;
     private readonly Conv2DShape _s;
@@ -172,8 +172,9 @@ internal sealed unsafe class DepthwiseConv
     private readonly int[] _bias, _mult, _left, _rpos, _rneg, _shift, _rawBias;
     private readonly sbyte[] _wRaw;
 
+    /// <param name="allowAvx512">False keeps x86 on the 256/128-bit paths even where AVX-512 is available (tests of those paths).</param>
     public DepthwiseConv(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, bool allowAvx512 = true)
     {
         _isa = isa; _s = s; _inZp = inZp; _outZp = outZp; _actMin = actMin; _actMax = actMax;
         int c = s.InputChannels, taps = s.KernelHeight * s.KernelWidth;
@@ -210,7 +211,18 @@ internal sealed unsafe class DepthwiseConv
         _pair = !minus128;
         _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
         _x86NoLeft = X86RequantNoLeft.Applies(multipliers.Slice(0, c), shifts.Slice(0, c));
-        if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
+        _avx512 = allowAvx512 && Avx512Applies(isa, _x86NoLeft);
+        if (_avx512)
+        {
+            bool k3 = taps == 9 && s.KernelWidth == 3;
+            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, k3, _bias, _mult, _rpos);
+            if (k3 && c < Group && Group % c == 0)
+            {
+                _fold512 = Group / c;
+                (_w512Fold, _p512Fold) = Pack512Folded(weights, c, taps, _bias, _mult, _rpos);
+            }
+        }
+        else if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
             // Channels below `wide` run 32 at a time on 256-bit vectors (the X86RequantNoLeft layers).
             int wide = _x86NoLeft ? c / WideLanes * WideLanes : 0;
@@ -265,7 +277,8 @@ internal sealed unsafe class DepthwiseConv
         else if (_isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
             // PMADDWD pairs taps exactly whatever the weights: no unpaired variant.
-            if (_x86NoLeft) Run<X86DepthwiseArith, X86RequantNoLeft, Yes>(input, output, row0, row1);
+            if (_avx512) Run<X86DepthwiseArith, X86Requant512, Yes>(input, output, row0, row1);
+            else if (_x86NoLeft) Run<X86DepthwiseArith, X86RequantNoLeft, Yes>(input, output, row0, row1);
             else Run<X86DepthwiseArith, X86Requant, Yes>(input, output, row0, row1);
         }
         else
@@ -289,6 +302,10 @@ internal sealed unsafe class DepthwiseConv
         public int C, Taps;
         public Vector128<int> Zp, Lo, Hi;
         public Vector128<sbyte> Lo8, Hi8;
+        public short* W512, W512x2, W512Fold;
+        public int* P512, P512Fold;
+        public int Fold;
+        public Out512 Out;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
@@ -308,6 +325,8 @@ internal sealed unsafe class DepthwiseConv
         ctx.C = c; ctx.Taps = taps;
         ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
         ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
+        ctx.Out.Zp = Vector512.Create(_outZp); ctx.Out.Lo8 = Vector512.Create((sbyte)_actMin); ctx.Out.Hi8 = Vector512.Create((sbyte)_actMax);
+        ctx.Out.Tail = _tail512;
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (sbyte* zpRow = _zpRow, w = _w)
@@ -315,7 +334,11 @@ internal sealed unsafe class DepthwiseConv
         fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
         fixed (long* off = _tapOffset)
         fixed (int* bias = _bias, mult = _mult, left = _left, rpos = _rpos, rneg = _rneg)
+        fixed (short* w512 = _w512, w512x2 = _w512x2, w512Fold = _w512Fold)
+        fixed (int* p512 = _p512, p512Fold = _p512Fold)
         {
+            ctx.W512 = w512; ctx.W512x2 = w512x2; ctx.P512 = p512;
+            ctx.W512Fold = w512Fold; ctx.P512Fold = p512Fold; ctx.Fold = _fold512;
             bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
             ctx.W = x86 ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = x86 ? biasX86 : bias; ctx.Mult = x86 ? multX86 : mult; ctx.Left = left; ctx.RPos = x86 ? rposX86 : rpos; ctx.RNeg = rneg;
             for (int row = row0; row < row1; row++)
@@ -367,6 +390,11 @@ internal sealed unsafe class DepthwiseConv
     private static int Interior9<TA, TReq, TPair>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
+        if (typeof(TReq) == typeof(X86Requant512))
+        {
+            Interior9Avx512(ctx, p, count, pixStep, dx, dy, dst);
+            return ctx->C;
+        }
         int c = ctx->C, c0 = 0;
         sbyte* w = ctx->W;
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
@@ -387,6 +415,12 @@ internal sealed unsafe class DepthwiseConv
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
         int c = ctx->C;
+        if (typeof(TReq) == typeof(X86Requant512))
+        {
+            if (k3) Indirect9Avx512(ctx, ptr, dst);
+            else IndirectKAvx512(ctx, ptr, dst);
+            return c;
+        }
         sbyte* w = ctx->W;
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;

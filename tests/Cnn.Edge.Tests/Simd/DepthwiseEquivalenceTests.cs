@@ -31,4 +31,37 @@ public class DepthwiseEquivalenceTests
             CheckConv2D(isa, rng, s, $"depthwise case {i} (multipliers below 2^{maxLog2})", maxLog2);
         }
     }
+
+    /// <summary>
+    /// Both x86 paths by name, whatever the CPU picks at load: AVX-512 (64- and 32-channel steps, a masked last group) where the
+    /// CPU has it, and the 256/128-bit AVX2 path that an AVX2-only CPU runs (forced here). Channel counts around 32 and 64 and
+    /// the divisors of 32 (folded windows), rows of stride 1 (windows in pairs) and wide ones,
+    /// strides 1 and 2, dilation, padding, 3x3 and other sizes, every requantization variant (with a left shift the
+    /// AVX-512 path must step aside).
+    /// </summary>
+    [Theory, InlineData(true), InlineData(false)]
+    public void X86DepthwisePathsMatchReference(bool avx512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        if (avx512 && !System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported)
+            Assert.Skip("This CPU has no AVX-512BW/VL: its depthwise layers run the AVX2 path (the other case of this test).");
+        var rng = new Random(avx512 ? 512 : 256);
+        // The first five: 3x3 stride-1 rows of 1-16 channels, wide enough to fold 32 / C windows into one group of 32 lanes.
+        int[] channelCounts = [1, 2, 4, 8, 16, 5, 24, 31, 32, 33, 47, 63, 64, 65, 96, 100, 128, 144, 161, 16, 8];
+        for (int i = 0, n = 90; i < n; i++)
+        {
+            bool fold = i < 5, k3 = fold || i % 4 != 3;
+            int kh = k3 ? 3 : rng.Next(1, 6), kw = k3 ? 3 : rng.Next(1, 6);
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 200);
+            int stride = fold ? 1 : rng.Next(1, 3);
+            int dil = !fold && rng.Next(5) == 0 ? 2 : 1;
+            int pad = rng.Next(4) == 0 ? 0 : 1;
+            int width = i % 3 == 0 || c <= 16 ? rng.Next(36, 75) : rng.Next(1, 9);
+            var s = ConvShape(rng.Next(1, 3), rng.Next(1, 9), width, c, c, kh, kw, stride, stride, dil, dil,
+                pad, pad, rng.Next(0, 2), rng.Next(0, 2), c);
+            int maxLog2 = (i % 5) switch { 0 => 2, 1 or 2 => 0, _ => -1 };
+            CheckConv2D(KernelIsa.Avx2, rng, s, $"x86 depthwise ({(avx512 ? "AVX-512 allowed" : "AVX2 forced")}) case {i} (multipliers below 2^{maxLog2})",
+                maxLog2, depthwiseAvx512: avx512);
+        }
+    }
 }

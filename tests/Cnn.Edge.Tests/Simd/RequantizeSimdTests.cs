@@ -37,6 +37,59 @@ public class RequantizeSimdTests
         Check(isa, rx, rm, rs);
     }
 
+    /// <summary>
+    /// The AVX-512 overload of <see cref="X86RequantNoLeft"/> (depthwise and Add kernels), with its constants prepared as the
+    /// kernels prepare them: every x edge value against every multiplier it accepts (not int.MinValue) and every shift in
+    /// [-31, 0], then random triples.
+    /// </summary>
+    [Fact]
+    public void Avx512NoLeftShiftRequantizationMatchesTheScalarRule()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Skip("This CPU has no AVX-512F (its kernels use the 256-bit requantization).");
+        int[] xs = [int.MinValue, int.MinValue + 1, -(1 << 30), -65536, -3, -2, -1, 0, 1, 2, 3, 65535, 1 << 30, int.MaxValue - 1, int.MaxValue];
+        int[] ms = [int.MinValue + 1, -1, 0, 1, 1 << 30, (1 << 30) + 1, 3 << 29, int.MaxValue];
+        var x = new List<int>(); var m = new List<int>(); var s = new List<int>();
+        foreach (int xv in xs)
+            foreach (int mv in ms)
+                for (int sh = -31; sh <= 0; sh++) { x.Add(xv); m.Add(mv); s.Add(sh); }
+        var rng = new Random(512);
+        for (int i = 0; i < 1 << 18; i++)
+        {
+            x.Add(i % 2 == 0 ? rng.Next(int.MinValue, int.MaxValue) : rng.Next(-1 << 16, 1 << 16) << rng.Next(0, 15));
+            m.Add(rng.Next(1 << 30, int.MaxValue));
+            s.Add(rng.Next(-31, 1));
+        }
+        CheckAvx512(x.ToArray(), m.ToArray(), s.ToArray());
+    }
+
+    private static void CheckAvx512(int[] x, int[] m, int[] s)
+    {
+        const int L = 16;
+        for (int i = 0; i + L <= x.Length; i += L)
+        {
+            var mult = new int[L + 1];
+            var mask = new int[L];
+            var shift = new uint[L];
+            for (int k = 0; k < L; k++)
+            {
+                mult[k] = m[i + k];
+                shift[k] = (uint)-s[i + k];
+                mask[k] = (int)((1L << -s[i + k]) - 1);
+            }
+            var v = System.Runtime.Intrinsics.Vector512.Create<int>(x.AsSpan(i, L));
+            var mv = System.Runtime.Intrinsics.Vector512.Create<int>(mult.AsSpan(0, L));
+            var mo = System.Runtime.Intrinsics.Vector512.Create<int>(mult.AsSpan(1, L));
+            var mk = System.Runtime.Intrinsics.Vector512.Create<int>(mask);
+            var r = X86RequantNoLeft.Apply(v, mv, mo, mk, mk >> 1, System.Runtime.Intrinsics.Vector512.Create<uint>(shift));
+            for (int k = 0; k < L; k++)
+            {
+                int expected = Requantize.Apply(x[i + k], m[i + k], s[i + k]);
+                if (r[k] != expected)
+                    Assert.Fail($"AVX-512: Apply(x={x[i + k]}, multiplier={m[i + k]}, shift={s[i + k]}) = {r[k]}, scalar rule gives {expected} (index {i + k})");
+            }
+        }
+    }
+
     private static void Check(KernelIsa isa, int[] x, int[] m, int[] s)
     {
         var got = new int[x.Length];

@@ -46,7 +46,10 @@ internal static class SimdTestUtil
     /// fails with every parameter unless it matches <see cref="Conv2DReference"/> byte for byte.
     /// Half the cases keep weights in [-127, 127] (the int16 pairing of products), half include -128.
     /// </summary>
-    public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2)
+    /// <param name="depthwiseAvx512">Null: through <see cref="Conv2DOptimized"/> (the path a model takes). True or false: a depthwise
+    /// shape straight through <see cref="DepthwiseConv"/> with the AVX-512 path allowed or not (the AVX2 path of a CPU without it),
+    /// checking that the AVX-512 path ran exactly when allowed, supported, and every shift is ≤ 0.</param>
+    public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2, bool? depthwiseAvx512 = null)
     {
         int cout = s.OutputChannels;
         int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
@@ -59,12 +62,22 @@ internal static class SimdTestUtil
 
         var expected = new sbyte[s.Batch * s.OutputHeight * s.OutputWidth * cout];
         Conv2DReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
-        var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
-        Assert.NotNull(kernel);
-        Assert.Equal(isa, kernel.Isa);
         var got = new sbyte[expected.Length];
         got.AsSpan().Fill(99);
-        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        if (depthwiseAvx512 is bool allow)
+        {
+            var dw = new DepthwiseConv(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, allow);
+            bool expectAvx512 = allow && System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported && X86RequantNoLeft.Applies(mult, shift);
+            Assert.True(dw.UsesAvx512 == expectAvx512, $"{label}: AVX-512 path {(dw.UsesAvx512 ? "ran" : "did not run")}");
+            dw.Run(x, got, 0, s.Batch * s.OutputHeight);
+        }
+        else
+        {
+            var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
+            Assert.NotNull(kernel);
+            Assert.Equal(isa, kernel.Isa);
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        }
         int d = FirstDifference(got, expected);
         if (d >= 0)
             Assert.Fail($"{isa} {label}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, inZp={inZp}, outZp={outZp}, " +
