@@ -10,23 +10,32 @@ namespace Cnn.Edge.Kernels;
 /// <item>depthwise with multiplier 1 (groups = Cin = Cout): <see cref="DepthwiseConv"/>, vectorized over channels;</item>
 /// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
 /// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
-/// hold the input zero point), so no whole-image im2col is ever materialized.</item>
+/// hold the input zero point), so no whole-image im2col is ever materialized;</item>
+/// <item>on x86 (Avx2), 3x3 stride 1 with one group: exact integer Winograd F(2x2, 3x3) (<see cref="WinogradConv3x3"/>),
+/// 2.25 times fewer multiplies, when the weights keep its int32 bound.</item>
 /// </list>
 /// OpFactory hook: <c>Conv2DOptimized.TryCreate(KernelSelector.Resolve(options.Isa), ...)</c>; null means
 /// "use the reference" (Scalar ISA).
 /// </summary>
 public sealed unsafe class Conv2DOptimized
 {
-    private enum Kind { Pointwise, Depthwise, Gathered }
+    private enum Kind { Pointwise, Depthwise, Gathered, Winograd }
+
+    /// <summary>3x3 stride-1 convolutions take <see cref="WinogradConv3x3"/> on x86 when it applies (tests and benchmarks switch it off).</summary>
+    internal static bool UseWinograd = true;
 
     private readonly Conv2DShape _s;
     private readonly Kind _kind;
     private readonly GemmPlan[] _plans = [];
     private readonly DepthwiseConv? _depthwise;
+    private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
 
     /// <summary>The ISA the kernels run with.</summary>
     public KernelIsa Isa { get; }
+
+    /// <summary>Whether this convolution runs the Winograd path (for tests).</summary>
+    internal bool IsWinograd => _kind == Kind.Winograd;
 
     /// <summary>Temporary bytes <see cref="Run"/> needs.</summary>
     public int ScratchBytes { get; }
@@ -43,6 +52,13 @@ public sealed unsafe class Conv2DOptimized
             _kind = Kind.Depthwise;
             _depthwise = new DepthwiseConv(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
             ScratchBytes = 0;
+            return;
+        }
+        if (UseWinograd && WinogradConv3x3.Applies(isa, s, weights, inZp))
+        {
+            _kind = Kind.Winograd;
+            _winograd = new WinogradConv3x3(s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+            ScratchBytes = _winograd.ScratchBytes;
             return;
         }
         bool pointwise = s.KernelHeight == 1 && s.KernelWidth == 1 && s.StrideH == 1 && s.StrideW == 1
@@ -76,10 +92,15 @@ public sealed unsafe class Conv2DOptimized
         => Run(input, output, scratch, 0, WorkUnits);
 
     /// <summary>
-    /// The independent pieces a thread can take: output rows (n, oy) for depthwise, tiles of
+    /// The independent pieces a thread can take: output rows (n, oy) for depthwise, groups of Winograd tiles, tiles of
     /// <see cref="GemmPlan.MR"/> output pixels otherwise. Any split computes every output byte the same way.
     /// </summary>
-    public int WorkUnits => _kind == Kind.Depthwise ? _s.Batch * _s.OutputHeight : (Pixels + GemmPlan.MR - 1) / GemmPlan.MR;
+    public int WorkUnits => _kind switch
+    {
+        Kind.Depthwise => _s.Batch * _s.OutputHeight,
+        Kind.Winograd => _winograd!.WorkUnits,
+        _ => (Pixels + GemmPlan.MR - 1) / GemmPlan.MR,
+    };
 
     /// <summary>Multiply-accumulates of one inference (to decide whether splitting pays).</summary>
     public long Macs => (long)Pixels * _s.OutputChannels * _s.KernelHeight * _s.KernelWidth * _s.InputChannelsPerGroup;
@@ -93,6 +114,11 @@ public sealed unsafe class Conv2DOptimized
         if (_kind == Kind.Depthwise)
         {
             _depthwise!.Run(input, output, unit0, unit1);
+            return;
+        }
+        if (_kind == Kind.Winograd)
+        {
+            _winograd!.Run(input, output, scratch, unit0, unit1);
             return;
         }
         int p0 = unit0 * GemmPlan.MR, p1 = Math.Min(unit1 * GemmPlan.MR, Pixels);

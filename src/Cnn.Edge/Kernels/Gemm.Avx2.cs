@@ -205,12 +205,19 @@ internal static unsafe class Avx2Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
         int* bias, int* mult, int* left, int* rpos, int* rneg)
+        => Finish16(new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift), lo8, hi8, n0, dst, count, bias, mult, left, rpos);
+
+    /// <summary>Accumulators of channels [n0, n0 + 16) (lo8: the first 8) plus bias[n0..], requantized with the per-channel
+    /// parameters at n0, zero point, clamp; stores <paramref name="count"/> bytes at dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish16(in Avx2Epilogue e, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
+        int* bias, int* mult, int* left, int* rpos)
     {
-        Vector256<int> zp = Vector256.Create(p.OutZp), min = Vector256.Create(p.ActMin), max = Vector256.Create(p.ActMax);
+        Vector256<int> zp = Vector256.Create(e.OutZp), min = Vector256.Create(e.ActMin), max = Vector256.Create(e.ActMax);
         Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), Avx.LoadVector256(mult + n0),
-            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), p.AnyLeftShift) + zp, min), max);
+            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), e.AnyLeftShift) + zp, min), max);
         Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), Avx.LoadVector256(mult + n0 + 8),
-            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), p.AnyLeftShift) + zp, min), max);
+            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), e.AnyLeftShift) + zp, min), max);
         Vector128<sbyte> packed = Narrow16(r0, r1);
         if (count == NB) packed.Store(dst);
         else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
@@ -255,3 +262,6 @@ internal static unsafe class Avx2Gemm
         return Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
     }
 }
+
+/// <summary>The per-layer constants of <see cref="Avx2Gemm.Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
+internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift);
