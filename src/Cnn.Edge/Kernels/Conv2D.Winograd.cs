@@ -29,7 +29,7 @@ internal sealed unsafe class WinogradConv3x3
     /// <summary>Bytes of transformed input (V) per tile block when the weights U exceed <see cref="L2Bytes"/>.</summary>
     private const int MaxVBytes = 1 << 20;
     private const int L2Bytes = 1 << 20;
-    private const int MinUnits = 4;
+    private const int MinUnits = 2;
     private const int Positions = 16;
     /// <summary>Output channels of one pass over the int32 products M (two 16-channel blocks).</summary>
     private const int Chunk = 32;
@@ -238,6 +238,18 @@ internal sealed unsafe class WinogradConv3x3
         {
             int n0 = (b0 + b) * Avx2Gemm.NB, count = Math.Min(Avx2Gemm.NB, cout - n0);
             int* mb = mt + b * Avx2Gemm.NB;
+            if (Avx2Gemm.Use512)
+            {
+                Transform16(mb, ps, out Vector512<int> z00, out Vector512<int> z01, out Vector512<int> z10, out Vector512<int> z11);
+                Avx2Gemm.Finish16(_epilogue, z00, n0, y00 + n0, count, bias, mult, left, rpos);
+                if (right) Avx2Gemm.Finish16(_epilogue, z01, n0, y00 + cout + n0, count, bias, mult, left, rpos);
+                if (down)
+                {
+                    Avx2Gemm.Finish16(_epilogue, z10, n0, y10 + n0, count, bias, mult, left, rpos);
+                    if (right) Avx2Gemm.Finish16(_epilogue, z11, n0, y10 + cout + n0, count, bias, mult, left, rpos);
+                }
+                continue;
+            }
             Transform8(mb, ps, out Vector256<int> a00, out Vector256<int> a01, out Vector256<int> a10, out Vector256<int> a11);
             Transform8(mb + 8, ps, out Vector256<int> h00, out Vector256<int> h01, out Vector256<int> h10, out Vector256<int> h11);
             Avx2Gemm.Finish16(_epilogue, a00, h00, n0, y00 + n0, count, bias, mult, left, rpos);
@@ -266,6 +278,24 @@ internal sealed unsafe class WinogradConv3x3
         y01 = Avx2.ShiftRightArithmetic(s01 + s11 + s21, 2);
         y10 = Avx2.ShiftRightArithmetic(s10 - s20 - s30, 2);
         y11 = Avx2.ShiftRightArithmetic(s11 - s21 - s31, 2);
+    }
+
+    /// <summary><see cref="Transform8"/> for 16 channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transform16(int* m, int ps, out Vector512<int> y00, out Vector512<int> y01, out Vector512<int> y10, out Vector512<int> y11)
+    {
+        Vector512<int> c0 = Vector512.Load(m), c1 = Vector512.Load(m + ps), c2 = Vector512.Load(m + 2 * ps), c3 = Vector512.Load(m + 3 * ps);
+        Vector512<int> s00 = c0 + c1 + c2, s01 = c1 - c2 - c3;
+        c0 = Vector512.Load(m + 4 * ps); c1 = Vector512.Load(m + 5 * ps); c2 = Vector512.Load(m + 6 * ps); c3 = Vector512.Load(m + 7 * ps);
+        Vector512<int> s10 = c0 + c1 + c2, s11 = c1 - c2 - c3;
+        c0 = Vector512.Load(m + 8 * ps); c1 = Vector512.Load(m + 9 * ps); c2 = Vector512.Load(m + 10 * ps); c3 = Vector512.Load(m + 11 * ps);
+        Vector512<int> s20 = c0 + c1 + c2, s21 = c1 - c2 - c3;
+        c0 = Vector512.Load(m + 12 * ps); c1 = Vector512.Load(m + 13 * ps); c2 = Vector512.Load(m + 14 * ps); c3 = Vector512.Load(m + 15 * ps);
+        Vector512<int> s30 = c0 + c1 + c2, s31 = c1 - c2 - c3;
+        y00 = Avx512F.ShiftRightArithmetic(s00 + s10 + s20, 2);
+        y01 = Avx512F.ShiftRightArithmetic(s01 + s11 + s21, 2);
+        y10 = Avx512F.ShiftRightArithmetic(s10 - s20 - s30, 2);
+        y11 = Avx512F.ShiftRightArithmetic(s11 - s21 - s31, 2);
     }
 
     /// <summary>

@@ -97,6 +97,7 @@ internal static unsafe class Avx2Gemm
     {
         int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
         long blockBytes = (long)k2 * (NB * 2);
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift);
         int blk = 0;
         for (; blk + 2 <= blocks; blk += 2)
         {
@@ -118,22 +119,22 @@ internal static unsafe class Avx2Gemm
             }
             int n0 = blk * NB, n1 = n0 + NB;
             int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
-            Finish16(p, c00.GetLower(), c00.GetUpper(), n0, c[0] + n0, count0, bias, mult, left, rpos, rneg);
-            Finish16(p, c01.GetLower(), c01.GetUpper(), n1, c[0] + n1, count1, bias, mult, left, rpos, rneg);
+            Finish16(e, c00, n0, c[0] + n0, count0, bias, mult, left, rpos);
+            Finish16(e, c01, n1, c[0] + n1, count1, bias, mult, left, rpos);
             if (rows > 1)
             {
-                Finish16(p, c10.GetLower(), c10.GetUpper(), n0, c[1] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c11.GetLower(), c11.GetUpper(), n1, c[1] + n1, count1, bias, mult, left, rpos, rneg);
+                Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos);
+                Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos);
             }
             if (rows > 2)
             {
-                Finish16(p, c20.GetLower(), c20.GetUpper(), n0, c[2] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c21.GetLower(), c21.GetUpper(), n1, c[2] + n1, count1, bias, mult, left, rpos, rneg);
+                Finish16(e, c20, n0, c[2] + n0, count0, bias, mult, left, rpos);
+                Finish16(e, c21, n1, c[2] + n1, count1, bias, mult, left, rpos);
             }
             if (rows > 3)
             {
-                Finish16(p, c30.GetLower(), c30.GetUpper(), n0, c[3] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c31.GetLower(), c31.GetUpper(), n1, c[3] + n1, count1, bias, mult, left, rpos, rneg);
+                Finish16(e, c30, n0, c[3] + n0, count0, bias, mult, left, rpos);
+                Finish16(e, c31, n1, c[3] + n1, count1, bias, mult, left, rpos);
             }
         }
         if (blk < blocks)
@@ -149,10 +150,10 @@ internal static unsafe class Avx2Gemm
                 c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
             }
             int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            Finish16(p, c0.GetLower(), c0.GetUpper(), n0, c[0] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 1) Finish16(p, c1.GetLower(), c1.GetUpper(), n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 2) Finish16(p, c2.GetLower(), c2.GetUpper(), n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 3) Finish16(p, c3.GetLower(), c3.GetUpper(), n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
+            Finish16(e, c0, n0, c[0] + n0, count, bias, mult, left, rpos);
+            if (rows > 1) Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
+            if (rows > 2) Finish16(e, c2, n0, c[2] + n0, count, bias, mult, left, rpos);
+            if (rows > 3) Finish16(e, c3, n0, c[3] + n0, count, bias, mult, left, rpos);
         }
     }
 
@@ -221,6 +222,43 @@ internal static unsafe class Avx2Gemm
         Vector128<sbyte> packed = Narrow16(r0, r1);
         if (count == NB) packed.Store(dst);
         else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+    }
+
+    /// <summary>The 512-bit <see cref="Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>:
+    /// one <see cref="Requant16"/> and VPMOVSDB (a saturating narrow commutes with a clamp inside [-128, 127]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish16(in Avx2Epilogue e, Vector512<int> acc, int n0, sbyte* dst, int count, int* bias, int* mult, int* left, int* rpos)
+    {
+        Vector512<int> v = Requant16(acc + Vector512.Load(bias + n0), Vector512.Load(mult + n0),
+            Vector512.Load((uint*)left + n0), Vector512.Load((uint*)rpos + n0), e.AnyLeftShift) + Vector512.Create(e.OutZp);
+        v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
+        Vector128<sbyte> packed = Avx512F.ConvertToVector128SByteWithSaturation(v);
+        if (count == NB) packed.Store(dst);
+        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+    }
+
+    /// <summary>Sixteen lanes of <see cref="Requantize.Apply"/>: <see cref="Requant8"/> on 512-bit vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r, bool anyLeft)
+    {
+        if (anyLeft)
+        {
+            Vector512<int> s = Avx512F.ShiftLeftLogicalVariable(x, left);
+            Vector512<int> back = Avx512F.ShiftRightArithmeticVariable(s, left);
+            Vector512<int> sat = Avx512F.ShiftRightArithmetic(x, 31) ^ Vector512.Create(int.MaxValue);
+            x = Vector512.ConditionalSelect(Vector512.Equals(back, x), s, sat);
+        }
+        Vector512<long> nudge = Vector512.Create(1L << 30);
+        Vector512<long> even = Avx512F.Multiply(x, m) + nudge;
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx512F.ShiftRightLogical(m.AsInt64(), 32).AsInt32()) + nudge;
+        Vector512<int> h = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)).AsInt32(),
+            Avx512F.ShiftLeftLogical(odd, 1).AsInt32(), Avx512F.ShiftRightLogical(even, 31).AsInt32());
+        Vector512<int> minValue = Vector512.Create(int.MinValue);
+        h = Vector512.ConditionalSelect(Vector512.Equals(x, minValue) & Vector512.Equals(m, minValue), Vector512.Create(int.MaxValue), h);
+        Vector512<int> mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, r) - Vector512<int>.One;
+        Vector512<int> remainder = h & mask;
+        Vector512<int> threshold = Avx512F.ShiftRightArithmetic(mask, 1) - Avx512F.ShiftRightArithmetic(h, 31);
+        return Avx512F.ShiftRightArithmeticVariable(h, r) - Vector512.GreaterThan(remainder, threshold);
     }
 
     /// <summary>
