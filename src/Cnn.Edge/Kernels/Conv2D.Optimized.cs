@@ -30,6 +30,8 @@ public sealed unsafe class Conv2DOptimized
     private readonly DepthwiseConv? _depthwise;
     private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
+    /// <summary>Output pixels per GEMM tile: 8 for the x86 kernel (<see cref="Avx2Gemm.Tile8"/>), 4 for the others.</summary>
+    private readonly int _mr;
 
     /// <summary>The ISA the kernels run with.</summary>
     public KernelIsa Isa { get; }
@@ -46,6 +48,7 @@ public sealed unsafe class Conv2DOptimized
         Isa = isa;
         _s = s;
         _inZp = inZp;
+        _mr = isa == KernelIsa.Avx2 ? Avx2Gemm.MR : GemmPlan.MR;
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
         if (cg == 1 && coutG == 1 && s.Groups == s.InputChannels)
         {
@@ -74,7 +77,7 @@ public sealed unsafe class Conv2DOptimized
                 bias.IsEmpty ? bias : bias.Slice(oc0, coutG),
                 multipliers.Slice(oc0, coutG), shifts.Slice(oc0, coutG), inZp, outZp, actMin, actMax);
         }
-        ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0]) : GemmPlan.MR * _plans[0].Kp;
+        ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0]) : _mr * _plans[0].Kp;
     }
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
@@ -93,13 +96,13 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>
     /// The independent pieces a thread can take: output rows (n, oy) for depthwise, groups of Winograd tiles, tiles of
-    /// <see cref="GemmPlan.MR"/> output pixels otherwise. Any split computes every output byte the same way.
+    /// 4 (8 on x86) output pixels otherwise. Any split computes every output byte the same way.
     /// </summary>
     public int WorkUnits => _kind switch
     {
         Kind.Depthwise => _s.Batch * _s.OutputHeight,
         Kind.Winograd => _winograd!.WorkUnits,
-        _ => (Pixels + GemmPlan.MR - 1) / GemmPlan.MR,
+        _ => (Pixels + _mr - 1) / _mr,
     };
 
     /// <summary>Multiply-accumulates of one inference (to decide whether splitting pays).</summary>
@@ -121,7 +124,7 @@ public sealed unsafe class Conv2DOptimized
             _winograd!.Run(input, output, scratch, unit0, unit1);
             return;
         }
-        int p0 = unit0 * GemmPlan.MR, p1 = Math.Min(unit1 * GemmPlan.MR, Pixels);
+        int p0 = unit0 * _mr, p1 = Math.Min(unit1 * _mr, Pixels);
         if (_kind == Kind.Gathered)
         {
             RunGathered(input, output, scratch, p0, p1);
@@ -130,8 +133,14 @@ public sealed unsafe class Conv2DOptimized
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
-            Int8Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
-                y + (long)p0 * _s.OutputChannels, _s.OutputChannels, (sbyte*)t);
+        {
+            if (Isa == KernelIsa.Avx2)
+                Avx2Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
+                    y + (long)p0 * _s.OutputChannels, _s.OutputChannels);
+            else
+                Int8Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
+                    y + (long)p0 * _s.OutputChannels, _s.OutputChannels, (sbyte*)t);
+        }
     }
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path.</summary>
@@ -148,14 +157,15 @@ public sealed unsafe class Conv2DOptimized
         fixed (byte* t = scratch)
         {
             sbyte* tile = (sbyte*)t;
-            sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
-            sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
-            int* pix = stackalloc int[GemmPlan.MR];
-            new Span<sbyte>(tile, GemmPlan.MR * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
-            for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
+            int mr = _mr;
+            sbyte** ar = stackalloc sbyte*[Avx2Gemm.MR];
+            sbyte** cr = stackalloc sbyte*[Avx2Gemm.MR];
+            int* pix = stackalloc int[Avx2Gemm.MR];
+            new Span<sbyte>(tile, mr * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
+            for (int m0 = p0; m0 < p1; m0 += mr)
             {
-                int valid = Math.Min(GemmPlan.MR, p1 - m0);
-                for (int r = 0; r < GemmPlan.MR; r++)
+                int valid = Math.Min(mr, p1 - m0);
+                for (int r = 0; r < mr; r++)
                 {
                     pix[r] = m0 + Math.Min(r, valid - 1);
                     ar[r] = tile + (r < valid ? r : valid - 1) * kp;
@@ -200,11 +210,15 @@ public sealed unsafe class Conv2DOptimized
                         }
                         cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
-                    for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
+                    for (int r = valid; r < mr; r++) cr[r] = cr[valid - 1];
                     GemmPlan p = _plans[g];
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
-                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
+                    {
+                        if (Isa != KernelIsa.Avx2) Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
+                        else if (valid == 1) Avx2Gemm.Tile1(p, ar[0], cr[0], w, bias, mult, left, rpos, rneg);
+                        else Avx2Gemm.Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
+                    }
                 }
             }
         }

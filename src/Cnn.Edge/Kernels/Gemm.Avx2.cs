@@ -1,22 +1,25 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Cnn.Edge.Kernels;
 
 /// <summary>
-/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums.
+/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums
+/// (8 rows x 32 channels on 512-bit vectors, <see cref="Tile8"/>).
 /// <list type="bullet">
-/// <item>Weights are packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int8 (<see cref="Pack"/>): one
-/// VPMOVSXBW of 16 bytes gives 8 channels x 2 consecutive k as int16.</item>
-/// <item>A tile's 4 rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
-/// VPBROADCASTD spreads over the 8 channels.</item>
+/// <item>Weights are widened and packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int16 (<see cref="Pack"/>):
+/// one 32-byte load is 8 channels x 2 consecutive k, one 64-byte load all 16 channels of the block.</item>
+/// <item>A tile's rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
+/// VPBROADCASTD spreads over the channels.</item>
 /// <item>VPMADDWD then adds a[2j] w[c][2j] + a[2j+1] w[c][2j+1] straight into channel c's int32 lane (|each| ≤ 2 * 128 * 128,
 /// no saturation); the accumulator of a channel is its final sum, exactly as the reference (int32 addition wraps
 /// the same way in any order).</item>
 /// </list>
-/// Per pair of k: 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
-/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers.
+/// Per pair of k (256-bit): 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
+/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers. 512-bit, 8 rows: 2 weight loads, 8 broadcasts,
+/// 16 VPMADDWD and 16 VPADDD for 512 (16 of the 32 zmm registers accumulate).
 /// </summary>
 internal static unsafe class Avx2Gemm
 {
@@ -28,19 +31,152 @@ internal static unsafe class Avx2Gemm
     /// </summary>
     internal static bool Use512 = Avx512BW.IsSupported;
 
-    /// <summary>Bytes of the packed weights of an N x K GEMM.</summary>
-    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2;
+    /// <summary>Bytes of the packed (int16) weights of an N x K GEMM.</summary>
+    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2 * sizeof(short);
 
-    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] layout; padding (channels ≥ N, k ≥ K) is zero.</summary>
+    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] int16 layout (in the bytes of <paramref name="packed"/>);
+    /// padding (channels ≥ N, k ≥ K) is zero.</summary>
     public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed)
     {
         int k2 = (k + 1) / 2;
-        packed.Clear();
+        Span<short> w16 = MemoryMarshal.Cast<sbyte, short>(packed);
+        w16.Clear();
         for (int c = 0; c < n; c++)
         {
             int blk = c / NB, lane = c % NB;
             for (int i = 0; i < k; i++)
-                packed[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+                w16[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+        }
+    }
+
+    /// <summary>
+    /// C[m, :] for m in [0, rows): A rows at a + m*aStride (K bytes each, read exactly), C rows at c + m*cStride;
+    /// tiles of 8 rows (<see cref="Tile8"/>), a last single row with <see cref="Tile1"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRows(GemmPlan p, sbyte* a, int aStride, int rows, sbyte* c, int cStride)
+    {
+        fixed (sbyte* w = p.W)
+        fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
+        {
+            sbyte** ar = stackalloc sbyte*[MR];
+            sbyte** cr = stackalloc sbyte*[MR];
+            for (int m0 = 0; m0 < rows; m0 += MR)
+            {
+                int valid = Math.Min(MR, rows - m0);
+                if (valid == 1)
+                {
+                    Tile1(p, a + (long)m0 * aStride, c + (long)m0 * cStride, w, bias, mult, left, rpos, rneg);
+                    break;
+                }
+                for (int r = 0; r < MR; r++)
+                {
+                    int row = m0 + Math.Min(r, valid - 1);
+                    ar[r] = a + (long)row * aStride;
+                    cr[r] = c + (long)row * cStride;
+                }
+                Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
+            }
+        }
+    }
+
+    /// <summary>Rows per tile of <see cref="Tile8"/>.</summary>
+    public const int MR = 8;
+
+    /// <summary>
+    /// Rows a[0..7] (K int8 each; rows ≥ <paramref name="rows"/> are not read) times every channel of the plan; writes
+    /// rows x N int8 results at c[r] + n. 512-bit: 8 rows x 32 channels per step; 256-bit: two 4-row <see cref="Tile256"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    public static void Tile8(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        // 8 rows of K int16: 8 * 2 * K bytes, 72 KB for a 3x3x512 convolution. Rows past `rows` hold stack garbage: their
+        // sums are computed and never stored.
+        int* x = stackalloc int[MR * k2];
+        for (int r = 0; r < rows; r++) Widen(a[r], k, (short*)(x + r * k2));
+        int blocks = (p.N + NB - 1) / NB;
+        if (Use512)
+        {
+            Tile512x8(p, x, k2, blocks, c, rows, (short*)w, bias, mult, left, rpos);
+            return;
+        }
+        Tile256(p, x, k2, blocks, c, Math.Min(rows, 4), w, bias, mult, left, rpos, null);
+        if (rows > 4) Tile256(p, x + 4 * k2, k2, blocks, c + 4, rows - 4, w, bias, mult, left, rpos, null);
+    }
+
+    /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile512x8(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
+    {
+        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2, x4 = x + 4 * k2, x5 = x + 5 * k2, x6 = x + 6 * k2, x7 = x + 7 * k2;
+        long blockShorts = (long)k2 * (NB * 2);
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift);
+        int blk = 0;
+        for (; blk + 2 <= blocks; blk += 2)
+        {
+            Vector512<int> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default;
+            Vector512<int> c01 = default, c11 = default, c21 = default, c31 = default, c41 = default, c51 = default, c61 = default, c71 = default;
+            short* wa = w + blk * blockShorts, wb = wa + blockShorts;
+            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
+            {
+                Vector512<short> w0 = Vector512.Load(wa), w1 = Vector512.Load(wb);
+                Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
+                c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x1[j]).AsInt16();
+                c10 += Avx512BW.MultiplyAddAdjacent(b, w0); c11 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x2[j]).AsInt16();
+                c20 += Avx512BW.MultiplyAddAdjacent(b, w0); c21 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x3[j]).AsInt16();
+                c30 += Avx512BW.MultiplyAddAdjacent(b, w0); c31 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x4[j]).AsInt16();
+                c40 += Avx512BW.MultiplyAddAdjacent(b, w0); c41 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x5[j]).AsInt16();
+                c50 += Avx512BW.MultiplyAddAdjacent(b, w0); c51 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x6[j]).AsInt16();
+                c60 += Avx512BW.MultiplyAddAdjacent(b, w0); c61 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x7[j]).AsInt16();
+                c70 += Avx512BW.MultiplyAddAdjacent(b, w0); c71 += Avx512BW.MultiplyAddAdjacent(b, w1);
+            }
+            int n0 = blk * NB, n1 = n0 + NB;
+            int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
+            Finish16(e, c00, n0, c[0] + n0, count0, bias, mult, left, rpos);
+            Finish16(e, c01, n1, c[0] + n1, count1, bias, mult, left, rpos);
+            Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos);
+            Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos);
+            if (rows > 2) { Finish16(e, c20, n0, c[2] + n0, count0, bias, mult, left, rpos); Finish16(e, c21, n1, c[2] + n1, count1, bias, mult, left, rpos); }
+            if (rows > 3) { Finish16(e, c30, n0, c[3] + n0, count0, bias, mult, left, rpos); Finish16(e, c31, n1, c[3] + n1, count1, bias, mult, left, rpos); }
+            if (rows > 4) { Finish16(e, c40, n0, c[4] + n0, count0, bias, mult, left, rpos); Finish16(e, c41, n1, c[4] + n1, count1, bias, mult, left, rpos); }
+            if (rows > 5) { Finish16(e, c50, n0, c[5] + n0, count0, bias, mult, left, rpos); Finish16(e, c51, n1, c[5] + n1, count1, bias, mult, left, rpos); }
+            if (rows > 6) { Finish16(e, c60, n0, c[6] + n0, count0, bias, mult, left, rpos); Finish16(e, c61, n1, c[6] + n1, count1, bias, mult, left, rpos); }
+            if (rows > 7) { Finish16(e, c70, n0, c[7] + n0, count0, bias, mult, left, rpos); Finish16(e, c71, n1, c[7] + n1, count1, bias, mult, left, rpos); }
+        }
+        if (blk < blocks)
+        {
+            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            short* wa = w + blk * blockShorts;
+            for (int j = 0; j < k2; j++, wa += NB * 2)
+            {
+                Vector512<short> w0 = Vector512.Load(wa);
+                c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
+                c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
+                c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
+                c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
+                c4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j]).AsInt16(), w0);
+                c5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j]).AsInt16(), w0);
+                c6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j]).AsInt16(), w0);
+                c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0);
+            }
+            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
+            Finish16(e, c0, n0, c[0] + n0, count, bias, mult, left, rpos);
+            Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
+            if (rows > 2) Finish16(e, c2, n0, c[2] + n0, count, bias, mult, left, rpos);
+            if (rows > 3) Finish16(e, c3, n0, c[3] + n0, count, bias, mult, left, rpos);
+            if (rows > 4) Finish16(e, c4, n0, c[4] + n0, count, bias, mult, left, rpos);
+            if (rows > 5) Finish16(e, c5, n0, c[5] + n0, count, bias, mult, left, rpos);
+            if (rows > 6) Finish16(e, c6, n0, c[6] + n0, count, bias, mult, left, rpos);
+            if (rows > 7) Finish16(e, c7, n0, c[7] + n0, count, bias, mult, left, rpos);
         }
     }
 
@@ -69,11 +205,11 @@ internal static unsafe class Avx2Gemm
         {
             Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
-            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            short* wb = (short*)w + (long)blk * k2 * (NB * 2);
             for (int j = 0; j < k2; j++, wb += NB * 2)
             {
-                Vector256<short> w0 = Avx2.ConvertToVector256Int16(wb);
-                Vector256<short> w1 = Avx2.ConvertToVector256Int16(wb + 16);
+                Vector256<short> w0 = Vector256.Load(wb);
+                Vector256<short> w1 = Vector256.Load(wb + 16);
                 Vector256<short> b = Vector256.Create(x0[j]).AsInt16();
                 c00 += Avx2.MultiplyAddAdjacent(b, w0); c01 += Avx2.MultiplyAddAdjacent(b, w1);
                 b = Vector256.Create(x1[j]).AsInt16();
@@ -96,18 +232,18 @@ internal static unsafe class Avx2Gemm
     private static void Tile512(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
         int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
-        long blockBytes = (long)k2 * (NB * 2);
+        long blockShorts = (long)k2 * (NB * 2);
         var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift);
         int blk = 0;
         for (; blk + 2 <= blocks; blk += 2)
         {
             Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector512<int> c20 = default, c21 = default, c30 = default, c31 = default;
-            sbyte* wa = w + blk * blockBytes, wb = wa + blockBytes;
+            short* wa = (short*)w + blk * blockShorts, wb = wa + blockShorts;
             for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
             {
-                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
-                Vector512<short> w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wb));
+                Vector512<short> w0 = Vector512.Load(wa);
+                Vector512<short> w1 = Vector512.Load(wb);
                 Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
                 c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
                 b = Vector512.Create(x1[j]).AsInt16();
@@ -140,10 +276,10 @@ internal static unsafe class Avx2Gemm
         if (blk < blocks)
         {
             Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
-            sbyte* wa = w + blk * blockBytes;
+            short* wa = (short*)w + blk * blockShorts;
             for (int j = 0; j < k2; j++, wa += NB * 2)
             {
-                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
+                Vector512<short> w0 = Vector512.Load(wa);
                 c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
                 c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
                 c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
@@ -169,23 +305,23 @@ internal static unsafe class Avx2Gemm
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> c0 = default, c1 = default, d0 = default, d1 = default;
-            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            short* wb = (short*)w + (long)blk * k2 * (NB * 2);
             int j = 0;
             // Two pairs per step in separate accumulators: the chain of VPADDD is then half as long.
             for (; j + 2 <= k2; j += 2, wb += NB * 4)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 16));
                 b = Vector256.Create(x[j + 1]).AsInt16();
-                d0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 32));
-                d1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 48));
+                d0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 32));
+                d1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 48));
             }
             if (j < k2)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 16));
             }
             int n0 = blk * NB;
             Finish16(p, c0 + d0, c1 + d1, n0, c + n0, Math.Min(NB, p.N - n0), bias, mult, left, rpos, rneg);
