@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Cnn.Edge.Kernels;
 
@@ -77,7 +79,9 @@ public sealed unsafe class Conv2DOptimized
                 bias.IsEmpty ? bias : bias.Slice(oc0, coutG),
                 multipliers.Slice(oc0, coutG), shifts.Slice(oc0, coutG), inZp, outZp, actMin, actMax);
         }
-        ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0]) : _mr * _plans[0].Kp;
+        ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
+            : isa == KernelIsa.Avx2 ? Avx2Gemm.MR * (k + 1) / 2 * sizeof(int) // 8 rows of K int16 (even)
+            : GemmPlan.MR * _plans[0].Kp;
     }
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
@@ -127,7 +131,8 @@ public sealed unsafe class Conv2DOptimized
         int p0 = unit0 * _mr, p1 = Math.Min(unit1 * _mr, Pixels);
         if (_kind == Kind.Gathered)
         {
-            RunGathered(input, output, scratch, p0, p1);
+            if (Isa == KernelIsa.Avx2) RunGatheredAvx2(input, output, scratch, p0, p1);
+            else RunGathered(input, output, scratch, p0, p1);
             return;
         }
         fixed (sbyte* x = input)
@@ -143,7 +148,92 @@ public sealed unsafe class Conv2DOptimized
         }
     }
 
-    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path.</summary>
+    /// <summary>
+    /// The gathered path on x86: receptive fields of 8 output pixels widened to int16 while they are gathered (16 channels
+    /// per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), straight into the rows <see cref="Avx2Gemm.TileWide8"/>
+    /// multiplies. Rows past the valid ones and the pad of an odd K keep stale values: their sums are never stored, and the
+    /// pad meets zero weights.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
+    {
+        ref readonly Conv2DShape s = ref _s;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
+        int k2 = (s.KernelHeight * s.KernelWidth * cg + 1) / 2;
+        int ohw = s.OutputHeight * s.OutputWidth;
+        const int mr = Avx2Gemm.MR;
+        fixed (sbyte* x = input)
+        fixed (sbyte* y = output)
+        fixed (byte* t = scratch)
+        {
+            int* rowsBuf = (int*)t;
+            sbyte** cr = stackalloc sbyte*[mr];
+            // (n, oy, ox) of pixel p0, then stepped pixel by pixel: no divisions per pixel (the 3-channel stems have 12,544 of them).
+            int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / s.OutputWidth, ox0 = p0 - n0 * ohw - oy0 * s.OutputWidth;
+            for (int m0 = p0; m0 < p1; m0 += mr)
+            {
+                int valid = Math.Min(mr, p1 - m0);
+                for (int g = 0; g < s.Groups; g++)
+                {
+                    int n = n0, oy = oy0, ox = ox0 - 1;
+                    for (int r = 0; r < valid; r++)
+                    {
+                        int pIndex = m0 + r;
+                        if (++ox == s.OutputWidth)
+                        {
+                            ox = 0;
+                            if (++oy == s.OutputHeight) { oy = 0; n++; }
+                        }
+                        short* dst = (short*)(rowsBuf + r * k2);
+                        sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
+                        int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
+                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
+                        for (int ky = 0; ky < s.KernelHeight; ky++)
+                        {
+                            int iy = iy0 + ky * s.DilationH;
+                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
+                            {
+                                int count = s.KernelWidth * cg;
+                                WidenCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, count);
+                                dst += count;
+                                continue;
+                            }
+                            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
+                            {
+                                int ix = ix0 + kx * s.DilationW;
+                                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
+                                    WidenCopy(inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels, dst, cg);
+                                else
+                                    new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
+                            }
+                        }
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
+                    }
+                    GemmPlan p = _plans[g];
+                    fixed (sbyte* w = p.W)
+                    fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos)
+                        Avx2Gemm.TileWide8(p, rowsBuf, k2, cr, valid, w, bias, mult, left, rpos);
+                    if (g == s.Groups - 1) { n0 = n; oy0 = oy; ox0 = ox + 1; }
+                }
+            }
+        }
+    }
+
+    /// <summary>count int8 to int16: 16 per VPMOVSXBW, the tail as the last 16 again (count ≥ 16), else one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WidenCopy(sbyte* src, short* dst, int count)
+    {
+        if (count < 16)
+        {
+            for (int i = 0; i < count; i++) dst[i] = src[i];
+            return;
+        }
+        int j = 0;
+        for (; j + 16 <= count; j += 16) Avx2.ConvertToVector256Int16(src + j).Store(dst + j);
+        if (j < count) Avx2.ConvertToVector256Int16(src + count - 16).Store(dst + count - 16);
+    }
+
+    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
@@ -157,15 +247,14 @@ public sealed unsafe class Conv2DOptimized
         fixed (byte* t = scratch)
         {
             sbyte* tile = (sbyte*)t;
-            int mr = _mr;
-            sbyte** ar = stackalloc sbyte*[Avx2Gemm.MR];
-            sbyte** cr = stackalloc sbyte*[Avx2Gemm.MR];
-            int* pix = stackalloc int[Avx2Gemm.MR];
-            new Span<sbyte>(tile, mr * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
-            for (int m0 = p0; m0 < p1; m0 += mr)
+            sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
+            sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
+            int* pix = stackalloc int[GemmPlan.MR];
+            new Span<sbyte>(tile, GemmPlan.MR * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
+            for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
             {
-                int valid = Math.Min(mr, p1 - m0);
-                for (int r = 0; r < mr; r++)
+                int valid = Math.Min(GemmPlan.MR, p1 - m0);
+                for (int r = 0; r < GemmPlan.MR; r++)
                 {
                     pix[r] = m0 + Math.Min(r, valid - 1);
                     ar[r] = tile + (r < valid ? r : valid - 1) * kp;
@@ -210,15 +299,11 @@ public sealed unsafe class Conv2DOptimized
                         }
                         cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
-                    for (int r = valid; r < mr; r++) cr[r] = cr[valid - 1];
+                    for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
                     GemmPlan p = _plans[g];
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
-                    {
-                        if (Isa != KernelIsa.Avx2) Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
-                        else if (valid == 1) Avx2Gemm.Tile1(p, ar[0], cr[0], w, bias, mult, left, rpos, rneg);
-                        else Avx2Gemm.Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
-                    }
+                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
                 }
             }
         }

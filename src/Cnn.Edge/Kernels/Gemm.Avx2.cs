@@ -96,6 +96,14 @@ internal static unsafe class Avx2Gemm
         // sums are computed and never stored.
         int* x = stackalloc int[MR * k2];
         for (int r = 0; r < rows; r++) Widen(a[r], k, (short*)(x + r * k2));
+        TileWide8(p, x, k2, c, rows, w, bias, mult, left, rpos);
+    }
+
+    /// <summary><see cref="Tile8"/> on rows already widened: row r is K int16 at x + r * k2 (int32 pairs; the pad of an odd K
+    /// may hold anything: it meets zero weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TileWide8(GemmPlan p, int* x, int k2, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
+    {
         int blocks = (p.N + NB - 1) / NB;
         if (Use512)
         {
@@ -143,8 +151,7 @@ internal static unsafe class Avx2Gemm
             int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
             Finish16(e, c00, n0, c[0] + n0, count0, bias, mult, left, rpos);
             Finish16(e, c01, n1, c[0] + n1, count1, bias, mult, left, rpos);
-            Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos);
-            Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos);
+            if (rows > 1) { Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos); Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos); }
             if (rows > 2) { Finish16(e, c20, n0, c[2] + n0, count0, bias, mult, left, rpos); Finish16(e, c21, n1, c[2] + n1, count1, bias, mult, left, rpos); }
             if (rows > 3) { Finish16(e, c30, n0, c[3] + n0, count0, bias, mult, left, rpos); Finish16(e, c31, n1, c[3] + n1, count1, bias, mult, left, rpos); }
             if (rows > 4) { Finish16(e, c40, n0, c[4] + n0, count0, bias, mult, left, rpos); Finish16(e, c41, n1, c[4] + n1, count1, bias, mult, left, rpos); }
@@ -170,7 +177,7 @@ internal static unsafe class Avx2Gemm
             }
             int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
             Finish16(e, c0, n0, c[0] + n0, count, bias, mult, left, rpos);
-            Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
+            if (rows > 1) Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
             if (rows > 2) Finish16(e, c2, n0, c[2] + n0, count, bias, mult, left, rpos);
             if (rows > 3) Finish16(e, c3, n0, c[3] + n0, count, bias, mult, left, rpos);
             if (rows > 4) Finish16(e, c4, n0, c[4] + n0, count, bias, mult, left, rpos);

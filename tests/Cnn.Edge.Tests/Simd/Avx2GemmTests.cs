@@ -9,6 +9,7 @@ namespace Cnn.Edge.Tests.Simd;
 /// 1 to 4 rows (FullyConnected batch and tile tails), left shifts in some channels only. Also FC split into channel parts,
 /// and the convolution tiles of 8 pixels.
 /// </summary>
+[Collection(Avx2Switches.Name)] // they flip Avx2Gemm.Use512 and Conv2DOptimized.UseWinograd: never at the same time
 public class Avx2GemmTests
 {
     [Theory]
@@ -95,4 +96,11 @@ public class Avx2GemmTests
             Conv2DOptimized.UseWinograd = savedWinograd;
         }
     }
+}
+
+/// <summary>The tests that switch the x86 kernels' static options run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Avx2Switches
+{
+    public const string Name = "x86 kernel switches";
 }

@@ -9,6 +9,7 @@ namespace Cnn.Edge.Tests.Simd;
 /// (partial tiles), every padding, batches, tile counts around the 16-tile work unit, scratch full of garbage, and any
 /// split of the work units (threads); the int32 bound at its edge (all weights and inputs -128) and just past it (fallback).
 /// </summary>
+[Collection(Avx2Switches.Name)] // they flip Avx2Gemm.Use512 and Conv2DOptimized.UseWinograd: never at the same time
 public class WinogradTests
 {
     [Theory]
