@@ -188,21 +188,11 @@ internal static unsafe class Avx2Gemm
     }
 
     /// <summary>
-    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> may repeat a valid row) times every channel of the plan;
-    /// writes rows x N int8 results at c[r] + n. Reads exactly K bytes per row.
+    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> are not read) times every channel of the plan;
+    /// writes rows x N int8 results at c[r] + n (<see cref="Tile8"/> with at most 4 rows).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    [SkipLocalsInit]
     public static void Tile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
-    {
-        int k = p.K, k2 = (k + 1) / 2;
-        // 4 rows of K int16 (as K/2 int32 pairs): at most 4 * 2 * K bytes, 36 KB for a 3x3x512 convolution.
-        int* x = stackalloc int[4 * k2];
-        for (int r = 0; r < 4; r++) Widen(a[r], k, (short*)(x + r * k2));
-        int blocks = (p.N + NB - 1) / NB;
-        if (Use512) Tile512(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
-        else Tile256(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
-    }
+        => Tile8(p, a, c, rows, w, bias, mult, left, rpos);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile256(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
@@ -231,72 +221,6 @@ internal static unsafe class Avx2Gemm
             if (rows > 1) Finish16(p, c10, c11, n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
             if (rows > 2) Finish16(p, c20, c21, n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
             if (rows > 3) Finish16(p, c30, c31, n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
-        }
-    }
-
-    /// <summary>AVX-512BW: two blocks of 16 channels per step (8 zmm accumulators), then a last single block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
-    {
-        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
-        long blockShorts = (long)k2 * (NB * 2);
-        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift);
-        int blk = 0;
-        for (; blk + 2 <= blocks; blk += 2)
-        {
-            Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default;
-            Vector512<int> c20 = default, c21 = default, c30 = default, c31 = default;
-            short* wa = (short*)w + blk * blockShorts, wb = wa + blockShorts;
-            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
-            {
-                Vector512<short> w0 = Vector512.Load(wa);
-                Vector512<short> w1 = Vector512.Load(wb);
-                Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
-                c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x1[j]).AsInt16();
-                c10 += Avx512BW.MultiplyAddAdjacent(b, w0); c11 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x2[j]).AsInt16();
-                c20 += Avx512BW.MultiplyAddAdjacent(b, w0); c21 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x3[j]).AsInt16();
-                c30 += Avx512BW.MultiplyAddAdjacent(b, w0); c31 += Avx512BW.MultiplyAddAdjacent(b, w1);
-            }
-            int n0 = blk * NB, n1 = n0 + NB;
-            int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
-            Finish16(e, c00, n0, c[0] + n0, count0, bias, mult, left, rpos);
-            Finish16(e, c01, n1, c[0] + n1, count1, bias, mult, left, rpos);
-            if (rows > 1)
-            {
-                Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos);
-                Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos);
-            }
-            if (rows > 2)
-            {
-                Finish16(e, c20, n0, c[2] + n0, count0, bias, mult, left, rpos);
-                Finish16(e, c21, n1, c[2] + n1, count1, bias, mult, left, rpos);
-            }
-            if (rows > 3)
-            {
-                Finish16(e, c30, n0, c[3] + n0, count0, bias, mult, left, rpos);
-                Finish16(e, c31, n1, c[3] + n1, count1, bias, mult, left, rpos);
-            }
-        }
-        if (blk < blocks)
-        {
-            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
-            short* wa = (short*)w + blk * blockShorts;
-            for (int j = 0; j < k2; j++, wa += NB * 2)
-            {
-                Vector512<short> w0 = Vector512.Load(wa);
-                c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
-                c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
-                c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
-                c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
-            }
-            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            Finish16(e, c0, n0, c[0] + n0, count, bias, mult, left, rpos);
-            if (rows > 1) Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
-            if (rows > 2) Finish16(e, c2, n0, c[2] + n0, count, bias, mult, left, rpos);
-            if (rows > 3) Finish16(e, c3, n0, c[3] + n0, count, bias, mult, left, rpos);
         }
     }
 
