@@ -80,7 +80,7 @@ internal sealed unsafe class WinogradConv3x3
         _inZp = (sbyte)inZp;
         _u = new short[Positions * np * _k2 * 2];
         _bias = new int[np]; _mult = new int[np]; _left = new int[np]; _rpos = new int[np];
-        bool anyLeft = false;
+        bool anyLeft = false, minMultiplier = false;
         Span<int> u = stackalloc int[Positions];
         Span<int> t = stackalloc int[12];
         for (int oc = 0; oc < cout; oc++)
@@ -109,8 +109,9 @@ internal sealed unsafe class WinogradConv3x3
             _left[oc] = Math.Max(shifts[oc], 0);
             _rpos[oc] = Math.Max(-shifts[oc], 0);
             anyLeft |= shifts[oc] > 0;
+            minMultiplier |= multipliers[oc] == int.MinValue;
         }
-        _epilogue = new Avx2Epilogue(outZp, actMin, actMax, anyLeft);
+        _epilogue = new Avx2Epilogue(outZp, actMin, actMax, anyLeft, minMultiplier);
     }
 
     public int WorkUnits => _tileBlocks * _splits;

@@ -120,7 +120,7 @@ internal static unsafe class Avx2Gemm
     {
         int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2, x4 = x + 4 * k2, x5 = x + 5 * k2, x6 = x + 6 * k2, x7 = x + 7 * k2;
         long blockShorts = (long)k2 * (NB * 2);
-        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift);
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
         int blk = 0;
         for (; blk + 2 <= blocks; blk += 2)
         {
@@ -273,7 +273,7 @@ internal static unsafe class Avx2Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
         int* bias, int* mult, int* left, int* rpos, int* rneg)
-        => Finish16(new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift), lo8, hi8, n0, dst, count, bias, mult, left, rpos);
+        => Finish16(new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier), lo8, hi8, n0, dst, count, bias, mult, left, rpos);
 
     /// <summary>Accumulators of channels [n0, n0 + 16) (lo8: the first 8) plus bias[n0..], requantized with the per-channel
     /// parameters at n0, zero point, clamp; stores <paramref name="count"/> bytes at dst.</summary>
@@ -297,7 +297,7 @@ internal static unsafe class Avx2Gemm
     internal static void Finish16(in Avx2Epilogue e, Vector512<int> acc, int n0, sbyte* dst, int count, int* bias, int* mult, int* left, int* rpos)
     {
         Vector512<int> v = Requant16(acc + Vector512.Load(bias + n0), Vector512.Load(mult + n0),
-            Vector512.Load((uint*)left + n0), Vector512.Load((uint*)rpos + n0), e.AnyLeftShift) + Vector512.Create(e.OutZp);
+            Vector512.Load((uint*)left + n0), Vector512.Load((uint*)rpos + n0), e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
         v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
         Vector128<sbyte> packed = Avx512F.ConvertToVector128SByteWithSaturation(v);
         if (count == NB) packed.Store(dst);
@@ -306,7 +306,7 @@ internal static unsafe class Avx2Gemm
 
     /// <summary>Sixteen lanes of <see cref="Requantize.Apply"/>: <see cref="Requant8"/> on 512-bit vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r, bool anyLeft)
+    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r, bool anyLeft, bool minMultiplier)
     {
         if (anyLeft)
         {
@@ -320,8 +320,11 @@ internal static unsafe class Avx2Gemm
         Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx512F.ShiftRightLogical(m.AsInt64(), 32).AsInt32()) + nudge;
         Vector512<int> h = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)).AsInt32(),
             Avx512F.ShiftLeftLogical(odd, 1).AsInt32(), Avx512F.ShiftRightLogical(even, 31).AsInt32());
-        Vector512<int> minValue = Vector512.Create(int.MinValue);
-        h = Vector512.ConditionalSelect(Vector512.Equals(x, minValue) & Vector512.Equals(m, minValue), Vector512.Create(int.MaxValue), h);
+        if (minMultiplier)
+        {
+            Vector512<int> minValue = Vector512.Create(int.MinValue);
+            h = Vector512.ConditionalSelect(Vector512.Equals(x, minValue) & Vector512.Equals(m, minValue), Vector512.Create(int.MaxValue), h);
+        }
         Vector512<int> mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, r) - Vector512<int>.One;
         Vector512<int> remainder = h & mask;
         Vector512<int> threshold = Avx512F.ShiftRightArithmetic(mask, 1) - Avx512F.ShiftRightArithmetic(h, 31);
@@ -369,4 +372,6 @@ internal static unsafe class Avx2Gemm
 }
 
 /// <summary>The per-layer constants of <see cref="Avx2Gemm.Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
-internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift);
+/// <param name="AnyMinMultiplier">Some channel's multiplier is int.MinValue, so SQRDMULH can saturate (never from
+/// <see cref="Requantize.QuantizeMultiplier"/>, whose multipliers are ≥ 2^30; the 512-bit epilogue skips the test otherwise).</param>
+internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift, bool AnyMinMultiplier = true);

@@ -24,6 +24,8 @@ internal sealed class GemmPlan
     public readonly int OutZp, ActMin, ActMax;
     /// <summary>Some channel has a positive shift (a left shift before the multiply); the AVX2 kernel skips that step otherwise.</summary>
     public readonly bool AnyLeftShift;
+    /// <summary>Some channel's multiplier is int.MinValue (the only SQRDMULH saturation; the 512-bit epilogue tests for it only then).</summary>
+    public readonly bool AnyMinMultiplier;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
@@ -85,6 +87,7 @@ internal sealed class GemmPlan
             Mult[c] = multipliers[c];
             Left[c] = Math.Max(shifts[c], 0);
             AnyLeftShift |= shifts[c] > 0;
+            AnyMinMultiplier |= multipliers[c] == int.MinValue;
             RightPos[c] = Math.Max(-shifts[c], 0);
             RightNeg[c] = -RightPos[c];
         }

@@ -52,6 +52,41 @@ public class Avx2GemmTests
         }
     }
 
+    /// <summary>A multiplier of int.MinValue (not from QuantizeMultiplier, but legal) meeting an accumulator of int.MinValue: the one
+    /// SQRDMULH saturation, which the epilogue tests only for such layers.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SaturatingMultiplierMatchesTheReference(bool use512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        bool saved = Avx2Gemm.Use512;
+        Avx2Gemm.Use512 = use512;
+        try
+        {
+            var rng = new Random(77);
+            var s = new FullyConnectedShape(3, 40, 20);
+            sbyte[] x = RandomInt8(rng, 3 * 40), wt = RandomInt8(rng, 20 * 40);
+            int[] bias = Enumerable.Range(0, 20).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+            (int[] mult, int[] shift) = RandomMultipliers(rng, 20, 0);
+            Array.Clear(wt, 3 * 40, 40); // channel 3: acc = bias = int.MinValue exactly
+            bias[3] = int.MinValue; mult[3] = int.MinValue; shift[3] = -1;
+            mult[5] = int.MinValue; shift[5] = -20;
+            var expected = new sbyte[3 * 20];
+            FullyConnectedReference.Run(s, x, 5, wt, bias, mult, shift, -3, -128, 127, expected);
+            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, 5, -3, -128, 127)!;
+            var got = new sbyte[expected.Length];
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+            Assert.Equal(expected, got);
+            Assert.Equal(127, expected[3]); // the saturated product, requantized
+        }
+        finally
+        {
+            Avx2Gemm.Use512 = saved;
+        }
+    }
+
     /// <summary>
     /// The convolution drivers of the x86 kernel (8-pixel tiles of <see cref="Avx2Gemm.Tile8"/>, a last single pixel with
     /// Tile1): pointwise rows read in place and gathered receptive fields (the 3x3 stride-1 ones too, with Winograd off),
