@@ -149,15 +149,25 @@ internal static unsafe class Avx2Gemm
             }
             int n0 = blk * NB, n1 = n0 + NB;
             int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
-            Finish16(e, c00, n0, c[0] + n0, count0, bias, mult, left, rpos);
-            Finish16(e, c01, n1, c[0] + n1, count1, bias, mult, left, rpos);
-            if (rows > 1) { Finish16(e, c10, n0, c[1] + n0, count0, bias, mult, left, rpos); Finish16(e, c11, n1, c[1] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 2) { Finish16(e, c20, n0, c[2] + n0, count0, bias, mult, left, rpos); Finish16(e, c21, n1, c[2] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 3) { Finish16(e, c30, n0, c[3] + n0, count0, bias, mult, left, rpos); Finish16(e, c31, n1, c[3] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 4) { Finish16(e, c40, n0, c[4] + n0, count0, bias, mult, left, rpos); Finish16(e, c41, n1, c[4] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 5) { Finish16(e, c50, n0, c[5] + n0, count0, bias, mult, left, rpos); Finish16(e, c51, n1, c[5] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 6) { Finish16(e, c60, n0, c[6] + n0, count0, bias, mult, left, rpos); Finish16(e, c61, n1, c[6] + n1, count1, bias, mult, left, rpos); }
-            if (rows > 7) { Finish16(e, c70, n0, c[7] + n0, count0, bias, mult, left, rpos); Finish16(e, c71, n1, c[7] + n1, count1, bias, mult, left, rpos); }
+            // Block by block, its requantization parameters loaded once for the 8 rows (12 + 16 of the 32 zmm registers).
+            var q = new Requant16Params(n0, bias, mult, left, rpos);
+            q.Finish(e, c00, c[0] + n0, count0);
+            if (rows > 1) q.Finish(e, c10, c[1] + n0, count0);
+            if (rows > 2) q.Finish(e, c20, c[2] + n0, count0);
+            if (rows > 3) q.Finish(e, c30, c[3] + n0, count0);
+            if (rows > 4) q.Finish(e, c40, c[4] + n0, count0);
+            if (rows > 5) q.Finish(e, c50, c[5] + n0, count0);
+            if (rows > 6) q.Finish(e, c60, c[6] + n0, count0);
+            if (rows > 7) q.Finish(e, c70, c[7] + n0, count0);
+            q = new Requant16Params(n1, bias, mult, left, rpos);
+            q.Finish(e, c01, c[0] + n1, count1);
+            if (rows > 1) q.Finish(e, c11, c[1] + n1, count1);
+            if (rows > 2) q.Finish(e, c21, c[2] + n1, count1);
+            if (rows > 3) q.Finish(e, c31, c[3] + n1, count1);
+            if (rows > 4) q.Finish(e, c41, c[4] + n1, count1);
+            if (rows > 5) q.Finish(e, c51, c[5] + n1, count1);
+            if (rows > 6) q.Finish(e, c61, c[6] + n1, count1);
+            if (rows > 7) q.Finish(e, c71, c[7] + n1, count1);
         }
         if (blk < blocks)
         {
@@ -176,14 +186,15 @@ internal static unsafe class Avx2Gemm
                 c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0);
             }
             int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            Finish16(e, c0, n0, c[0] + n0, count, bias, mult, left, rpos);
-            if (rows > 1) Finish16(e, c1, n0, c[1] + n0, count, bias, mult, left, rpos);
-            if (rows > 2) Finish16(e, c2, n0, c[2] + n0, count, bias, mult, left, rpos);
-            if (rows > 3) Finish16(e, c3, n0, c[3] + n0, count, bias, mult, left, rpos);
-            if (rows > 4) Finish16(e, c4, n0, c[4] + n0, count, bias, mult, left, rpos);
-            if (rows > 5) Finish16(e, c5, n0, c[5] + n0, count, bias, mult, left, rpos);
-            if (rows > 6) Finish16(e, c6, n0, c[6] + n0, count, bias, mult, left, rpos);
-            if (rows > 7) Finish16(e, c7, n0, c[7] + n0, count, bias, mult, left, rpos);
+            var q = new Requant16Params(n0, bias, mult, left, rpos);
+            q.Finish(e, c0, c[0] + n0, count);
+            if (rows > 1) q.Finish(e, c1, c[1] + n0, count);
+            if (rows > 2) q.Finish(e, c2, c[2] + n0, count);
+            if (rows > 3) q.Finish(e, c3, c[3] + n0, count);
+            if (rows > 4) q.Finish(e, c4, c[4] + n0, count);
+            if (rows > 5) q.Finish(e, c5, c[5] + n0, count);
+            if (rows > 6) q.Finish(e, c6, c[6] + n0, count);
+            if (rows > 7) q.Finish(e, c7, c[7] + n0, count);
         }
     }
 
@@ -291,22 +302,18 @@ internal static unsafe class Avx2Gemm
         else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
     }
 
-    /// <summary>The 512-bit <see cref="Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>:
-    /// one <see cref="Requant16"/> and VPMOVSDB (a saturating narrow commutes with a clamp inside [-128, 127]).</summary>
+    /// <summary>The 512-bit <see cref="Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Finish16(in Avx2Epilogue e, Vector512<int> acc, int n0, sbyte* dst, int count, int* bias, int* mult, int* left, int* rpos)
-    {
-        Vector512<int> v = Requant16(acc + Vector512.Load(bias + n0), Vector512.Load(mult + n0),
-            Vector512.Load((uint*)left + n0), Vector512.Load((uint*)rpos + n0), e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
-        v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
-        Vector128<sbyte> packed = Avx512F.ConvertToVector128SByteWithSaturation(v);
-        if (count == NB) packed.Store(dst);
-        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
-    }
+        => new Requant16Params(n0, bias, mult, left, rpos).Finish(e, acc, dst, count);
 
-    /// <summary>Sixteen lanes of <see cref="Requantize.Apply"/>: <see cref="Requant8"/> on 512-bit vectors.</summary>
+    /// <summary>
+    /// Sixteen lanes of <see cref="Requantize.Apply"/>: <see cref="Requant8"/> on 512-bit vectors, with the rounding mask
+    /// 2^r - 1 and its half precomputed per channel (<see cref="Requant16Params"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r, bool anyLeft, bool minMultiplier)
+    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r,
+        Vector512<int> mask, Vector512<int> half, bool anyLeft, bool minMultiplier)
     {
         if (anyLeft)
         {
@@ -325,9 +332,9 @@ internal static unsafe class Avx2Gemm
             Vector512<int> minValue = Vector512.Create(int.MinValue);
             h = Vector512.ConditionalSelect(Vector512.Equals(x, minValue) & Vector512.Equals(m, minValue), Vector512.Create(int.MaxValue), h);
         }
-        Vector512<int> mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, r) - Vector512<int>.One;
+        // Rounding divide by 2^r, ties away from zero: remainder > half + (h < 0).
         Vector512<int> remainder = h & mask;
-        Vector512<int> threshold = Avx512F.ShiftRightArithmetic(mask, 1) - Avx512F.ShiftRightArithmetic(h, 31);
+        Vector512<int> threshold = half - Avx512F.ShiftRightArithmetic(h, 31);
         return Avx512F.ShiftRightArithmeticVariable(h, r) - Vector512.GreaterThan(remainder, threshold);
     }
 
@@ -375,3 +382,33 @@ internal static unsafe class Avx2Gemm
 /// <param name="AnyMinMultiplier">Some channel's multiplier is int.MinValue, so SQRDMULH can saturate (never from
 /// <see cref="Requantize.QuantizeMultiplier"/>, whose multipliers are ≥ 2^30; the 512-bit epilogue skips the test otherwise).</param>
 internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift, bool AnyMinMultiplier = true);
+
+/// <summary>The requantization parameters of 16 channels from n0, in registers: loaded once, applied to any number of rows.</summary>
+internal readonly unsafe struct Requant16Params
+{
+    private readonly Vector512<int> _bias, _mult, _mask, _half;
+    private readonly Vector512<uint> _left, _right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Requant16Params(int n0, int* bias, int* mult, int* left, int* rpos)
+    {
+        _bias = Vector512.Load(bias + n0);
+        _mult = Vector512.Load(mult + n0);
+        _left = Vector512.Load((uint*)left + n0);
+        _right = Vector512.Load((uint*)rpos + n0);
+        _mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, _right) - Vector512<int>.One;
+        _half = Avx512F.ShiftRightArithmetic(_mask, 1);
+    }
+
+    /// <summary>acc plus bias, requantized, plus the zero point, clamped; VPMOVSDB (a saturating narrow commutes with a clamp
+    /// inside [-128, 127]); stores <paramref name="count"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count)
+    {
+        Vector512<int> v = Avx2Gemm.Requant16(acc + _bias, _mult, _left, _right, _mask, _half, e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
+        v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
+        Vector128<sbyte> packed = Avx512F.ConvertToVector128SByteWithSaturation(v);
+        if (count == Avx2Gemm.NB) packed.Store(dst);
+        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+    }
+}
