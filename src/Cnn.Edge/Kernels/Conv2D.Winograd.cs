@@ -133,11 +133,14 @@ internal sealed unsafe class WinogradConv3x3
             int* m = v + Positions * _t * _k2;
             bool use512 = Avx2Gemm.Use512;
             long blockShorts = (long)_k2 * 32;
+            int transformed = -1; // the tile block whose V the scratch holds (consecutive units of one block share it)
             for (int unit = unit0; unit < unit1; unit++)
             {
                 int tb = unit / _splits, split = unit - tb * _splits;
                 int q0 = tb * _t, count = Math.Min(_t, _tiles - q0);
-                for (int i = 0; i < count; i++) TransformInput(x, q0 + i, (short*)(v + i * _k2));
+                if (tb != transformed)
+                    for (int i = 0; i < count; i++) TransformInput(x, q0 + i, (short*)(v + i * _k2));
+                transformed = tb;
                 int c1 = (int)((long)_chunks * (split + 1) / _splits);
                 for (int b0 = 2 * (int)((long)_chunks * split / _splits); b0 < 2 * c1; b0 += 2)
                 {
@@ -242,12 +245,13 @@ internal sealed unsafe class WinogradConv3x3
             if (Avx2Gemm.Use512)
             {
                 Transform16(mb, ps, out Vector512<int> z00, out Vector512<int> z01, out Vector512<int> z10, out Vector512<int> z11);
-                Avx2Gemm.Finish16(_epilogue, z00, n0, y00 + n0, count, bias, mult, left, rpos);
-                if (right) Avx2Gemm.Finish16(_epilogue, z01, n0, y00 + cout + n0, count, bias, mult, left, rpos);
+                var rq = new Requant16Params(n0, bias, mult, left, rpos);
+                rq.Finish(_epilogue, z00, y00 + n0, count);
+                if (right) rq.Finish(_epilogue, z01, y00 + cout + n0, count);
                 if (down)
                 {
-                    Avx2Gemm.Finish16(_epilogue, z10, n0, y10 + n0, count, bias, mult, left, rpos);
-                    if (right) Avx2Gemm.Finish16(_epilogue, z11, n0, y10 + cout + n0, count, bias, mult, left, rpos);
+                    rq.Finish(_epilogue, z10, y10 + n0, count);
+                    if (right) rq.Finish(_epilogue, z11, y10 + cout + n0, count);
                 }
                 continue;
             }
