@@ -151,8 +151,8 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>
     /// The gathered path on x86: receptive fields of 8 output pixels widened to int16 while they are gathered (16 channels
     /// per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), straight into the rows <see cref="Avx2Gemm.TileWide8"/>
-    /// multiplies. Rows past the valid ones and the pad of an odd K keep stale values: their sums are never stored, and the
-    /// pad meets zero weights.
+    /// multiplies (rows past the valid ones are read as the last valid row). The pad of an odd K keeps a stale value: it meets
+    /// zero weights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)

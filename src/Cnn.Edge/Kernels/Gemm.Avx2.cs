@@ -92,9 +92,9 @@ internal static unsafe class Avx2Gemm
     public static void Tile8(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
     {
         int k = p.K, k2 = (k + 1) / 2;
-        // 8 rows of K int16: 8 * 2 * K bytes, 72 KB for a 3x3x512 convolution. Rows past `rows` hold stack garbage: their
-        // sums are computed and never stored.
-        int* x = stackalloc int[MR * k2];
+        // The valid rows of K int16: at most 8 * 2 * K bytes, 72 KB for a 3x3x512 convolution (a FullyConnected batch of
+        // up to 4 takes half). The kernels read rows past `rows` as the last valid one and never store their sums.
+        int* x = stackalloc int[rows * k2];
         for (int r = 0; r < rows; r++) Widen(a[r], k, (short*)(x + r * k2));
         TileWide8(p, x, k2, c, rows, w, bias, mult, left, rpos);
     }
@@ -118,7 +118,9 @@ internal static unsafe class Avx2Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile512x8(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
     {
-        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2, x4 = x + 4 * k2, x5 = x + 5 * k2, x6 = x + 6 * k2, x7 = x + 7 * k2;
+        int last = rows - 1; // rows past it alias the last valid one (Tile8 widens only the valid rows)
+        int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
+        int* x4 = x + Math.Min(4, last) * k2, x5 = x + Math.Min(5, last) * k2, x6 = x + Math.Min(6, last) * k2, x7 = x + Math.Min(7, last) * k2;
         long blockShorts = (long)k2 * (NB * 2);
         var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
         int blk = 0;
@@ -208,7 +210,8 @@ internal static unsafe class Avx2Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile256(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
-        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
+        int last = rows - 1; // rows past it alias the last valid one
+        int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
