@@ -152,24 +152,8 @@ internal static unsafe class Avx2Gemm
             int n0 = blk * NB, n1 = n0 + NB;
             int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
             // Block by block, its requantization parameters loaded once for the 8 rows (12 + 16 of the 32 zmm registers).
-            var q = new Requant16Params(n0, bias, mult, left, rpos);
-            q.Finish(e, c00, c[0] + n0, count0);
-            if (rows > 1) q.Finish(e, c10, c[1] + n0, count0);
-            if (rows > 2) q.Finish(e, c20, c[2] + n0, count0);
-            if (rows > 3) q.Finish(e, c30, c[3] + n0, count0);
-            if (rows > 4) q.Finish(e, c40, c[4] + n0, count0);
-            if (rows > 5) q.Finish(e, c50, c[5] + n0, count0);
-            if (rows > 6) q.Finish(e, c60, c[6] + n0, count0);
-            if (rows > 7) q.Finish(e, c70, c[7] + n0, count0);
-            q = new Requant16Params(n1, bias, mult, left, rpos);
-            q.Finish(e, c01, c[0] + n1, count1);
-            if (rows > 1) q.Finish(e, c11, c[1] + n1, count1);
-            if (rows > 2) q.Finish(e, c21, c[2] + n1, count1);
-            if (rows > 3) q.Finish(e, c31, c[3] + n1, count1);
-            if (rows > 4) q.Finish(e, c41, c[4] + n1, count1);
-            if (rows > 5) q.Finish(e, c51, c[5] + n1, count1);
-            if (rows > 6) q.Finish(e, c61, c[6] + n1, count1);
-            if (rows > 7) q.Finish(e, c71, c[7] + n1, count1);
+            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count0, rows, c00, c10, c20, c30, c40, c50, c60, c70);
+            Finish8Rows(e, new Requant16Params(n1, bias, mult, left, rpos), c, n1, count1, rows, c01, c11, c21, c31, c41, c51, c61, c71);
         }
         if (blk < blocks)
         {
@@ -188,16 +172,23 @@ internal static unsafe class Avx2Gemm
                 c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0);
             }
             int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            var q = new Requant16Params(n0, bias, mult, left, rpos);
-            q.Finish(e, c0, c[0] + n0, count);
-            if (rows > 1) q.Finish(e, c1, c[1] + n0, count);
-            if (rows > 2) q.Finish(e, c2, c[2] + n0, count);
-            if (rows > 3) q.Finish(e, c3, c[3] + n0, count);
-            if (rows > 4) q.Finish(e, c4, c[4] + n0, count);
-            if (rows > 5) q.Finish(e, c5, c[5] + n0, count);
-            if (rows > 6) q.Finish(e, c6, c[6] + n0, count);
-            if (rows > 7) q.Finish(e, c7, c[7] + n0, count);
+            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count, rows, c0, c1, c2, c3, c4, c5, c6, c7);
         }
+    }
+
+    /// <summary>The epilogue of channels [n0, n0 + 16) of rows [0, rows) (≤ 8), whose sums are r0..r7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish8Rows(in Avx2Epilogue e, in Requant16Params q, sbyte** c, int n0, int count, int rows,
+        Vector512<int> r0, Vector512<int> r1, Vector512<int> r2, Vector512<int> r3, Vector512<int> r4, Vector512<int> r5, Vector512<int> r6, Vector512<int> r7)
+    {
+        q.Finish(e, r0, c[0] + n0, count);
+        if (rows > 1) q.Finish(e, r1, c[1] + n0, count);
+        if (rows > 2) q.Finish(e, r2, c[2] + n0, count);
+        if (rows > 3) q.Finish(e, r3, c[3] + n0, count);
+        if (rows > 4) q.Finish(e, r4, c[4] + n0, count);
+        if (rows > 5) q.Finish(e, r5, c[5] + n0, count);
+        if (rows > 6) q.Finish(e, r6, c[6] + n0, count);
+        if (rows > 7) q.Finish(e, r7, c[7] + n0, count);
     }
 
     /// <summary>
