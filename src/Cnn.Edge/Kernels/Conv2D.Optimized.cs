@@ -346,7 +346,7 @@ public sealed unsafe class FullyConnectedOptimized
             int n1 = Math.Min(s.OutputChannels, (int)((long)groups * (i + 1) / parts) * GemmPlan.NR);
             _n0[i] = n0;
             _plans[i] = new GemmPlan(isa, n1 - n0, k, weights.Slice(n0 * k, (n1 - n0) * k), bias.IsEmpty ? bias : bias.Slice(n0, n1 - n0),
-                multipliers.Slice(n0, n1 - n0), shifts.Slice(n0, n1 - n0), inZp, outZp, actMin, actMax);
+                multipliers.Slice(n0, n1 - n0), shifts.Slice(n0, n1 - n0), inZp, outZp, actMin, actMax, oneRow: s.Batch == 1);
         }
         ScratchBytes = Int8Gemm.RowsScratchBytes(_plans[0]);
     }

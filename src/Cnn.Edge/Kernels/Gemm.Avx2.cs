@@ -31,21 +31,25 @@ internal static unsafe class Avx2Gemm
     /// </summary>
     internal static bool Use512 = Avx512BW.IsSupported;
 
-    /// <summary>Bytes of the packed (int16) weights of an N x K GEMM.</summary>
-    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2 * sizeof(short);
+    /// <summary>Bytes of the packed weights of an N x K GEMM (int16, or int8 when <paramref name="narrow"/>).</summary>
+    public static int PackedBytes(int n, int k, bool narrow = false) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2 * (narrow ? 1 : sizeof(short));
 
-    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] int16 layout (in the bytes of <paramref name="packed"/>);
-    /// padding (channels ≥ N, k ≥ K) is zero.</summary>
-    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed)
+    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] int16 layout (in the bytes of <paramref name="packed"/>),
+    /// or the same layout in int8 when <paramref name="narrow"/>; padding (channels ≥ N, k ≥ K) is zero.</summary>
+    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed, bool narrow = false)
     {
         int k2 = (k + 1) / 2;
         Span<short> w16 = MemoryMarshal.Cast<sbyte, short>(packed);
-        w16.Clear();
+        packed.Clear();
         for (int c = 0; c < n; c++)
         {
             int blk = c / NB, lane = c % NB;
             for (int i = 0; i < k; i++)
-                w16[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+            {
+                int at = ((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1);
+                if (narrow) packed[at] = weights[c * k + i];
+                else w16[at] = weights[c * k + i];
+            }
         }
     }
 
@@ -234,6 +238,29 @@ internal static unsafe class Avx2Gemm
     [SkipLocalsInit]
     public static void Tile1(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
+        if (p.NarrowWeights) Tile1<Int8Weights>(p, a, c, w, bias, mult, left, rpos, rneg);
+        else Tile1<Int16Weights>(p, a, c, w, bias, mult, left, rpos, rneg);
+    }
+
+    /// <summary>8 channels x 2 consecutive k of the packed weights at element offset i, as int16.</summary>
+    private interface IWeights { static abstract Vector256<short> Load(sbyte* w, long i); }
+    private readonly struct Int16Weights : IWeights
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Load(sbyte* w, long i) => Vector256.Load((short*)w + i);
+    }
+    /// <summary>Batch-1 FullyConnected plans keep int8 weights (<see cref="GemmPlan.NarrowWeights"/>): one row per weight, so the
+    /// layer streams its weights once and half the bytes beat the VPMOVSXBW per load.</summary>
+    private readonly struct Int8Weights : IWeights
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Load(sbyte* w, long i) => Avx2.ConvertToVector256Int16(w + i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Tile1<TW>(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg) where TW : struct, IWeights
+    {
         int k = p.K, k2 = (k + 1) / 2;
         int* x = stackalloc int[k2];
         Widen(a, k, (short*)x);
@@ -241,23 +268,23 @@ internal static unsafe class Avx2Gemm
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> c0 = default, c1 = default, d0 = default, d1 = default;
-            short* wb = (short*)w + (long)blk * k2 * (NB * 2);
+            long wb = (long)blk * k2 * (NB * 2); // element offset of the block
             int j = 0;
             // Two pairs per step in separate accumulators: the chain of VPADDD is then half as long.
             for (; j + 2 <= k2; j += 2, wb += NB * 4)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 16));
                 b = Vector256.Create(x[j + 1]).AsInt16();
-                d0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 32));
-                d1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 48));
+                d0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 32));
+                d1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 48));
             }
             if (j < k2)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Vector256.Load(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 16));
             }
             int n0 = blk * NB;
             Finish16(p, c0 + d0, c1 + d1, n0, c + n0, Math.Min(NB, p.N - n0), bias, mult, left, rpos, rneg);
@@ -291,9 +318,26 @@ internal static unsafe class Avx2Gemm
             Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), e.AnyLeftShift) + zp, min), max);
         Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), Avx.LoadVector256(mult + n0 + 8),
             Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), e.AnyLeftShift) + zp, min), max);
-        Vector128<sbyte> packed = Narrow16(r0, r1);
-        if (count == NB) packed.Store(dst);
-        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+        Store16(Narrow16(r0, r1), dst, count);
+    }
+
+    /// <summary>The first <paramref name="count"/> (≤ 16) bytes of v at dst: one store for 16, one 8-byte store for the half
+    /// block of 24-channel layers and the FC 1000 tail, then byte by byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Store16(Vector128<sbyte> v, sbyte* dst, int count)
+    {
+        if (count == NB)
+        {
+            v.Store(dst);
+            return;
+        }
+        int i = 0;
+        if (count >= 8)
+        {
+            Unsafe.WriteUnaligned(dst, v.AsInt64().ToScalar());
+            i = 8;
+        }
+        for (; i < count; i++) dst[i] = v.GetElement(i);
     }
 
     /// <summary>The 512-bit <see cref="Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
@@ -401,8 +445,6 @@ internal readonly unsafe struct Requant16Params
     {
         Vector512<int> v = Avx2Gemm.Requant16(acc + _bias, _mult, _left, _right, _mask, _half, e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
         v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
-        Vector128<sbyte> packed = Avx512F.ConvertToVector128SByteWithSaturation(v);
-        if (count == Avx2Gemm.NB) packed.Store(dst);
-        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+        Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);
     }
 }
