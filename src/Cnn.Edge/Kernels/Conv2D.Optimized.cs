@@ -80,7 +80,7 @@ public sealed unsafe class Conv2DOptimized
                 multipliers.Slice(oc0, coutG), shifts.Slice(oc0, coutG), inZp, outZp, actMin, actMax);
         }
         ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
-            : isa == KernelIsa.Avx2 ? Avx2Gemm.MR * (k + 1) / 2 * sizeof(int) // 8 rows of K int16 (even)
+            : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) // a panel of rows of K int16 (even)
             : GemmPlan.MR * _plans[0].Kp;
     }
 
@@ -148,9 +148,14 @@ public sealed unsafe class Conv2DOptimized
         }
     }
 
+    /// <summary>Output pixels gathered at once on x86: each weight is read once per panel (per 8 pixels, a 3x3x256 -> 512 layer
+    /// would stream its 2.4 MB of int16 weights from L3 per 8 pixels).</summary>
+    private const int Panel = 64;
+
     /// <summary>
-    /// The gathered path on x86: receptive fields of 8 output pixels widened to int16 while they are gathered (16 channels
-    /// per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), straight into the rows <see cref="Avx2Gemm.TileWide8"/>
+    /// The gathered path on x86: receptive fields of a panel of 64 output pixels widened to int16 while they are gathered
+    /// (16 channels per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), then for each pair of 16-channel blocks
+    /// the 8-pixel tiles of <see cref="Avx2Gemm.TileWide8(GemmPlan, int*, int, sbyte**, int, sbyte*, int*, int*, int*, int*, int, int)"/>
     /// multiplies (rows past the valid ones are read as the last valid row). The pad of an odd K keeps a stale value: it meets
     /// zero weights.
     /// </summary>
@@ -161,7 +166,7 @@ public sealed unsafe class Conv2DOptimized
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
         int k2 = (s.KernelHeight * s.KernelWidth * cg + 1) / 2;
         int ohw = s.OutputHeight * s.OutputWidth;
-        const int mr = Avx2Gemm.MR;
+        const int mr = Panel;
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
@@ -210,9 +215,13 @@ public sealed unsafe class Conv2DOptimized
                         cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
                     GemmPlan p = _plans[g];
+                    int blocks = (p.N + Avx2Gemm.NB - 1) / Avx2Gemm.NB;
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos)
-                        Avx2Gemm.TileWide8(p, rowsBuf, k2, cr, valid, w, bias, mult, left, rpos);
+                        for (int b0 = 0; b0 < blocks; b0 += 2)
+                            for (int r0 = 0; r0 < valid; r0 += Avx2Gemm.MR)
+                                Avx2Gemm.TileWide8(p, rowsBuf + r0 * k2, k2, cr + r0, Math.Min(Avx2Gemm.MR, valid - r0), w, bias, mult, left, rpos,
+                                    b0, Math.Min(b0 + 2, blocks));
                     if (g == s.Groups - 1) { n0 = n; oy0 = oy; ox0 = ox + 1; }
                 }
             }

@@ -107,27 +107,32 @@ internal static unsafe class Avx2Gemm
     /// may hold anything: it meets zero weights).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TileWide8(GemmPlan p, int* x, int k2, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
+        => TileWide8(p, x, k2, c, rows, w, bias, mult, left, rpos, 0, (p.N + NB - 1) / NB);
+
+    /// <summary><see cref="TileWide8(GemmPlan, int*, int, sbyte**, int, sbyte*, int*, int*, int*, int*)"/> for the 16-channel
+    /// blocks [blk0, blk1) only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TileWide8(GemmPlan p, int* x, int k2, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int blk0, int blk1)
     {
-        int blocks = (p.N + NB - 1) / NB;
         if (Use512)
         {
-            Tile512x8(p, x, k2, blocks, c, rows, (short*)w, bias, mult, left, rpos);
+            Tile512x8(p, x, k2, blk0, blk1, c, rows, (short*)w, bias, mult, left, rpos);
             return;
         }
-        Tile256(p, x, k2, blocks, c, Math.Min(rows, 4), w, bias, mult, left, rpos, null);
-        if (rows > 4) Tile256(p, x + 4 * k2, k2, blocks, c + 4, rows - 4, w, bias, mult, left, rpos, null);
+        Tile256(p, x, k2, blk0, blk1, c, Math.Min(rows, 4), w, bias, mult, left, rpos, null);
+        if (rows > 4) Tile256(p, x + 4 * k2, k2, blk0, blk1, c + 4, rows - 4, w, bias, mult, left, rpos, null);
     }
 
     /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512x8(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
+    private static void Tile512x8(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
     {
         int last = rows - 1; // rows past it alias the last valid one (Tile8 widens only the valid rows)
         int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
         int* x4 = x + Math.Min(4, last) * k2, x5 = x + Math.Min(5, last) * k2, x6 = x + Math.Min(6, last) * k2, x7 = x + Math.Min(7, last) * k2;
         long blockShorts = (long)k2 * (NB * 2);
         var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
-        int blk = 0;
+        int blk = blk0;
         for (; blk + 2 <= blocks; blk += 2)
         {
             Vector512<int> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default;
@@ -203,11 +208,11 @@ internal static unsafe class Avx2Gemm
         => Tile8(p, a, c, rows, w, bias, mult, left, rpos);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    private static void Tile256(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
     {
         int last = rows - 1; // rows past it alias the last valid one
         int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
-        for (int blk = 0; blk < blocks; blk++)
+        for (int blk = blk0; blk < blocks; blk++)
         {
             Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
