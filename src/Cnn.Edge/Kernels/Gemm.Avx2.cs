@@ -1,22 +1,25 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Cnn.Edge.Kernels;
 
 /// <summary>
-/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums.
+/// The AVX2 int8 GEMM microkernel (x86 without VNNI): 4 rows x 16 output channels per step, with no horizontal sums
+/// (8 rows x 32 channels on 512-bit vectors, <see cref="Tile8"/>).
 /// <list type="bullet">
-/// <item>Weights are packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int8 (<see cref="Pack"/>): one
-/// VPMOVSXBW of 16 bytes gives 8 channels x 2 consecutive k as int16.</item>
-/// <item>A tile's 4 rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
-/// VPBROADCASTD spreads over the 8 channels.</item>
+/// <item>Weights are widened and packed at load as [block of 16 channels][K/2 pairs][16 channels][2] int16 (<see cref="Pack"/>):
+/// one 32-byte load is 8 channels x 2 consecutive k, one 64-byte load all 16 channels of the block.</item>
+/// <item>A tile's rows are widened once to int16 (on the stack), so a pair (a[2j], a[2j+1]) is one int32 that
+/// VPBROADCASTD spreads over the channels.</item>
 /// <item>VPMADDWD then adds a[2j] w[c][2j] + a[2j+1] w[c][2j+1] straight into channel c's int32 lane (|each| ≤ 2 * 128 * 128,
 /// no saturation); the accumulator of a channel is its final sum, exactly as the reference (int32 addition wraps
 /// the same way in any order).</item>
 /// </list>
-/// Per pair of k: 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
-/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers.
+/// Per pair of k (256-bit): 2 weight loads, 4 broadcasts, 8 VPMADDWD and 8 VPADDD for 128 multiply-accumulates; 8 accumulators
+/// plus 2 weight vectors and one broadcast fit in AVX2's 16 registers. 512-bit, 8 rows: 2 weight loads, 8 broadcasts,
+/// 16 VPMADDWD and 16 VPADDD for 512 (16 of the 32 zmm registers accumulate).
 /// </summary>
 internal static unsafe class Avx2Gemm
 {
@@ -28,52 +31,196 @@ internal static unsafe class Avx2Gemm
     /// </summary>
     internal static bool Use512 = Avx512BW.IsSupported;
 
-    /// <summary>Bytes of the packed weights of an N x K GEMM.</summary>
-    public static int PackedBytes(int n, int k) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2;
+    /// <summary>Bytes of the packed weights of an N x K GEMM (int16, or int8 when <paramref name="narrow"/>).</summary>
+    public static int PackedBytes(int n, int k, bool narrow = false) => (n + NB - 1) / NB * ((k + 1) / 2) * NB * 2 * (narrow ? 1 : sizeof(short));
 
-    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] layout; padding (channels ≥ N, k ≥ K) is zero.</summary>
-    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed)
+    /// <summary>[N, K] row-major weights into the [N/16][K/2][16][2] int16 layout (in the bytes of <paramref name="packed"/>),
+    /// or the same layout in int8 when <paramref name="narrow"/>; padding (channels ≥ N, k ≥ K) is zero.</summary>
+    public static void Pack(ReadOnlySpan<sbyte> weights, int n, int k, Span<sbyte> packed, bool narrow = false)
     {
         int k2 = (k + 1) / 2;
+        Span<short> w16 = MemoryMarshal.Cast<sbyte, short>(packed);
         packed.Clear();
         for (int c = 0; c < n; c++)
         {
             int blk = c / NB, lane = c % NB;
             for (int i = 0; i < k; i++)
-                packed[((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1)] = weights[c * k + i];
+            {
+                int at = ((blk * k2 + i / 2) * NB + lane) * 2 + (i & 1);
+                if (narrow) packed[at] = weights[c * k + i];
+                else w16[at] = weights[c * k + i];
+            }
         }
     }
 
     /// <summary>
-    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> may repeat a valid row) times every channel of the plan;
-    /// writes rows x N int8 results at c[r] + n. Reads exactly K bytes per row.
+    /// C[m, :] for m in [0, rows): A rows at a + m*aStride (K bytes each, read exactly), C rows at c + m*cStride;
+    /// tiles of 8 rows (<see cref="Tile8"/>), a last single row with <see cref="Tile1"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    [SkipLocalsInit]
-    public static void Tile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRows(GemmPlan p, sbyte* a, int aStride, int rows, sbyte* c, int cStride)
     {
-        int k = p.K, k2 = (k + 1) / 2;
-        // 4 rows of K int16 (as K/2 int32 pairs): at most 4 * 2 * K bytes, 36 KB for a 3x3x512 convolution.
-        int* x = stackalloc int[4 * k2];
-        for (int r = 0; r < 4; r++) Widen(a[r], k, (short*)(x + r * k2));
-        int blocks = (p.N + NB - 1) / NB;
-        if (Use512) Tile512(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
-        else Tile256(p, x, k2, blocks, c, rows, w, bias, mult, left, rpos, rneg);
+        fixed (sbyte* w = p.W)
+        fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
+        {
+            sbyte** ar = stackalloc sbyte*[MR];
+            sbyte** cr = stackalloc sbyte*[MR];
+            for (int m0 = 0; m0 < rows; m0 += MR)
+            {
+                int valid = Math.Min(MR, rows - m0);
+                if (valid == 1)
+                {
+                    Tile1(p, a + (long)m0 * aStride, c + (long)m0 * cStride, w, bias, mult, left, rpos, rneg);
+                    break;
+                }
+                for (int r = 0; r < MR; r++)
+                {
+                    int row = m0 + Math.Min(r, valid - 1);
+                    ar[r] = a + (long)row * aStride;
+                    cr[r] = c + (long)row * cStride;
+                }
+                Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
+            }
+        }
     }
 
+    /// <summary>Rows per tile of <see cref="Tile8"/>.</summary>
+    public const int MR = 8;
+
+    /// <summary>
+    /// Rows a[0..7] (K int8 each; rows ≥ <paramref name="rows"/> are not read) times every channel of the plan; writes
+    /// rows x N int8 results at c[r] + n. 512-bit: 8 rows x 32 channels per step; 256-bit: two 4-row <see cref="Tile256"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    [SkipLocalsInit]
+    public static void Tile8(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
     {
-        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
-        for (int blk = 0; blk < blocks; blk++)
+        int k = p.K, k2 = (k + 1) / 2;
+        // The valid rows of K int16: at most 8 * 2 * K bytes, 72 KB for a 3x3x512 convolution (a FullyConnected batch of
+        // up to 4 takes half). The kernels read rows past `rows` as the last valid one and never store their sums.
+        int* x = stackalloc int[rows * k2];
+        for (int r = 0; r < rows; r++) Widen(a[r], k, (short*)(x + r * k2));
+        TileWide8(p, x, k2, c, rows, w, bias, mult, left, rpos);
+    }
+
+    /// <summary><see cref="Tile8"/> on rows already widened: row r is K int16 at x + r * k2 (int32 pairs; the pad of an odd K
+    /// may hold anything: it meets zero weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TileWide8(GemmPlan p, int* x, int k2, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos)
+        => TileWide8(p, x, k2, c, rows, w, bias, mult, left, rpos, 0, (p.N + NB - 1) / NB);
+
+    /// <summary><see cref="TileWide8(GemmPlan, int*, int, sbyte**, int, sbyte*, int*, int*, int*, int*)"/> for the 16-channel
+    /// blocks [blk0, blk1) only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TileWide8(GemmPlan p, int* x, int k2, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int blk0, int blk1)
+    {
+        if (Use512)
+        {
+            Tile512x8(p, x, k2, blk0, blk1, c, rows, (short*)w, bias, mult, left, rpos);
+            return;
+        }
+        Tile256(p, x, k2, blk0, blk1, c, Math.Min(rows, 4), w, bias, mult, left, rpos, null);
+        if (rows > 4) Tile256(p, x + 4 * k2, k2, blk0, blk1, c + 4, rows - 4, w, bias, mult, left, rpos, null);
+    }
+
+    /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile512x8(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
+    {
+        int last = rows - 1; // rows past it alias the last valid one (Tile8 widens only the valid rows)
+        int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
+        int* x4 = x + Math.Min(4, last) * k2, x5 = x + Math.Min(5, last) * k2, x6 = x + Math.Min(6, last) * k2, x7 = x + Math.Min(7, last) * k2;
+        long blockShorts = (long)k2 * (NB * 2);
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
+        int blk = blk0;
+        for (; blk + 2 <= blocks; blk += 2)
+        {
+            Vector512<int> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default;
+            Vector512<int> c01 = default, c11 = default, c21 = default, c31 = default, c41 = default, c51 = default, c61 = default, c71 = default;
+            short* wa = w + blk * blockShorts, wb = wa + blockShorts;
+            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
+            {
+                Vector512<short> w0 = Vector512.Load(wa), w1 = Vector512.Load(wb);
+                Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
+                c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x1[j]).AsInt16();
+                c10 += Avx512BW.MultiplyAddAdjacent(b, w0); c11 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x2[j]).AsInt16();
+                c20 += Avx512BW.MultiplyAddAdjacent(b, w0); c21 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x3[j]).AsInt16();
+                c30 += Avx512BW.MultiplyAddAdjacent(b, w0); c31 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x4[j]).AsInt16();
+                c40 += Avx512BW.MultiplyAddAdjacent(b, w0); c41 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x5[j]).AsInt16();
+                c50 += Avx512BW.MultiplyAddAdjacent(b, w0); c51 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x6[j]).AsInt16();
+                c60 += Avx512BW.MultiplyAddAdjacent(b, w0); c61 += Avx512BW.MultiplyAddAdjacent(b, w1);
+                b = Vector512.Create(x7[j]).AsInt16();
+                c70 += Avx512BW.MultiplyAddAdjacent(b, w0); c71 += Avx512BW.MultiplyAddAdjacent(b, w1);
+            }
+            int n0 = blk * NB, n1 = n0 + NB;
+            int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
+            // Block by block, its requantization parameters loaded once for the 8 rows (12 + 16 of the 32 zmm registers).
+            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count0, rows, c00, c10, c20, c30, c40, c50, c60, c70);
+            Finish8Rows(e, new Requant16Params(n1, bias, mult, left, rpos), c, n1, count1, rows, c01, c11, c21, c31, c41, c51, c61, c71);
+        }
+        if (blk < blocks)
+        {
+            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            short* wa = w + blk * blockShorts;
+            for (int j = 0; j < k2; j++, wa += NB * 2)
+            {
+                Vector512<short> w0 = Vector512.Load(wa);
+                c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
+                c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
+                c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
+                c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
+                c4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j]).AsInt16(), w0);
+                c5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j]).AsInt16(), w0);
+                c6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j]).AsInt16(), w0);
+                c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0);
+            }
+            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
+            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count, rows, c0, c1, c2, c3, c4, c5, c6, c7);
+        }
+    }
+
+    /// <summary>The epilogue of channels [n0, n0 + 16) of rows [0, rows) (≤ 8), whose sums are r0..r7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish8Rows(in Avx2Epilogue e, in Requant16Params q, sbyte** c, int n0, int count, int rows,
+        Vector512<int> r0, Vector512<int> r1, Vector512<int> r2, Vector512<int> r3, Vector512<int> r4, Vector512<int> r5, Vector512<int> r6, Vector512<int> r7)
+    {
+        q.Finish(e, r0, c[0] + n0, count);
+        if (rows > 1) q.Finish(e, r1, c[1] + n0, count);
+        if (rows > 2) q.Finish(e, r2, c[2] + n0, count);
+        if (rows > 3) q.Finish(e, r3, c[3] + n0, count);
+        if (rows > 4) q.Finish(e, r4, c[4] + n0, count);
+        if (rows > 5) q.Finish(e, r5, c[5] + n0, count);
+        if (rows > 6) q.Finish(e, r6, c[6] + n0, count);
+        if (rows > 7) q.Finish(e, r7, c[7] + n0, count);
+    }
+
+    /// <summary>
+    /// Rows a[0..3] (K int8 each; rows ≥ <paramref name="rows"/> are not read) times every channel of the plan;
+    /// writes rows x N int8 results at c[r] + n (<see cref="Tile8"/> with at most 4 rows).
+    /// </summary>
+    public static void Tile(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+        => Tile8(p, a, c, rows, w, bias, mult, left, rpos);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile256(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        int last = rows - 1; // rows past it alias the last valid one
+        int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
+        for (int blk = blk0; blk < blocks; blk++)
         {
             Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
             Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
-            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            short* wb = (short*)w + (long)blk * k2 * (NB * 2);
             for (int j = 0; j < k2; j++, wb += NB * 2)
             {
-                Vector256<short> w0 = Avx2.ConvertToVector256Int16(wb);
-                Vector256<short> w1 = Avx2.ConvertToVector256Int16(wb + 16);
+                Vector256<short> w0 = Vector256.Load(wb);
+                Vector256<short> w1 = Vector256.Load(wb + 16);
                 Vector256<short> b = Vector256.Create(x0[j]).AsInt16();
                 c00 += Avx2.MultiplyAddAdjacent(b, w0); c01 += Avx2.MultiplyAddAdjacent(b, w1);
                 b = Vector256.Create(x1[j]).AsInt16();
@@ -91,75 +238,33 @@ internal static unsafe class Avx2Gemm
         }
     }
 
-    /// <summary>AVX-512BW: two blocks of 16 channels per step (8 zmm accumulators), then a last single block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512(GemmPlan p, int* x, int k2, int blocks, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
-    {
-        int* x0 = x, x1 = x + k2, x2 = x + 2 * k2, x3 = x + 3 * k2;
-        long blockBytes = (long)k2 * (NB * 2);
-        int blk = 0;
-        for (; blk + 2 <= blocks; blk += 2)
-        {
-            Vector512<int> c00 = default, c01 = default, c10 = default, c11 = default;
-            Vector512<int> c20 = default, c21 = default, c30 = default, c31 = default;
-            sbyte* wa = w + blk * blockBytes, wb = wa + blockBytes;
-            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
-            {
-                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
-                Vector512<short> w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wb));
-                Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
-                c00 += Avx512BW.MultiplyAddAdjacent(b, w0); c01 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x1[j]).AsInt16();
-                c10 += Avx512BW.MultiplyAddAdjacent(b, w0); c11 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x2[j]).AsInt16();
-                c20 += Avx512BW.MultiplyAddAdjacent(b, w0); c21 += Avx512BW.MultiplyAddAdjacent(b, w1);
-                b = Vector512.Create(x3[j]).AsInt16();
-                c30 += Avx512BW.MultiplyAddAdjacent(b, w0); c31 += Avx512BW.MultiplyAddAdjacent(b, w1);
-            }
-            int n0 = blk * NB, n1 = n0 + NB;
-            int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
-            Finish16(p, c00.GetLower(), c00.GetUpper(), n0, c[0] + n0, count0, bias, mult, left, rpos, rneg);
-            Finish16(p, c01.GetLower(), c01.GetUpper(), n1, c[0] + n1, count1, bias, mult, left, rpos, rneg);
-            if (rows > 1)
-            {
-                Finish16(p, c10.GetLower(), c10.GetUpper(), n0, c[1] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c11.GetLower(), c11.GetUpper(), n1, c[1] + n1, count1, bias, mult, left, rpos, rneg);
-            }
-            if (rows > 2)
-            {
-                Finish16(p, c20.GetLower(), c20.GetUpper(), n0, c[2] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c21.GetLower(), c21.GetUpper(), n1, c[2] + n1, count1, bias, mult, left, rpos, rneg);
-            }
-            if (rows > 3)
-            {
-                Finish16(p, c30.GetLower(), c30.GetUpper(), n0, c[3] + n0, count0, bias, mult, left, rpos, rneg);
-                Finish16(p, c31.GetLower(), c31.GetUpper(), n1, c[3] + n1, count1, bias, mult, left, rpos, rneg);
-            }
-        }
-        if (blk < blocks)
-        {
-            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
-            sbyte* wa = w + blk * blockBytes;
-            for (int j = 0; j < k2; j++, wa += NB * 2)
-            {
-                Vector512<short> w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(wa));
-                c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
-                c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0);
-                c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0);
-                c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0);
-            }
-            int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            Finish16(p, c0.GetLower(), c0.GetUpper(), n0, c[0] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 1) Finish16(p, c1.GetLower(), c1.GetUpper(), n0, c[1] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 2) Finish16(p, c2.GetLower(), c2.GetUpper(), n0, c[2] + n0, count, bias, mult, left, rpos, rneg);
-            if (rows > 3) Finish16(p, c3.GetLower(), c3.GetUpper(), n0, c[3] + n0, count, bias, mult, left, rpos, rneg);
-        }
-    }
-
     /// <summary>One row (batch-1 FullyConnected, a layer's last pixel): 1 x 32 channels per step, no MACs on repeated rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
     public static void Tile1(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
+    {
+        if (p.NarrowWeights) Tile1<Int8Weights>(p, a, c, w, bias, mult, left, rpos, rneg);
+        else Tile1<Int16Weights>(p, a, c, w, bias, mult, left, rpos, rneg);
+    }
+
+    /// <summary>8 channels x 2 consecutive k of the packed weights at element offset i, as int16.</summary>
+    private interface IWeights { static abstract Vector256<short> Load(sbyte* w, long i); }
+    private readonly struct Int16Weights : IWeights
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Load(sbyte* w, long i) => Vector256.Load((short*)w + i);
+    }
+    /// <summary>Batch-1 FullyConnected plans keep int8 weights (<see cref="GemmPlan.NarrowWeights"/>): one row per weight, so the
+    /// layer streams its weights once and half the bytes beat the VPMOVSXBW per load.</summary>
+    private readonly struct Int8Weights : IWeights
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Load(sbyte* w, long i) => Avx2.ConvertToVector256Int16(w + i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Tile1<TW>(GemmPlan p, sbyte* a, sbyte* c, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg) where TW : struct, IWeights
     {
         int k = p.K, k2 = (k + 1) / 2;
         int* x = stackalloc int[k2];
@@ -168,23 +273,23 @@ internal static unsafe class Avx2Gemm
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> c0 = default, c1 = default, d0 = default, d1 = default;
-            sbyte* wb = w + (long)blk * k2 * (NB * 2);
+            long wb = (long)blk * k2 * (NB * 2); // element offset of the block
             int j = 0;
             // Two pairs per step in separate accumulators: the chain of VPADDD is then half as long.
             for (; j + 2 <= k2; j += 2, wb += NB * 4)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 16));
                 b = Vector256.Create(x[j + 1]).AsInt16();
-                d0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 32));
-                d1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 48));
+                d0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 32));
+                d1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 48));
             }
             if (j < k2)
             {
                 Vector256<short> b = Vector256.Create(x[j]).AsInt16();
-                c0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb));
-                c1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(wb + 16));
+                c0 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb));
+                c1 += Avx2.MultiplyAddAdjacent(b, TW.Load(w, wb + 16));
             }
             int n0 = blk * NB;
             Finish16(p, c0 + d0, c1 + d1, n0, c + n0, Math.Min(NB, p.N - n0), bias, mult, left, rpos, rneg);
@@ -205,15 +310,75 @@ internal static unsafe class Avx2Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish16(GemmPlan p, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
         int* bias, int* mult, int* left, int* rpos, int* rneg)
+        => Finish16(new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier), lo8, hi8, n0, dst, count, bias, mult, left, rpos);
+
+    /// <summary>Accumulators of channels [n0, n0 + 16) (lo8: the first 8) plus bias[n0..], requantized with the per-channel
+    /// parameters at n0, zero point, clamp; stores <paramref name="count"/> bytes at dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish16(in Avx2Epilogue e, Vector256<int> lo8, Vector256<int> hi8, int n0, sbyte* dst, int count,
+        int* bias, int* mult, int* left, int* rpos)
     {
-        Vector256<int> zp = Vector256.Create(p.OutZp), min = Vector256.Create(p.ActMin), max = Vector256.Create(p.ActMax);
+        Vector256<int> zp = Vector256.Create(e.OutZp), min = Vector256.Create(e.ActMin), max = Vector256.Create(e.ActMax);
         Vector256<int> r0 = Vector256.Min(Vector256.Max(Requant8(lo8 + Avx.LoadVector256(bias + n0), Avx.LoadVector256(mult + n0),
-            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), p.AnyLeftShift) + zp, min), max);
+            Avx.LoadVector256((uint*)left + n0), Avx.LoadVector256((uint*)rpos + n0), e.AnyLeftShift) + zp, min), max);
         Vector256<int> r1 = Vector256.Min(Vector256.Max(Requant8(hi8 + Avx.LoadVector256(bias + n0 + 8), Avx.LoadVector256(mult + n0 + 8),
-            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), p.AnyLeftShift) + zp, min), max);
-        Vector128<sbyte> packed = Narrow16(r0, r1);
-        if (count == NB) packed.Store(dst);
-        else for (int i = 0; i < count; i++) dst[i] = packed.GetElement(i);
+            Avx.LoadVector256((uint*)left + n0 + 8), Avx.LoadVector256((uint*)rpos + n0 + 8), e.AnyLeftShift) + zp, min), max);
+        Store16(Narrow16(r0, r1), dst, count);
+    }
+
+    /// <summary>The first <paramref name="count"/> (≤ 16) bytes of v at dst: one store for 16, one 8-byte store for the half
+    /// block of 24-channel layers and the FC 1000 tail, then byte by byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Store16(Vector128<sbyte> v, sbyte* dst, int count)
+    {
+        if (count == NB)
+        {
+            v.Store(dst);
+            return;
+        }
+        int i = 0;
+        if (count >= 8)
+        {
+            Unsafe.WriteUnaligned(dst, v.AsInt64().ToScalar());
+            i = 8;
+        }
+        for (; i < count; i++) dst[i] = v.GetElement(i);
+    }
+
+    /// <summary>The 512-bit <see cref="Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish16(in Avx2Epilogue e, Vector512<int> acc, int n0, sbyte* dst, int count, int* bias, int* mult, int* left, int* rpos)
+        => new Requant16Params(n0, bias, mult, left, rpos).Finish(e, acc, dst, count);
+
+    /// <summary>
+    /// Sixteen lanes of <see cref="Requantize.Apply"/>: <see cref="Requant8"/> on 512-bit vectors, with the rounding mask
+    /// 2^r - 1 and its half precomputed per channel (<see cref="Requant16Params"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> Requant16(Vector512<int> x, Vector512<int> m, Vector512<uint> left, Vector512<uint> r,
+        Vector512<int> mask, Vector512<int> half, bool anyLeft, bool minMultiplier)
+    {
+        if (anyLeft)
+        {
+            Vector512<int> s = Avx512F.ShiftLeftLogicalVariable(x, left);
+            Vector512<int> back = Avx512F.ShiftRightArithmeticVariable(s, left);
+            Vector512<int> sat = Avx512F.ShiftRightArithmetic(x, 31) ^ Vector512.Create(int.MaxValue);
+            x = Vector512.ConditionalSelect(Vector512.Equals(back, x), s, sat);
+        }
+        Vector512<long> nudge = Vector512.Create(1L << 30);
+        Vector512<long> even = Avx512F.Multiply(x, m) + nudge;
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx512F.ShiftRightLogical(m.AsInt64(), 32).AsInt32()) + nudge;
+        Vector512<int> h = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)).AsInt32(),
+            Avx512F.ShiftLeftLogical(odd, 1).AsInt32(), Avx512F.ShiftRightLogical(even, 31).AsInt32());
+        if (minMultiplier)
+        {
+            Vector512<int> minValue = Vector512.Create(int.MinValue);
+            h = Vector512.ConditionalSelect(Vector512.Equals(x, minValue) & Vector512.Equals(m, minValue), Vector512.Create(int.MaxValue), h);
+        }
+        // Rounding divide by 2^r, ties away from zero: remainder > half + (h < 0).
+        Vector512<int> remainder = h & mask;
+        Vector512<int> threshold = half - Avx512F.ShiftRightArithmetic(h, 31);
+        return Avx512F.ShiftRightArithmeticVariable(h, r) - Vector512.GreaterThan(remainder, threshold);
     }
 
     /// <summary>
@@ -253,5 +418,38 @@ internal static unsafe class Avx2Gemm
         Vector256<short> s16 = Avx2.PackSignedSaturate(r0, r1);                   // [r0 0-3, r1 0-3 | r0 4-7, r1 4-7]
         s16 = Avx2.Permute4x64(s16.AsInt64(), 0b11_01_10_00).AsInt16();          // [r0 0-3, r0 4-7 | r1 0-3, r1 4-7]
         return Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
+    }
+}
+
+/// <summary>The per-layer constants of <see cref="Avx2Gemm.Finish16(in Avx2Epilogue, Vector256{int}, Vector256{int}, int, sbyte*, int, int*, int*, int*, int*)"/>.</summary>
+/// <param name="AnyMinMultiplier">Some channel's multiplier is int.MinValue, so SQRDMULH can saturate (never from
+/// <see cref="Requantize.QuantizeMultiplier"/>, whose multipliers are ≥ 2^30; the 512-bit epilogue skips the test otherwise).</param>
+internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift, bool AnyMinMultiplier = true);
+
+/// <summary>The requantization parameters of 16 channels from n0, in registers: loaded once, applied to any number of rows.</summary>
+internal readonly unsafe struct Requant16Params
+{
+    private readonly Vector512<int> _bias, _mult, _mask, _half;
+    private readonly Vector512<uint> _left, _right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Requant16Params(int n0, int* bias, int* mult, int* left, int* rpos)
+    {
+        _bias = Vector512.Load(bias + n0);
+        _mult = Vector512.Load(mult + n0);
+        _left = Vector512.Load((uint*)left + n0);
+        _right = Vector512.Load((uint*)rpos + n0);
+        _mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, _right) - Vector512<int>.One;
+        _half = Avx512F.ShiftRightArithmetic(_mask, 1);
+    }
+
+    /// <summary>acc plus bias, requantized, plus the zero point, clamped; VPMOVSDB (a saturating narrow commutes with a clamp
+    /// inside [-128, 127]); stores <paramref name="count"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count)
+    {
+        Vector512<int> v = Avx2Gemm.Requant16(acc + _bias, _mult, _left, _right, _mask, _half, e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
+        v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
+        Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);
     }
 }

@@ -24,6 +24,10 @@ internal sealed class GemmPlan
     public readonly int OutZp, ActMin, ActMax;
     /// <summary>Some channel has a positive shift (a left shift before the multiply); the AVX2 kernel skips that step otherwise.</summary>
     public readonly bool AnyLeftShift;
+    /// <summary>Some channel's multiplier is int.MinValue (the only SQRDMULH saturation; the 512-bit epilogue tests for it only then).</summary>
+    public readonly bool AnyMinMultiplier;
+    /// <summary>Avx2: the weights are packed as int8, not int16 (plans that only ever multiply one row: only <see cref="Avx2Gemm.Tile1"/> reads them).</summary>
+    public readonly bool NarrowWeights;
     /// <summary>AdvSimd only: no weight is -128, so two int8 products summed in an int16 lane stay within
     /// ±(128*127*2) = ±32512 and SMULL+SMLAL2 may pair them before the SADALP into int32.</summary>
     public readonly bool PairProducts;
@@ -43,8 +47,10 @@ internal sealed class GemmPlan
 
     /// <param name="weights">[N, K] row-major int8 weights (one row per output channel).</param>
     /// <param name="bias">[N] int32, or empty.</param>
+    /// <param name="oneRow">Avx2 only: every GEMM of the plan has one row (batch-1 FullyConnected), so the weights stay int8
+    /// (<see cref="NarrowWeights"/>).</param>
     public GemmPlan(KernelIsa isa, int n, int k, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, bool oneRow = false)
     {
         if (weights.Length < n * k || multipliers.Length < n || shifts.Length < n || (!bias.IsEmpty && bias.Length < n))
             throw new ArgumentException($"GEMM of N={n}, K={k}: weights, multipliers, shifts or bias too short");
@@ -59,7 +65,8 @@ internal sealed class GemmPlan
         Dp16 = isa == KernelIsa.AdvSimdDp;
         K8 = (k + 7) / 8 * 8;
         Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
-        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k) : Dp16 ? np * Kp : Smlal16 ? 2 * np * K8 : Groups * KBlocks * NR * KBlock];
+        NarrowWeights = avx2 && oneRow;
+        W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k, NarrowWeights) : Dp16 ? np * Kp : Smlal16 ? 2 * np * K8 : Groups * KBlocks * NR * KBlock];
         Span<short> w16 = Smlal16 ? MemoryMarshal.Cast<sbyte, short>(W.AsSpan()) : default;
         Bias = new int[np]; Mult = new int[np]; Left = new int[np]; RightPos = new int[np]; RightNeg = new int[np];
         bool hasMinus128 = false;
@@ -85,11 +92,12 @@ internal sealed class GemmPlan
             Mult[c] = multipliers[c];
             Left[c] = Math.Max(shifts[c], 0);
             AnyLeftShift |= shifts[c] > 0;
+            AnyMinMultiplier |= multipliers[c] == int.MinValue;
             RightPos[c] = Math.Max(-shifts[c], 0);
             RightNeg[c] = -RightPos[c];
         }
         PairProducts = !hasMinus128;
         RequantKind = ArmRequant.Classify(shifts[..n]);
-        if (avx2) Avx2Gemm.Pack(weights, n, k, W);
+        if (avx2) Avx2Gemm.Pack(weights, n, k, W, NarrowWeights);
     }
 }

@@ -6,8 +6,10 @@ namespace Cnn.Edge.Tests.Simd;
 /// <summary>
 /// The AVX2 GEMM's two paths (256-bit, and 512-bit when the CPU has AVX-512BW) against the reference, on shapes that
 /// cross its blocking: channel counts around multiples of 16 and 32, odd K, K above 2048 (the stack tile),
-/// 1 to 4 rows (FullyConnected batch and tile tails), left shifts in some channels only. Also FC split into channel parts.
+/// 1 to 4 rows (FullyConnected batch and tile tails), left shifts in some channels only. Also FC split into channel parts,
+/// and the convolution tiles of 8 pixels.
 /// </summary>
+[Collection(Avx2Switches.Name)] // they flip Avx2Gemm.Use512 and Conv2DOptimized.UseWinograd: never at the same time
 public class Avx2GemmTests
 {
     [Theory]
@@ -49,4 +51,91 @@ public class Avx2GemmTests
             Avx2Gemm.Use512 = saved;
         }
     }
+
+    /// <summary>A multiplier of int.MinValue (not from QuantizeMultiplier, but legal) meeting an accumulator of int.MinValue: the one
+    /// SQRDMULH saturation, which the epilogue tests only for such layers.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SaturatingMultiplierMatchesTheReference(bool use512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        bool saved = Avx2Gemm.Use512;
+        Avx2Gemm.Use512 = use512;
+        try
+        {
+            var rng = new Random(77);
+            var s = new FullyConnectedShape(3, 40, 20);
+            sbyte[] x = RandomInt8(rng, 3 * 40), wt = RandomInt8(rng, 20 * 40);
+            int[] bias = Enumerable.Range(0, 20).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+            (int[] mult, int[] shift) = RandomMultipliers(rng, 20, 0);
+            Array.Clear(wt, 3 * 40, 40); // channel 3: acc = bias = int.MinValue exactly
+            bias[3] = int.MinValue; mult[3] = int.MinValue; shift[3] = -1;
+            mult[5] = int.MinValue; shift[5] = -20;
+            var expected = new sbyte[3 * 20];
+            FullyConnectedReference.Run(s, x, 5, wt, bias, mult, shift, -3, -128, 127, expected);
+            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, 5, -3, -128, 127)!;
+            var got = new sbyte[expected.Length];
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+            Assert.Equal(expected, got);
+            Assert.Equal(127, expected[3]); // the saturated product, requantized
+        }
+        finally
+        {
+            Avx2Gemm.Use512 = saved;
+        }
+    }
+
+    /// <summary>
+    /// The convolution drivers of the x86 kernel (8-pixel tiles of <see cref="Avx2Gemm.Tile8"/>, a last single pixel with
+    /// Tile1): pointwise rows read in place and gathered receptive fields (the 3x3 stride-1 ones too, with Winograd off),
+    /// pixel counts around multiples of 8, odd K, channel counts around 16 and 32, strides, dilations, groups, padding.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ConvolutionTilesMatchTheReference(bool use512)
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        bool saved = Avx2Gemm.Use512, savedWinograd = Conv2DOptimized.UseWinograd;
+        Avx2Gemm.Use512 = use512;
+        Conv2DOptimized.UseWinograd = false;
+        try
+        {
+            var rng = new Random(use512 ? 1512 : 1256);
+            int[] couts = [1, 15, 16, 17, 31, 32, 33, 47, 64, 65];
+            for (int i = 0; i < 40; i++)
+            {
+                int cout = couts[i % couts.Length], batch = rng.Next(1, 3), h = rng.Next(1, 9), w = rng.Next(1, 9);
+                Conv2DShape s;
+                if (i % 2 == 0)
+                {
+                    s = ConvShape(batch, h, w, rng.Next(1, 80), cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+                }
+                else
+                {
+                    int kh = rng.Next(1, 6), kw = rng.Next(1, 6), groups = rng.Next(4) == 0 ? 2 : 1;
+                    int sh = rng.Next(1, 3), sw = rng.Next(1, 3), dh = rng.Next(1, 3), dw = rng.Next(1, 3);
+                    if (i % 4 == 1) { kh = kw = 3; sh = sw = dh = dw = 1; groups = 1; } // the Winograd shape, gathered
+                    s = ConvShape(batch, h, w, groups * rng.Next(1, 24), groups * Math.Max(1, cout / groups), kh, kw, sh, sw, dh, dw,
+                        rng.Next(0, kh), rng.Next(0, kw), rng.Next(0, kh), rng.Next(0, kw), groups);
+                }
+                CheckConv2D(KernelIsa.Avx2, rng, s, $"512={use512} case {i}", i % 3 == 0 ? 2 : -1);
+            }
+        }
+        finally
+        {
+            Avx2Gemm.Use512 = saved;
+            Conv2DOptimized.UseWinograd = savedWinograd;
+        }
+    }
+}
+
+/// <summary>The tests that switch the x86 kernels' static options run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Avx2Switches
+{
+    public const string Name = "x86 kernel switches";
 }
