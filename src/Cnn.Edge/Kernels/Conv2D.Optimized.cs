@@ -10,6 +10,8 @@ namespace Cnn.Edge.Kernels;
 /// <list type="bullet">
 /// <item>pointwise (1x1, stride 1, no padding, one group): a GEMM straight over the NHWC pixels;</item>
 /// <item>depthwise with multiplier 1 (groups = Cin = Cout): <see cref="DepthwiseConv"/>, vectorized over channels;</item>
+/// <item>threads: with one group, the output channels may be packed in parts (<see cref="ChannelParts"/>, panels of 16), so
+/// that layers of few pixels split by (channel part, pixel tile) pairs;</item>
 /// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
 /// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
 /// hold the input zero point), so no whole-image im2col is ever materialized;</item>
@@ -28,7 +30,10 @@ public sealed unsafe class Conv2DOptimized
 
     private readonly Conv2DShape _s;
     private readonly Kind _kind;
+    /// <summary>One plan per group; with one group, one per part of the output channels (<see cref="ChannelParts"/>).</summary>
     private readonly GemmPlan[] _plans = [];
+    /// <summary>First output channel of each channel part ([0] when not split).</summary>
+    private readonly int[] _n0 = [0];
     private readonly DepthwiseConv? _depthwise;
     private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
@@ -45,7 +50,7 @@ public sealed unsafe class Conv2DOptimized
     public int ScratchBytes { get; }
 
     private Conv2DOptimized(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, int channelParts)
     {
         Isa = isa;
         _s = s;
@@ -71,14 +76,22 @@ public sealed unsafe class Conv2DOptimized
             && s.OutputHeight == s.InputHeight && s.OutputWidth == s.InputWidth;
         _kind = pointwise ? Kind.Pointwise : Kind.Gathered;
         int k = s.KernelHeight * s.KernelWidth * cg;
-        _plans = new GemmPlan[s.Groups];
+        // Channel parts (one group only): panels of 16 channels (the AVX2 and SDOT kernels' width, 4 of the others) dealt evenly.
+        int panels = (coutG + ChannelPanel - 1) / ChannelPanel;
+        int parts = s.Groups == 1 ? Math.Clamp(channelParts, 1, panels) : 1;
+        _plans = new GemmPlan[s.Groups * parts];
+        _n0 = new int[parts];
         for (int g = 0; g < s.Groups; g++)
-        {
-            int oc0 = g * coutG;
-            _plans[g] = new GemmPlan(isa, coutG, k, weights.Slice(oc0 * k, coutG * k),
-                bias.IsEmpty ? bias : bias.Slice(oc0, coutG),
-                multipliers.Slice(oc0, coutG), shifts.Slice(oc0, coutG), inZp, outZp, actMin, actMax);
-        }
+            for (int i = 0; i < parts; i++)
+            {
+                int n0 = Math.Min(coutG, (int)((long)panels * i / parts) * ChannelPanel);
+                int n1 = Math.Min(coutG, (int)((long)panels * (i + 1) / parts) * ChannelPanel);
+                int oc0 = g * coutG + n0, n = n1 - n0;
+                _n0[i] = n0;
+                _plans[g + i] = new GemmPlan(isa, n, k, weights.Slice(oc0 * k, n * k),
+                    bias.IsEmpty ? bias : bias.Slice(oc0, n),
+                    multipliers.Slice(oc0, n), shifts.Slice(oc0, n), inZp, outZp, actMin, actMax);
+            }
         ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
             : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) // a panel of rows of K int16 (even)
             : GemmPlan.MR * _plans[0].Kp;
@@ -86,27 +99,42 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
     /// <param name="isa">A resolved ISA (see <see cref="KernelSelector.Resolve"/>).</param>
+    /// <param name="channelParts">GEMM paths with one group: output channel parts packed as separate plans, so that threads
+    /// can share layers of few pixels (clamped to the 16-channel panels; see <see cref="ChannelParts"/>).</param>
     public static Conv2DOptimized? TryCreate(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, int channelParts = 1)
     {
         isa = KernelSelector.Resolve(isa);
         if (isa == KernelIsa.Scalar) return null;
-        return new Conv2DOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+        return new Conv2DOptimized(isa, s, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax, channelParts);
     }
+
+    /// <summary>Output channels per panel of a channel part: a multiple of every kernel's channel group (4, 16).</summary>
+    internal const int ChannelPanel = 16;
+
+    /// <summary>Whether the output channels can be split into parts (the GEMM paths with one group).</summary>
+    public bool CanSplitChannels => _kind is Kind.Pointwise or Kind.Gathered && _s.Groups == 1;
+
+    /// <summary>Output channel parts the work units cover (1 unless prepared with more).</summary>
+    public int ChannelParts => _n0.Length;
+
+    /// <summary>Tiles of 4 (8 on x86) output pixels of the GEMM paths.</summary>
+    public int Tiles => (Pixels + _mr - 1) / _mr;
 
     /// <summary>Same contract as <see cref="Conv2DReference.Run"/> with the parameters captured at prepare.</summary>
     public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
         => Run(input, output, scratch, 0, WorkUnits);
 
     /// <summary>
-    /// The independent pieces a thread can take: output rows (n, oy) for depthwise, groups of Winograd tiles, tiles of
-    /// 4 (8 on x86) output pixels otherwise. Any split computes every output byte the same way.
+    /// The independent pieces a thread can take: output rows (n, oy) for depthwise, groups of Winograd tiles, otherwise
+    /// (channel part, tile of 4 (8 on x86) output pixels) pairs, unit u = part u / Tiles, tile u % Tiles. Any split
+    /// computes every output byte the same way (exact integer sums, the same requantization).
     /// </summary>
     public int WorkUnits => _kind switch
     {
         Kind.Depthwise => _s.Batch * _s.OutputHeight,
         Kind.Winograd => _winograd!.WorkUnits,
-        _ => (Pixels + _mr - 1) / _mr,
+        _ => Tiles * ChannelParts,
     };
 
     /// <summary>Multiply-accumulates of one inference (to decide whether splitting pays).</summary>
@@ -128,23 +156,33 @@ public sealed unsafe class Conv2DOptimized
             _winograd!.Run(input, output, scratch, unit0, unit1);
             return;
         }
-        int p0 = unit0 * _mr, p1 = Math.Min(unit1 * _mr, Pixels);
+        int tiles = Tiles;
+        for (int part = unit0 / tiles; part * tiles < unit1; part++)
+        {
+            int t0 = Math.Max(unit0 - part * tiles, 0), t1 = Math.Min(unit1 - part * tiles, tiles);
+            RunPart(input, output, scratch, part, t0 * _mr, Math.Min(t1 * _mr, Pixels));
+        }
+    }
+
+    /// <summary>Output pixels [p0, p1) of the channel part <paramref name="part"/> (the GEMM paths).</summary>
+    private void RunPart(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
+    {
         if (_kind == Kind.Gathered)
         {
-            if (Isa == KernelIsa.Avx2) RunGatheredAvx2(input, output, scratch, p0, p1);
-            else RunGathered(input, output, scratch, p0, p1);
+            if (Isa == KernelIsa.Avx2) RunGatheredAvx2(input, output, scratch, part, p0, p1);
+            else RunGathered(input, output, scratch, part, p0, p1);
             return;
         }
+        GemmPlan plan = _plans[part];
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
         {
+            sbyte* c = y + (long)p0 * _s.OutputChannels + _n0[part];
             if (Isa == KernelIsa.Avx2)
-                Avx2Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
-                    y + (long)p0 * _s.OutputChannels, _s.OutputChannels);
+                Avx2Gemm.RunRows(plan, x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0, c, _s.OutputChannels);
             else
-                Int8Gemm.RunRows(_plans[0], x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0,
-                    y + (long)p0 * _s.OutputChannels, _s.OutputChannels, (sbyte*)t);
+                Int8Gemm.RunRows(plan, x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0, c, _s.OutputChannels, (sbyte*)t);
         }
     }
 
@@ -160,7 +198,7 @@ public sealed unsafe class Conv2DOptimized
     /// zero weights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
+    private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
@@ -212,9 +250,9 @@ public sealed unsafe class Conv2DOptimized
                                     new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG + _n0[part];
                     }
-                    GemmPlan p = _plans[g];
+                    GemmPlan p = _plans[g + part]; // one of g, part is 0
                     int blocks = (p.N + Avx2Gemm.NB - 1) / Avx2Gemm.NB;
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos)
@@ -244,7 +282,7 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
+    private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
@@ -306,10 +344,10 @@ public sealed unsafe class Conv2DOptimized
                                 }
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG + _n0[part];
                     }
                     for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
-                    GemmPlan p = _plans[g];
+                    GemmPlan p = _plans[g + part]; // one of g, part is 0
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
                         Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);

@@ -60,9 +60,12 @@ internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, T
     }
 }
 
-/// <summary>Conv2D split by output rows (depthwise) or tiles of output pixels (GEMM paths).</summary>
+/// <summary>Conv2D split by output rows (depthwise) or tiles of output pixels (GEMM paths), and for layers of few pixels
+/// by output channel parts too (repacked at load, as <see cref="FullyConnectedOptimizedOp"/>).</summary>
 internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : PreparedOp
 {
+    private Conv2DOptimized kernel = kernel;
+
     public override int ScratchBytes => kernel.ScratchBytes;
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
@@ -74,8 +77,22 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
 
     private bool Depthwise => d.Shape.Groups == d.Shape.InputChannels && d.Shape.InputChannelsPerGroup == 1 && d.Shape.OutputChannelsPerGroup == 1;
 
+    /// <summary>Pixel tiles per thread below which a GEMM layer also splits its output channels: with 8 the busiest thread
+    /// gets at most 1/8 over its share; channel parts cost a re-read of the inputs (and a re-gather) each.</summary>
+    private const int TilesPerThread = 8;
+
     public override int PlanChunks(int threads, int minWorkPerChunk)
-        => ChunkCount(kernel.Macs * (Depthwise ? DepthwiseWorkPerMac : 1), kernel.WorkUnits, threads, minWorkPerChunk);
+    {
+        long work = kernel.Macs * (Depthwise ? DepthwiseWorkPerMac : 1);
+        int parts = 1;
+        if (kernel.CanSplitChannels && kernel.Tiles < TilesPerThread * threads)
+            parts = (TilesPerThread * threads + kernel.Tiles - 1) / kernel.Tiles;
+        if (parts > 1 && ChunkCount(work, (long)kernel.Tiles * parts, threads, minWorkPerChunk) == 1) parts = 1; // too small to split
+        if (parts != kernel.ChannelParts)
+            kernel = Conv2DOptimized.TryCreate(kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
+                d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax, parts)!;
+        return ChunkCount(work, kernel.WorkUnits, threads, minWorkPerChunk);
+    }
 
     public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
     {

@@ -49,7 +49,10 @@ internal static class SimdTestUtil
     /// <param name="depthwiseAvx512">Null: through <see cref="Conv2DOptimized"/> (the path a model takes). True or false: a depthwise
     /// shape straight through <see cref="DepthwiseConv"/> with the AVX-512 path allowed or not (the AVX2 path of a CPU without it),
     /// checking that the AVX-512 path ran exactly when allowed, supported, and every shift is ≤ 0.</param>
-    public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2, bool? depthwiseAvx512 = null)
+    /// <param name="channelParts">Above 0: the kernel is prepared with that many output channel parts (threads' split of the GEMM
+    /// paths), which must be used when the shape allows it, and its work units are run in random ranges, each on its own.</param>
+    public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2, bool? depthwiseAvx512 = null,
+        int channelParts = 0)
     {
         int cout = s.OutputChannels;
         int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
@@ -70,6 +73,19 @@ internal static class SimdTestUtil
             bool expectAvx512 = allow && System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported && X86RequantNoLeft.Applies(mult, shift);
             Assert.True(dw.UsesAvx512 == expectAvx512, $"{label}: AVX-512 path {(dw.UsesAvx512 ? "ran" : "did not run")}");
             dw.Run(x, got, 0, s.Batch * s.OutputHeight);
+        }
+        else if (channelParts > 0)
+        {
+            var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, channelParts);
+            Assert.NotNull(kernel);
+            int panels = (s.OutputChannels + Conv2DOptimized.ChannelPanel - 1) / Conv2DOptimized.ChannelPanel;
+            Assert.Equal(kernel.CanSplitChannels ? Math.Min(channelParts, panels) : 1, kernel.ChannelParts);
+            if (kernel.CanSplitChannels) Assert.Equal(kernel.Tiles * kernel.ChannelParts, kernel.WorkUnits);
+            int units = kernel.WorkUnits;
+            int[] cuts = [.. Enumerable.Range(1, units - 1).Where(_ => rng.Next(3) == 0).Prepend(0).Append(units)];
+            label += $", {kernel.ChannelParts} channel parts, units cut at {string.Join(",", cuts)}";
+            var scratch = new byte[kernel.ScratchBytes];
+            for (int c = cuts.Length - 2; c >= 0; c--) kernel.Run(x, got, scratch, cuts[c], cuts[c + 1]); // any order
         }
         else
         {

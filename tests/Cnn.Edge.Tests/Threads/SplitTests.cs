@@ -144,3 +144,92 @@ public class SplitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => it.InvokeChunk(model.Ops.Count, 0));
     }
 }
+
+/// <summary>
+/// GEMM convolutions of few pixels split by (output channel part, pixel tile): any parts and any ranges of units give the
+/// reference's bytes on every ISA (x86 with the 512-bit GEMM on and off), and a model's such layers split over 1-4 threads.
+/// </summary>
+[Collection(Simd.Avx2Switches.Name)] // flips Avx2Gemm.Use512 and Conv2DOptimized.UseWinograd
+public class ConvChannelSplitTests
+{
+    /// <summary>Every optimized ISA with the 512-bit x86 GEMM off, and Avx2 with it on.</summary>
+    public static TheoryData<KernelIsa, bool> IsaCases => new()
+    {
+        { KernelIsa.Vector128, false }, { KernelIsa.AdvSimd, false }, { KernelIsa.AdvSimdDp, false },
+        { KernelIsa.Avx2, false }, { KernelIsa.Avx2, true }, { KernelIsa.AvxVnni, false },
+    };
+
+    private static void WithSwitches(bool use512, Action body)
+    {
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        bool saved = Avx2Gemm.Use512, savedWinograd = Conv2DOptimized.UseWinograd;
+        Avx2Gemm.Use512 = use512;
+        Conv2DOptimized.UseWinograd = false; // 3x3 stride 1 takes the gathered GEMM here (Winograd has its own split)
+        try { body(); }
+        finally
+        {
+            Avx2Gemm.Use512 = saved;
+            Conv2DOptimized.UseWinograd = savedWinograd;
+        }
+    }
+
+    [Theory, MemberData(nameof(IsaCases))]
+    public void FewPixelsManyChannelsSplitIntoAnyPartsAndRangesGiveTheReferenceBytes(KernelIsa isa, bool use512)
+    {
+        SkipUnlessSupported(isa);
+        WithSwitches(use512, () =>
+        {
+            var rng = new Random(505 + (int)isa * 2 + (use512 ? 1 : 0));
+            for (int i = 0, n = Cases(48, 16); i < n; i++)
+            {
+                // Output 1-4 x 1-4 pixels (a few tiles), channels around and between the 16-channel panels.
+                int cout = i < 12 ? 16 * (i % 6 + 1) + (i / 6 == 0 ? -1 : 1) : rng.Next(1, 130);
+                int batch = rng.Next(1, 3), cin = rng.Next(1, 72), parts = rng.Next(1, 10);
+                Conv2DShape s = (i % 4) switch
+                {
+                    0 or 1 => ConvShape(batch, rng.Next(1, 5), rng.Next(1, 5), cin, cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), // pointwise
+                    2 => ConvShape(batch, rng.Next(2, 8), rng.Next(2, 8), cin, cout, 3, 3, rng.Next(1, 3), rng.Next(1, 3), 1, 1, 1, 1, 1, 1, 1),
+                    _ => rng.Next(3) == 0
+                        ? ConvShape(batch, rng.Next(1, 6), rng.Next(1, 6), 2 * rng.Next(1, 12), 2 * Math.Max(1, cout / 2), 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2) // groups: not split
+                        : ConvShape(batch, rng.Next(1, 7), rng.Next(1, 7), cin, cout, rng.Next(1, 4), rng.Next(1, 4), rng.Next(1, 3), rng.Next(1, 3),
+                            rng.Next(1, 3), rng.Next(1, 3), rng.Next(0, 2), rng.Next(0, 2), rng.Next(0, 2), rng.Next(0, 2), 1),
+                };
+                CheckConv2D(isa, rng, s, $"512={use512} case {i}", i % 3 == 0 ? 2 : -1, channelParts: parts);
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SmallLayersSplitTheirChannelsAndGiveTheSameBytesOnOneToFourThreads(bool use512)
+    {
+        WithSwitches(use512, () =>
+        {
+            var rng = new Random(use512 ? 77 : 78);
+            var b = new ModelBuilder();
+            int x = b.AddInput("x", TensorType.Int8, [1, 5, 5, 24], 0.05f, 3);
+            var (w1, b1) = BuilderModels.Weights(b, "conv", rng, 72, 3, 3, 24); // 3x3 stride 2: 3x3 outputs, one or two tiles
+            int y = b.Conv2D("conv", x, w1, b1, new ConvParams(2, 2, 1, 1, 1, 1, 1, 1, 1, -128, 127), 0.05f * 0.0025f * 15 * 70, 2);
+            var (w2, b2) = BuilderModels.Weights(b, "pw", rng, 101, 1, 1, 72); // pointwise, 101 channels
+            b.MarkOutput(b.Conv2D("pw", y, w2, b2, new ConvParams(1, 1, 1, 1, 0, 0, 0, 0, 1, -128, 127), 0.2f, -1));
+            var model = EdgeModel.Load(b.Build());
+            sbyte[] input = RandomInt8(rng, 5 * 5 * 24);
+            byte[]? expected = null;
+            foreach (KernelIsa isa in KernelSelector.Supported().Prepend(KernelIsa.Scalar).Distinct())
+                for (int threads = 1; threads <= 4; threads++)
+                {
+                    using var it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 });
+                    if (threads > 1 && isa != KernelIsa.Scalar)
+                        for (int op = 0; op < 2; op++)
+                            Assert.True(it.ChunksOf(op) >= threads, // 9 pixels are 2 or 3 tiles: only channel parts give 4 threads work
+                                $"{isa}: op {op} of 9 pixels has only {it.ChunksOf(op)} chunks on {threads} threads");
+                    input.CopyTo(it.InputInt8());
+                    it.Invoke();
+                    byte[] got = it.TensorBytes(model.Outputs[0]).ToArray();
+                    expected ??= got; // the reference kernels' bytes (Scalar first)
+                    Assert.True(expected.AsSpan().SequenceEqual(got), $"{isa}: {threads} threads differ from the reference");
+                }
+        });
+    }
+}
