@@ -77,17 +77,28 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
 
     private bool Depthwise => d.Shape.Groups == d.Shape.InputChannels && d.Shape.InputChannelsPerGroup == 1 && d.Shape.OutputChannelsPerGroup == 1;
 
-    /// <summary>Pixel tiles per thread below which a GEMM layer also splits its output channels: with 8 the busiest thread
-    /// gets at most 1/8 over its share; channel parts cost a re-read of the inputs (and a re-gather) each.</summary>
+    /// <summary>Pixel tiles per thread below which a GEMM layer may also split its output channels.</summary>
     private const int TilesPerThread = 8;
 
+    /// <summary>
+    /// A GEMM layer of few tiles (7x7, 14x14, 3x3 outputs) also splits its output channels, into the fewest parts that make
+    /// (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that allows more chunks than
+    /// the tiles alone (a layer that the least work per chunk keeps in few chunks gains nothing: each part costs a call and
+    /// re-reads the inputs).
+    /// </summary>
     public override int PlanChunks(int threads, int minWorkPerChunk)
     {
         long work = kernel.Macs * (Depthwise ? DepthwiseWorkPerMac : 1);
-        int parts = 1;
-        if (kernel.CanSplitChannels && kernel.Tiles < TilesPerThread * threads)
-            parts = (TilesPerThread * threads + kernel.Tiles - 1) / kernel.Tiles;
-        if (parts > 1 && ChunkCount(work, (long)kernel.Tiles * parts, threads, minWorkPerChunk) == 1) parts = 1; // too small to split
+        int tiles = kernel.Tiles, parts = 1;
+        if (kernel.CanSplitChannels && threads > 1 && tiles < TilesPerThread * threads)
+        {
+            int panels = (d.Shape.OutputChannels + Conv2DOptimized.ChannelPanel - 1) / Conv2DOptimized.ChannelPanel;
+            int p = Math.Max(2, (2 * threads + tiles - 1) / tiles);
+            while (p < panels && tiles * p % threads != 0) p++;
+            p = Math.Min(p, panels);
+            if (p > 1 && ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk) > ChunkCount(work, tiles, threads, minWorkPerChunk))
+                parts = p;
+        }
         if (parts != kernel.ChannelParts)
             kernel = Conv2DOptimized.TryCreate(kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
                 d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax, parts)!;
