@@ -218,6 +218,7 @@ public sealed unsafe class Conv2DOptimized
                 int valid = Math.Min(mr, p1 - m0);
                 for (int g = 0; g < s.Groups; g++)
                 {
+                    int c0 = g * coutG + _n0[part]; // first output channel of this group or part
                     int n = n0, oy = oy0, ox = ox0 - 1;
                     for (int r = 0; r < valid; r++)
                     {
@@ -250,7 +251,7 @@ public sealed unsafe class Conv2DOptimized
                                     new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG + _n0[part];
+                        cr[r] = y + (long)pIndex * s.OutputChannels + c0;
                     }
                     GemmPlan p = _plans[g + part]; // one of g, part is 0
                     int blocks = (p.N + Avx2Gemm.NB - 1) / Avx2Gemm.NB;
@@ -308,6 +309,7 @@ public sealed unsafe class Conv2DOptimized
                 }
                 for (int g = 0; g < s.Groups; g++)
                 {
+                    int c0 = g * coutG + _n0[part]; // first output channel of this group or part
                     for (int r = 0; r < valid; r++)
                     {
                         int pIndex = pix[r];
@@ -344,7 +346,7 @@ public sealed unsafe class Conv2DOptimized
                                 }
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG + _n0[part];
+                        cr[r] = y + (long)pIndex * s.OutputChannels + c0;
                     }
                     for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
                     GemmPlan p = _plans[g + part]; // one of g, part is 0

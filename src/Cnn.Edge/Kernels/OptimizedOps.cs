@@ -82,9 +82,9 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
 
     /// <summary>
     /// A GEMM layer of few tiles (7x7, 14x14, 3x3 outputs) also splits its output channels, into the fewest parts that make
-    /// (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that allows more chunks than
-    /// the tiles alone (a layer that the least work per chunk keeps in few chunks gains nothing: each part costs a call and
-    /// re-reads the inputs).
+    /// (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that cuts the busiest
+    /// thread's share by more than 1/16 (each part costs a call and re-reads the inputs; a layer that the least work per
+    /// chunk keeps in few chunks gains nothing).
     /// </summary>
     public override int PlanChunks(int threads, int minWorkPerChunk)
     {
@@ -96,8 +96,12 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
             int p = Math.Max(2, (2 * threads + tiles - 1) / tiles);
             while (p < panels && tiles * p % threads != 0) p++;
             p = Math.Min(p, panels);
-            if (p > 1 && ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk) > ChunkCount(work, tiles, threads, minWorkPerChunk))
-                parts = p;
+            if (p > 1)
+            {
+                long busiest1 = BusiestUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads);
+                long busiestP = BusiestUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads);
+                if (busiestP * 16 < busiest1 * p * 15) parts = p; // busiestP / (tiles p) < 15/16 of busiest1 / tiles
+            }
         }
         if (parts != kernel.ChannelParts)
             kernel = Conv2DOptimized.TryCreate(kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,

@@ -48,20 +48,29 @@ public abstract class PreparedOp
         var free = new PriorityQueue<int, (long Load, int Thread)>(threads);
         for (int c = max; c >= 2; c--)
         {
-            free.Clear();
-            for (int t = 0; t < threads; t++) free.Enqueue(t, (0, t));
-            long span = 0;
-            for (int i = 0; i < c; i++)
-            {
-                free.TryDequeue(out int t, out var p);
-                var (u0, u1) = ChunkRange((int)units, i, c);
-                long load = p.Load + (u1 - u0);
-                span = Math.Max(span, load);
-                free.Enqueue(t, (load, t));
-            }
+            long span = BusiestUnits((int)units, c, threads, free);
             if (span < bestSpan) (best, bestSpan) = (c, span);
         }
         return best;
+    }
+
+    /// <summary>The units of the busiest thread when <paramref name="chunks"/> chunks of <paramref name="units"/> are handed out in
+    /// order to whichever thread is free first (as the pool does); <paramref name="free"/> is reused (load time only).</summary>
+    protected static long BusiestUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null)
+    {
+        free ??= new PriorityQueue<int, (long Load, int Thread)>(threads);
+        free.Clear();
+        for (int t = 0; t < threads; t++) free.Enqueue(t, (0, t));
+        long span = 0;
+        for (int i = 0; i < chunks; i++)
+        {
+            free.TryDequeue(out int t, out var p);
+            var (u0, u1) = ChunkRange(units, i, chunks);
+            long load = p.Load + (u1 - u0);
+            span = Math.Max(span, load);
+            free.Enqueue(t, (load, t));
+        }
+        return span;
     }
 
     /// <summary>Units [start, end) of chunk <paramref name="chunk"/> when <paramref name="units"/> are split evenly into <paramref name="chunks"/>.</summary>
