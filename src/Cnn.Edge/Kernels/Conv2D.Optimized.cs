@@ -78,7 +78,7 @@ public sealed unsafe class Conv2DOptimized
         int k = s.KernelHeight * s.KernelWidth * cg;
         // Channel parts (one group only): panels of 16 channels (the AVX2 and SDOT kernels' width, 4 of the others) dealt evenly.
         int panels = (coutG + ChannelPanel - 1) / ChannelPanel;
-        int parts = s.Groups == 1 ? Math.Clamp(channelParts, 1, panels) : 1;
+        int parts = CanSplitChannels ? Math.Clamp(channelParts, 1, panels) : 1;
         _plans = new GemmPlan[s.Groups * parts];
         _n0 = new int[parts];
         for (int g = 0; g < s.Groups; g++)
@@ -112,8 +112,10 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>Output channels per panel of a channel part: a multiple of every kernel's channel group (4, 16).</summary>
     internal const int ChannelPanel = 16;
 
-    /// <summary>Whether the output channels can be split into parts (the GEMM paths with one group).</summary>
-    public bool CanSplitChannels => _kind is Kind.Pointwise or Kind.Gathered && _s.Groups == 1;
+    /// <summary>Whether the output channels can be split into parts: the GEMM paths with one group, the gathered one on x86 only
+    /// (it gathers a tile once for all its parts; the 4-pixel gathered tiles of the other ISAs would be gathered once per part,
+    /// and the extra work measured on Cortex-A76 cancelled the better balance).</summary>
+    public bool CanSplitChannels => (_kind == Kind.Pointwise || _kind == Kind.Gathered && Isa == KernelIsa.Avx2) && _s.Groups == 1;
 
     /// <summary>Output channel parts the work units cover (1 unless prepared with more).</summary>
     public int ChannelParts => _n0.Length;
@@ -121,13 +123,26 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>Tiles of 4 (8 on x86) output pixels of the GEMM paths.</summary>
     public int Tiles => (Pixels + _mr - 1) / _mr;
 
+    /// <summary>The cost of the GEMM paths' work units [0, unit) with <paramref name="parts"/> channel parts (equal), in output
+    /// pixels times parts: the last tile may hold fewer pixels (to weigh the splits at load).</summary>
+    public long CostBefore(int unit, int parts)
+    {
+        int tiles = Tiles;
+        if (_kind == Kind.Gathered) // tile-major
+            return (long)Math.Min(unit / parts * _mr, Pixels) * parts + (long)(unit % parts) * TilePixels(unit / parts);
+        return (long)(unit / tiles) * Pixels + Math.Min(unit % tiles * _mr, Pixels); // part-major
+    }
+
+    private int TilePixels(int tile) => Math.Max(0, Math.Min(_mr, Pixels - tile * _mr));
+
     /// <summary>Same contract as <see cref="Conv2DReference.Run"/> with the parameters captured at prepare.</summary>
     public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch)
         => Run(input, output, scratch, 0, WorkUnits);
 
     /// <summary>
     /// The independent pieces a thread can take: output rows (n, oy) for depthwise, groups of Winograd tiles, otherwise
-    /// (channel part, tile of 4 (8 on x86) output pixels) pairs, unit u = part u / Tiles, tile u % Tiles. Any split
+    /// (channel part, tile of 4 (8 on x86) output pixels) pairs: pointwise part-major (unit u = tile u % Tiles of part
+    /// u / Tiles), gathered tile-major (part u % parts of tile u / parts: a tile is gathered once for its parts). Any split
     /// computes every output byte the same way (exact integer sums, the same requantization).
     /// </summary>
     public int WorkUnits => _kind switch
@@ -156,23 +171,41 @@ public sealed unsafe class Conv2DOptimized
             _winograd!.Run(input, output, scratch, unit0, unit1);
             return;
         }
-        int tiles = Tiles;
+        int tiles = Tiles, parts = ChannelParts;
+        if (_kind == Kind.Gathered)
+        {
+            // Tile-major: unit u is channel part u % parts of tile u / parts, so a tile's receptive fields are gathered once
+            // for all the parts of the range: a first partial tile, whole tiles, a last partial tile.
+            int ta = unit0 / parts, pa = unit0 % parts, tb = unit1 / parts, pb = unit1 % parts;
+            if (ta == tb)
+            {
+                RunGatheredTiles(input, output, scratch, ta, ta + 1, pa, pb);
+                return;
+            }
+            if (pa != 0) RunGatheredTiles(input, output, scratch, ta, ++ta, pa, parts);
+            if (tb > ta) RunGatheredTiles(input, output, scratch, ta, tb, 0, parts);
+            if (pb != 0) RunGatheredTiles(input, output, scratch, tb, tb + 1, 0, pb);
+            return;
+        }
+        // Part-major: unit u is tile u % tiles of channel part u / tiles (one GEMM call per part of the range).
         for (int part = unit0 / tiles; part * tiles < unit1; part++)
         {
             int t0 = Math.Max(unit0 - part * tiles, 0), t1 = Math.Min(unit1 - part * tiles, tiles);
-            RunPart(input, output, scratch, part, t0 * _mr, Math.Min(t1 * _mr, Pixels));
+            RunPointwise(input, output, scratch, part, t0 * _mr, Math.Min(t1 * _mr, Pixels));
         }
     }
 
-    /// <summary>Output pixels [p0, p1) of the channel part <paramref name="part"/> (the GEMM paths).</summary>
-    private void RunPart(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
+    /// <summary>Tiles [tile0, tile1) of the gathered path, channel parts [part0, part1) of each.</summary>
+    private void RunGatheredTiles(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int tile0, int tile1, int part0, int part1)
     {
-        if (_kind == Kind.Gathered)
-        {
-            if (Isa == KernelIsa.Avx2) RunGatheredAvx2(input, output, scratch, part, p0, p1);
-            else RunGathered(input, output, scratch, part, p0, p1);
-            return;
-        }
+        int p0 = tile0 * _mr, p1 = Math.Min(tile1 * _mr, Pixels);
+        if (Isa == KernelIsa.Avx2) RunGatheredAvx2(input, output, scratch, part0, part1, p0, p1);
+        else RunGathered(input, output, scratch, p0, p1); // one part (see CanSplitChannels)
+    }
+
+    /// <summary>Output pixels [p0, p1) of the channel part <paramref name="part"/> (the pointwise path).</summary>
+    private void RunPointwise(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
+    {
         GemmPlan plan = _plans[part];
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
@@ -198,7 +231,7 @@ public sealed unsafe class Conv2DOptimized
     /// zero weights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
+    private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part0, int part1, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
@@ -211,6 +244,7 @@ public sealed unsafe class Conv2DOptimized
         {
             int* rowsBuf = (int*)t;
             sbyte** cr = stackalloc sbyte*[mr];
+            sbyte** cp = stackalloc sbyte*[mr]; // cr plus a channel part's first channel
             // (n, oy, ox) of pixel p0, then stepped pixel by pixel: no divisions per pixel (the 3-channel stems have 12,544 of them).
             int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / s.OutputWidth, ox0 = p0 - n0 * ohw - oy0 * s.OutputWidth;
             for (int m0 = p0; m0 < p1; m0 += mr)
@@ -218,7 +252,6 @@ public sealed unsafe class Conv2DOptimized
                 int valid = Math.Min(mr, p1 - m0);
                 for (int g = 0; g < s.Groups; g++)
                 {
-                    int c0 = g * coutG + _n0[part]; // first output channel of this group or part
                     int n = n0, oy = oy0, ox = ox0 - 1;
                     for (int r = 0; r < valid; r++)
                     {
@@ -251,16 +284,21 @@ public sealed unsafe class Conv2DOptimized
                                     new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + c0;
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
-                    GemmPlan p = _plans[g + part]; // one of g, part is 0
-                    int blocks = (p.N + Avx2Gemm.NB - 1) / Avx2Gemm.NB;
-                    fixed (sbyte* w = p.W)
-                    fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos)
-                        for (int b0 = 0; b0 < blocks; b0 += 2)
-                            for (int r0 = 0; r0 < valid; r0 += Avx2Gemm.MR)
-                                Avx2Gemm.TileWide8(p, rowsBuf + r0 * k2, k2, cr + r0, Math.Min(Avx2Gemm.MR, valid - r0), w, bias, mult, left, rpos,
-                                    b0, Math.Min(b0 + 2, blocks));
+                    for (int part = part0; part < part1; part++)
+                    {
+                        int c0 = _n0[part]; // first output channel of the part
+                        for (int r = 0; r < valid; r++) cp[r] = cr[r] + c0;
+                        GemmPlan p = _plans[g + part]; // one of g, part is 0
+                        int blocks = (p.N + Avx2Gemm.NB - 1) / Avx2Gemm.NB;
+                        fixed (sbyte* w = p.W)
+                        fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos)
+                            for (int b0 = 0; b0 < blocks; b0 += 2)
+                                for (int r0 = 0; r0 < valid; r0 += Avx2Gemm.MR)
+                                    Avx2Gemm.TileWide8(p, rowsBuf + r0 * k2, k2, cp + r0, Math.Min(Avx2Gemm.MR, valid - r0), w, bias, mult, left, rpos,
+                                        b0, Math.Min(b0 + 2, blocks));
+                    }
                     if (g == s.Groups - 1) { n0 = n; oy0 = oy; ox0 = ox + 1; }
                 }
             }
@@ -283,7 +321,7 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
+    private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
         int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
@@ -309,7 +347,6 @@ public sealed unsafe class Conv2DOptimized
                 }
                 for (int g = 0; g < s.Groups; g++)
                 {
-                    int c0 = g * coutG + _n0[part]; // first output channel of this group or part
                     for (int r = 0; r < valid; r++)
                     {
                         int pIndex = pix[r];
@@ -346,10 +383,10 @@ public sealed unsafe class Conv2DOptimized
                                 }
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + c0;
+                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
                     for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
-                    GemmPlan p = _plans[g + part]; // one of g, part is 0
+                    GemmPlan p = _plans[g];
                     fixed (sbyte* w = p.W)
                     fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
                         Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);

@@ -81,8 +81,8 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
     private const int TilesPerThread = 8;
 
     /// <summary>
-    /// A GEMM layer of few tiles (7x7, 14x14, 3x3 outputs) also splits its output channels, into the fewest parts that make
-    /// (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that cuts the busiest
+    /// A GEMM layer of few tiles (7x7, 14x14, 3x3 outputs) also splits its output channels, into the fewest parts of equal
+    /// panels that make (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that cuts the busiest
     /// thread's share by more than 1/16 (each part costs a call and re-reads the inputs; a layer that the least work per
     /// chunk keeps in few chunks gains nothing).
     /// </summary>
@@ -93,14 +93,22 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
         if (kernel.CanSplitChannels && threads > 1 && tiles < TilesPerThread * threads)
         {
             int panels = (d.Shape.OutputChannels + Conv2DOptimized.ChannelPanel - 1) / Conv2DOptimized.ChannelPanel;
-            int p = Math.Max(2, (2 * threads + tiles - 1) / tiles);
-            while (p < panels && tiles * p % threads != 0) p++;
-            p = Math.Min(p, panels);
+            // Parts of equal panels (uneven parts would leave the thread of a larger one busiest); the fewest that give at
+            // least 2 units per thread, a multiple of the thread count if one exists.
+            int p = 0;
+            for (int q = Math.Max(2, (2 * threads + tiles - 1) / tiles); q <= panels; q++)
+                if (panels % q == 0)
+                {
+                    if (p == 0) p = q;
+                    if (tiles * q % threads == 0) { p = q; break; }
+                }
             if (p > 1)
             {
-                long busiest1 = BusiestUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads);
-                long busiestP = BusiestUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads);
-                if (busiestP * 16 < busiest1 * p * 15) parts = p; // busiestP / (tiles p) < 15/16 of busiest1 / tiles
+                // In output pixels (times parts): the last tile may be short.
+                long busiest1 = BusiestUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads, null, u => kernel.CostBefore(u, 1));
+                long busiestP = BusiestUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads, null,
+                    u => kernel.CostBefore(u, p));
+                if (busiestP * 16 < busiest1 * p * 15) parts = p; // under 15/16 of the busiest thread's share without parts
             }
         }
         if (parts != kernel.ChannelParts)

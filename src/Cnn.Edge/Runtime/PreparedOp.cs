@@ -55,8 +55,10 @@ public abstract class PreparedOp
     }
 
     /// <summary>The units of the busiest thread when <paramref name="chunks"/> chunks of <paramref name="units"/> are handed out in
-    /// order to whichever thread is free first (as the pool does); <paramref name="free"/> is reused (load time only).</summary>
-    protected static long BusiestUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null)
+    /// order to whichever thread is free first (as the pool does); <paramref name="free"/> is reused (load time only). With
+    /// <paramref name="costBefore"/> (the cost of units [0, u)), units of unequal cost: the busiest thread's cost.</summary>
+    protected static long BusiestUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null,
+        Func<int, long>? costBefore = null)
     {
         free ??= new PriorityQueue<int, (long Load, int Thread)>(threads);
         free.Clear();
@@ -66,7 +68,7 @@ public abstract class PreparedOp
         {
             free.TryDequeue(out int t, out var p);
             var (u0, u1) = ChunkRange(units, i, chunks);
-            long load = p.Load + (u1 - u0);
+            long load = p.Load + (costBefore is null ? u1 - u0 : costBefore(u1) - costBefore(u0));
             span = Math.Max(span, load);
             free.Enqueue(t, (load, t));
         }

@@ -220,10 +220,10 @@ public class ConvChannelSplitTests
                 for (int threads = 1; threads <= 4; threads++)
                 {
                     using var it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 });
+                    // 9 pixels are 2 or 3 tiles: only channel parts give 4 threads work (the gathered path splits them on x86 only).
                     if (threads > 1 && isa != KernelIsa.Scalar)
-                        for (int op = 0; op < 2; op++)
-                            Assert.True(it.ChunksOf(op) >= threads, // 9 pixels are 2 or 3 tiles: only channel parts give 4 threads work
-                                $"{isa}: op {op} of 9 pixels has only {it.ChunksOf(op)} chunks on {threads} threads");
+                        for (int op = isa == KernelIsa.Avx2 ? 0 : 1; op < 2; op++)
+                            Assert.True(it.ChunksOf(op) >= threads, $"{isa}: op {op} of 9 pixels has only {it.ChunksOf(op)} chunks on {threads} threads");
                     input.CopyTo(it.InputInt8());
                     it.Invoke();
                     byte[] got = it.TensorBytes(model.Outputs[0]).ToArray();
