@@ -83,7 +83,7 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
     /// <summary>
     /// A GEMM layer of few tiles (7x7, 14x14, 3x3 outputs) also splits its output channels, into the fewest parts of equal
     /// panels that make (part, tile) units a multiple of the thread count and at least 2 per thread, but only when that cuts the busiest
-    /// thread's share by more than 1/16 (each part costs a call and re-reads the inputs; a layer that the least work per
+    /// thread's share by more than 1/8 (each part costs a call and re-reads the inputs; a layer that the least work per
     /// chunk keeps in few chunks gains nothing).
     /// </summary>
     public override int PlanChunks(int threads, int minWorkPerChunk)
@@ -108,7 +108,7 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
                 long busiest1 = BusiestUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads, null, u => kernel.CostBefore(u, 1));
                 long busiestP = BusiestUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads, null,
                     u => kernel.CostBefore(u, p));
-                if (busiestP * 16 < busiest1 * p * 15) parts = p; // under 15/16 of the busiest thread's share without parts
+                if (busiestP * 8 < busiest1 * p * 7) parts = p; // under 7/8 of the busiest thread's share without parts
             }
         }
         if (parts != kernel.ChannelParts)
