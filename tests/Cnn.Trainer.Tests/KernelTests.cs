@@ -32,7 +32,7 @@ public class KernelTests
         var rng = new Random(7);
         for (int trial = 0; trial < 200; trial++)
         {
-            int m = rng.Next(1, 11), n = rng.Next(1, 70), k = rng.Next(1, 40);
+            int m = rng.Next(1, 21), n = rng.Next(1, 70), k = rng.Next(1, 40);
             bool transA = rng.Next(2) == 0;
             int aRow = transA ? 1 : k, aCol = transA ? m : 1;
             int ldb = n + rng.Next(3), ldc = n + rng.Next(3);
