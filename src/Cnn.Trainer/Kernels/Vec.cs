@@ -1,12 +1,36 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Cnn.Trainer.Kernels;
 
 /// <summary>Vectorised elementwise helpers (Vector&lt;float&gt;: 8 lanes on AVX2, 4 on NEON) with scalar tails.</summary>
 internal static class Vec
 {
+    /// <summary>
+    /// d[0..n) = s[0..n) for the short rows of conv planes (a few to a few dozen floats): inline vectors, the last one
+    /// overlapping the previous instead of a scalar tail; no call per row. Source and destination must not overlap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyShort(ref float s, ref float d, int n)
+    {
+        int vw = Vector<float>.Count;
+        if (n >= vw)
+        {
+            int i = 0;
+            for (; i + vw <= n; i += vw) Vector.LoadUnsafe(ref s, (nuint)i).StoreUnsafe(ref d, (nuint)i);
+            if (i < n) Vector.LoadUnsafe(ref s, (nuint)(n - vw)).StoreUnsafe(ref d, (nuint)(n - vw));
+        }
+        else if (n >= 4 && Vector128.IsHardwareAccelerated)
+        {
+            Vector128.LoadUnsafe(ref s).StoreUnsafe(ref d);
+            Vector128.LoadUnsafe(ref s, (nuint)(n - 4)).StoreUnsafe(ref d, (nuint)(n - 4));
+        }
+        else
+            for (int j = 0; j < n; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref s, j);
+    }
+
     /// <summary>(Σx, Σx²) of one plane; float lanes are fine for a plane (≤ a few thousand values), callers accumulate planes in double.</summary>
     public static (float Sum, float SumSq) SumAndSquares(ReadOnlySpan<float> x)
     {
