@@ -63,6 +63,15 @@ internal static class KernelBench
             var a = R(m * k); var b = R(n * k); var c = new float[m * n];
             Time(print, name + $" NT {m}x{n}x{k}", 2.0 * m * n * k, () => Gemm.NT(m, n, k, a, k, b, k, c, n));
         }
+        foreach (var (c, hw) in new[] { (128, 7), (32, 28) })
+        {
+            var bn = new Cnn.Trainer.Layers.BatchNorm2d(c);
+            var x = new Cnn.Trainer.Tensor(64, c, hw, hw); R(x.Length).CopyTo(x.Data, 0);
+            var dy = new Cnn.Trainer.Tensor(64, c, hw, hw); R(dy.Length).CopyTo(dy.Data, 0);
+            var ctx = new Cnn.Trainer.Layers.RunContext { Training = true, Threads = 1 };
+            Time(print, $"batchnorm fwd 64x{c}x{hw}x{hw}", x.Length, () => bn.Forward([x], ctx));
+            Time(print, $"batchnorm bwd 64x{c}x{hw}x{hw}", x.Length, () => bn.Backward(dy, [true], ctx));
+        }
         foreach (var (name, hw, stride) in new[] { ("ds1.dw 28x28 s2", 28, 2), ("ds2.dw 14x14 s2", 14, 2), ("ds3.dw 7x7 s1", 7, 1) })
         {
             var g = new ConvGeometry(3, 3, stride, stride, 1, 1, 1, 1);

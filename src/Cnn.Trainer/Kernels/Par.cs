@@ -93,7 +93,11 @@ internal static class Par
     /// of a training step follow each other within microseconds, and waking a blocked thread costs tens of them (more on
     /// a loaded machine), which for small layers is the whole region; the bound keeps an idle trainer off the CPU.
     /// </summary>
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * 50 / 1_000_000;
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds() / 1_000_000;
+
+    /// <summary>CNN_PAR_SPIN_US=N overrides the 50 µs (0: block at once, as a loaded machine may prefer; benchmarks).</summary>
+    private static int SpinMicroseconds() =>
+        int.TryParse(Environment.GetEnvironmentVariable("CNN_PAR_SPIN_US"), out int us) && us is >= 0 and <= 10_000 ? us : 50;
 
     /// <summary>Polls <paramref name="done"/> for up to <see cref="SpinTicks"/>; true when it came true.</summary>
     private static bool SpinUntil(Func<bool> done)

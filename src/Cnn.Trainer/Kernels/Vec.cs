@@ -32,6 +32,7 @@ internal static class Vec
     }
 
     /// <summary>(Σx, Σx²) of one plane; float lanes are fine for a plane (≤ a few thousand values), callers accumulate planes in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float SumSq) SumAndSquares(ReadOnlySpan<float> x)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -59,6 +60,7 @@ internal static class Vec
     }
 
     /// <summary>(Σdy, Σdy·(x − mean)): centred, so no cancellation when |mean| ≫ std.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float Dot) SumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -76,6 +78,7 @@ internal static class Vec
     }
 
     /// <summary>y = x·scale + shift (BatchNorm forward with its statistics folded in).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Affine(ReadOnlySpan<float> x, Span<float> y, float scale, float shift)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -88,6 +91,7 @@ internal static class Vec
     }
 
     /// <summary>o = a·dy + b·x + c (BatchNorm backward with x̂ recomputed from x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Affine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -104,6 +108,7 @@ internal static class Vec
     /// y = act(x·scale + shift): BatchNorm's affine and the activation that follows it in one pass. Each lane
     /// is computed exactly as <see cref="Affine"/> then <see cref="Activate"/> would, so fused and unfused agree bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AffineActivate(ReadOnlySpan<float> x, Span<float> y, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -141,6 +146,7 @@ internal static class Vec
     }
 
     /// <summary>(Σg, Σg·(x − mean)) with g = act'(x·scale + shift)·dy: <see cref="SumAndCenteredDot"/> behind a fused activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float Dot) MaskedSumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -160,6 +166,7 @@ internal static class Vec
     }
 
     /// <summary>o = a·g + b·x + c with g = act'(x·scale + shift)·dy: <see cref="Affine2"/> behind a fused activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MaskedAffine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;
