@@ -212,54 +212,83 @@ internal static class Gemm
         }
     }
 
-    /// <summary>C[M,N] += sum_p A[i,p] * B[j,p]: dot products of rows (A: lda, B: ldb, both row-major).</summary>
+    /// <summary>C[M,N] += sum_p A[i,p] * B[j,p]: dot products of rows (A: lda, B: ldb, both row-major), at <see cref="Simd.Width"/>.</summary>
     public static void NT(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
     {
-        for (int i = 0; i < m; i++)
+        if (m > 0 && n > 0 && (a.Length < (m - 1) * lda + k || b.Length < (n - 1) * ldb + k || c.Length < (m - 1) * ldc + n))
+            throw new ArgumentException("NT: buffer too small");
+        switch (Simd.Width)
         {
-            var ai = a.Slice(i * lda, k);
-            int j = 0;
-            for (; j + 4 <= n; j += 4)
+            case SimdWidth.V512: NT<Vector512<float>, V512>(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V256: NT<Vector256<float>, V256>(m, n, k, a, lda, b, ldb, c, ldc); break;
+            default: NT<Vector128<float>, V128>(m, n, k, a, lda, b, ldb, c, ldc); break;
+        }
+    }
+
+    /// <summary>Four dot products at a time share each load of A's row; lanes summed once at the end, then the scalar tail.</summary>
+    private static void NT<TV, TO>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+        where TV : unmanaged where TO : struct, ISimd<TV>
+    {
+        int vw = TO.Count, kFull = k / vw * vw;
+        ref float A = ref MemoryMarshal.GetReference(a);
+        ref float B = ref MemoryMarshal.GetReference(b);
+        ref float C = ref MemoryMarshal.GetReference(c);
+        // B's rows outside, in fours, A's rows inside: four B rows stay in L1 while every A row passes (long rows
+        // otherwise stream all of B from L2 once per row of A).
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
+        {
+            ref float Y0 = ref Unsafe.Add(ref B, j * ldb);
+            ref float Y1 = ref Unsafe.Add(ref Y0, ldb);
+            ref float Y2 = ref Unsafe.Add(ref Y0, 2 * ldb);
+            ref float Y3 = ref Unsafe.Add(ref Y0, 3 * ldb);
+            for (int i = 0; i < m; i++)
             {
-                Dot4(ai, b.Slice(j * ldb, k), b.Slice((j + 1) * ldb, k), b.Slice((j + 2) * ldb, k), b.Slice((j + 3) * ldb, k),
-                    out float d0, out float d1, out float d2, out float d3);
-                c[i * ldc + j] += d0; c[i * ldc + j + 1] += d1; c[i * ldc + j + 2] += d2; c[i * ldc + j + 3] += d3;
+                ref float X = ref Unsafe.Add(ref A, i * lda);
+                // Two accumulators per dot product (even and odd vectors): eight FMA chains in flight.
+                TV a0 = TO.Zero, a1 = TO.Zero, a2 = TO.Zero, a3 = TO.Zero, b0 = TO.Zero, b1 = TO.Zero, b2 = TO.Zero, b3 = TO.Zero;
+                int q = 0;
+                for (; q + 2 * vw <= kFull; q += 2 * vw)
+                {
+                    nuint p0 = (nuint)q, p1 = (nuint)(q + vw);
+                    var x0 = TO.Load(ref X, p0); var x1 = TO.Load(ref X, p1);
+                    a0 = TO.Fma(x0, TO.Load(ref Y0, p0), a0); b0 = TO.Fma(x1, TO.Load(ref Y0, p1), b0);
+                    a1 = TO.Fma(x0, TO.Load(ref Y1, p0), a1); b1 = TO.Fma(x1, TO.Load(ref Y1, p1), b1);
+                    a2 = TO.Fma(x0, TO.Load(ref Y2, p0), a2); b2 = TO.Fma(x1, TO.Load(ref Y2, p1), b2);
+                    a3 = TO.Fma(x0, TO.Load(ref Y3, p0), a3); b3 = TO.Fma(x1, TO.Load(ref Y3, p1), b3);
+                }
+                if (q < kFull)
+                {
+                    var xv = TO.Load(ref X, (nuint)q);
+                    a0 = TO.Fma(xv, TO.Load(ref Y0, (nuint)q), a0);
+                    a1 = TO.Fma(xv, TO.Load(ref Y1, (nuint)q), a1);
+                    a2 = TO.Fma(xv, TO.Load(ref Y2, (nuint)q), a2);
+                    a3 = TO.Fma(xv, TO.Load(ref Y3, (nuint)q), a3);
+                }
+                float d0 = TO.Sum(TO.Add(a0, b0)), d1 = TO.Sum(TO.Add(a1, b1)), d2 = TO.Sum(TO.Add(a2, b2)), d3 = TO.Sum(TO.Add(a3, b3));
+                for (int p = kFull; p < k; p++)
+                {
+                    float xp = Unsafe.Add(ref X, p);
+                    d0 += xp * Unsafe.Add(ref Y0, p); d1 += xp * Unsafe.Add(ref Y1, p);
+                    d2 += xp * Unsafe.Add(ref Y2, p); d3 += xp * Unsafe.Add(ref Y3, p);
+                }
+                ref float Cij = ref Unsafe.Add(ref C, i * ldc + j);
+                Cij += d0; Unsafe.Add(ref Cij, 1) += d1; Unsafe.Add(ref Cij, 2) += d2; Unsafe.Add(ref Cij, 3) += d3;
             }
-            for (; j < n; j++) c[i * ldc + j] += Dot(ai, b.Slice(j * ldb, k));
         }
-    }
-
-    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        var acc = Vector<float>.Zero;
-        ref float X = ref MemoryMarshal.GetReference(x);
-        ref float Y = ref MemoryMarshal.GetReference(y);
-        for (; i + vw <= x.Length; i += vw)
-            acc = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref X, (nuint)i), Vector.LoadUnsafe(ref Y, (nuint)i), acc);
-        float s = Vector.Sum(acc);
-        for (; i < x.Length; i++) s += x[i] * y[i];
-        return s;
-    }
-
-    private static void Dot4(ReadOnlySpan<float> x, ReadOnlySpan<float> y0, ReadOnlySpan<float> y1, ReadOnlySpan<float> y2, ReadOnlySpan<float> y3,
-        out float d0, out float d1, out float d2, out float d3)
-    {
-        int vw = Vector<float>.Count, i = 0, len = x.Length;
-        Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        ref float X = ref MemoryMarshal.GetReference(x);
-        ref float Y0 = ref MemoryMarshal.GetReference(y0); ref float Y1 = ref MemoryMarshal.GetReference(y1);
-        ref float Y2 = ref MemoryMarshal.GetReference(y2); ref float Y3 = ref MemoryMarshal.GetReference(y3);
-        for (; i + vw <= len; i += vw)
+        for (; j < n; j++)
         {
-            var xv = Vector.LoadUnsafe(ref X, (nuint)i);
-            a0 = Vector.FusedMultiplyAdd(xv, Vector.LoadUnsafe(ref Y0, (nuint)i), a0);
-            a1 = Vector.FusedMultiplyAdd(xv, Vector.LoadUnsafe(ref Y1, (nuint)i), a1);
-            a2 = Vector.FusedMultiplyAdd(xv, Vector.LoadUnsafe(ref Y2, (nuint)i), a2);
-            a3 = Vector.FusedMultiplyAdd(xv, Vector.LoadUnsafe(ref Y3, (nuint)i), a3);
+            ref float Y = ref Unsafe.Add(ref B, j * ldb);
+            for (int i = 0; i < m; i++)
+            {
+                ref float X = ref Unsafe.Add(ref A, i * lda);
+                TV acc = TO.Zero;
+                for (int p = 0; p < kFull; p += vw) acc = TO.Fma(TO.Load(ref X, (nuint)p), TO.Load(ref Y, (nuint)p), acc);
+                float d = TO.Sum(acc);
+                for (int p = kFull; p < k; p++) d += Unsafe.Add(ref X, p) * Unsafe.Add(ref Y, p);
+                Unsafe.Add(ref C, i * ldc + j) += d;
+            }
         }
-        d0 = Vector.Sum(a0); d1 = Vector.Sum(a1); d2 = Vector.Sum(a2); d3 = Vector.Sum(a3);
-        for (; i < len; i++) { d0 += x[i] * y0[i]; d1 += x[i] * y1[i]; d2 += x[i] * y2[i]; d3 += x[i] * y3[i]; }
     }
 
     /// <summary>dst[cols, rows] = srcᵀ, src[rows, cols] row-major; 8×8 blocks, so both sides stay in a few cache lines.</summary>
