@@ -190,7 +190,6 @@ public sealed class Pool2d : Layer, IChunked
     private static Vector256<int> Unzip => Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
 
     /// <summary>Outputs ox .. ox + 7 of the output row at o, from input rows r0 and r0 + w: the scalar rule lane by lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Max8(float[] xd, int r0, int w, int ox, float[] yd, int[] argmax, int o)
     {
         int i = r0 + 2 * ox;
