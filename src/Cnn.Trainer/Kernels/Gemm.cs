@@ -48,7 +48,8 @@ internal static class Gemm
         ref float B = ref MemoryMarshal.GetReference(b);
         ref float C = ref MemoryMarshal.GetReference(c);
         // Tail window: B's columns (ldbT between rows) and where its C rows start; results go to the stash S (vw apart).
-        ref float BT = ref Unsafe.Add(ref B, n - vw);
+        // (Never a ref before B's start: a narrower N points it at the padded copy instead.)
+        ref float BT = ref overlap ? ref Unsafe.Add(ref B, n - vw) : ref B;
         int ldbT = ldb;
         ref float S = ref Unsafe.NullRef<float>();
         if (tail > 0)
