@@ -107,23 +107,29 @@ public class SplitTests
     {
         var rng = new Random(5);
         var b = new ModelBuilder();
-        int x = b.AddInput("x", TensorType.Int8, [1, 6, 9, 83], 0.05f, 3);
-        var (w1, b1) = BuilderModels.Weights(b, "dw1", rng, 83, 3, 3, 1);
-        int y = b.DepthwiseConv2D("dw1", x, w1, b1, new ConvParams(1, 1, 1, 1, 1, 1, 1, 1, 83, -128, 127), 0.03f, -4); // 6 rows (output scales that keep most values unsaturated)
-        var (w2, b2) = BuilderModels.Weights(b, "dw2", rng, 83, 3, 3, 1);
-        y = b.DepthwiseConv2D("dw2", y, w2, b2, new ConvParams(2, 2, 1, 1, 1, 1, 1, 1, 83, -128, 127), 0.015f, 2); // 3 rows
+        int x = b.AddInput("x", TensorType.Int8, [1, 6, 9, 200], 0.05f, 3);
+        var (w1, b1) = BuilderModels.Weights(b, "dw1", rng, 200, 3, 3, 1);
+        int y = b.DepthwiseConv2D("dw1", x, w1, b1, new ConvParams(1, 1, 1, 1, 1, 1, 1, 1, 200, -128, 127), 0.03f, -4); // 6 rows (output scales that keep most values unsaturated)
+        var (w2, b2) = BuilderModels.Weights(b, "dw2", rng, 200, 3, 3, 1);
+        y = b.DepthwiseConv2D("dw2", y, w2, b2, new ConvParams(2, 2, 1, 1, 1, 1, 1, 1, 200, -128, 127), 0.015f, 2); // 3 rows
         b.MarkOutput(y);
         var model = EdgeModel.Load(b.Build());
-        sbyte[] input = RandomInt8(rng, 6 * 9 * 83);
+        sbyte[] input = RandomInt8(rng, 6 * 9 * 200);
         byte[]? expected = null;
         foreach (KernelIsa isa in KernelSelector.Supported())
             for (int threads = 1; threads <= 4; threads++)
             {
                 using var it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 });
-                if (threads > 1 && isa != KernelIsa.Scalar)
-                    // More chunks than rows: rows were split over channel blocks (83 channels: 3 blocks, the last of 19).
-                    for (int op = 0; op < 2; op++)
-                        Assert.True(it.ChunksOf(op) > (op == 0 ? 6 : 3), $"{isa}: depthwise {op} has {it.ChunksOf(op)} chunks on {threads} threads");
+                if (isa != KernelIsa.Scalar)
+                {
+                    // 4 threads: more chunks than rows, so rows were split over channel blocks (200 channels: 7 blocks, the last of 8).
+                    // 3 threads share 6 and 3 rows evenly: rows alone.
+                    if (threads == 4)
+                        for (int op = 0; op < 2; op++)
+                            Assert.True(it.ChunksOf(op) > (op == 0 ? 6 : 3), $"{isa}: depthwise {op} has {it.ChunksOf(op)} chunks on 4 threads");
+                    if (threads == 3)
+                        Assert.True(it.ChunksOf(0) is 3 or 6 && it.ChunksOf(1) == 3, $"{isa}: {it.ChunksOf(0)} and {it.ChunksOf(1)} chunks on 3 threads");
+                }
                 input.CopyTo(it.InputInt8());
                 it.Invoke();
                 byte[] got = it.TensorBytes(model.Outputs[0]).ToArray();
@@ -138,6 +144,7 @@ public class SplitTests
         public override void Invoke(Span<byte> arena, Span<byte> scratch) { }
         public static int Count(long work, long units, int threads, int minWork) => ChunkCount(work, units, threads, minWork);
         public static (int, int) Range(int units, int chunk, int chunks) => ChunkRange(units, chunk, chunks);
+        public static long Busiest(int units, int chunks, int threads) => BusiestThreadUnits(units, chunks, threads);
     }
 
     /// <summary>The busiest thread's units when chunks are handed out in order to the thread free first (the pool's ticket).</summary>
@@ -170,6 +177,7 @@ public class SplitTests
             int max = (int)Math.Max(1, Math.Min(Math.Min(work / minWork, units), 4L * threads));
             string what = $"work {work}, units {units}, threads {threads}, min work {minWork}: {c} chunks";
             Assert.InRange(c, 1, max);
+            Assert.Equal(Span(units, c, threads), Policy.Busiest(units, c, threads));
             // No allowed count leaves the busiest thread fewer units.
             for (int other = 2; other <= max; other++)
                 Assert.True(Span(units, c, threads) <= Span(units, other, threads), $"{what}, but {other} chunks balance better");
