@@ -381,7 +381,10 @@ internal sealed unsafe partial class DepthwiseConv
                 if (rowInside && k3 && oxHi > oxLo)
                 {
                     // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one.
-                    int c0 = Interior9<TA, TReq, TPair>(&ctx, rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, oxHi - oxLo, pixStep, dx, dy, dstRow + (long)oxLo * c);
+                    sbyte* win0 = rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, dst0 = dstRow + (long)oxLo * c;
+                    int c0 = cn == c
+                        ? Interior9<TA, TReq, TPair, Yes>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0)
+                        : Interior9<TA, TReq, TPair, No>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0);
                     interiorDone = c0 == cn ? 1 : 0;
                 }
                 for (int ox = 0; ox < s.OutputWidth; ox++)
@@ -414,34 +417,27 @@ internal sealed unsafe partial class DepthwiseConv
     }
 
     /// <summary>count interior 3x3 windows of one output row, the first at input p, each next pixStep bytes on.</summary>
+    /// <typeparam name="TWhole">Every channel (C = the pixel stride): one register less in the loop (A76: 2.5 instructions per window).</typeparam>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int Interior9<TA, TReq, TPair>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
-        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    private static int Interior9<TA, TReq, TPair, TWhole>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag where TWhole : struct, IFlag
     {
         if (typeof(TReq) == typeof(X86Requant512))
         {
             Interior9Avx512(ctx, p, count, pixStep, dx, dy, dst);
             return ctx->C;
         }
-        int c = ctx->C, stride = ctx->Stride, c0 = 0;
+        int c = ctx->C, stride = TWhole.Value ? 0 : ctx->Stride, c0 = 0;
         sbyte* w = ctx->W;
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
         Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
         long dx2 = 2 * dx;
-        // Every channel (a whole row): c is also the pixel stride, one register less in the loop (A76: 2.5 instructions per window).
-        if (stride == c)
-            for (int i = 0; i < count; i++, p += pixStep, dst += c)
-            {
-                sbyte* r1 = p + dy, r2 = r1 + dy;
-                c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
-            }
-        else
-            for (int i = 0; i < count; i++, p += pixStep, dst += stride)
-            {
-                sbyte* r1 = p + dy, r2 = r1 + dy;
-                c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
-            }
+        for (int i = 0; i < count; i++, p += pixStep, dst += TWhole.Value ? c : stride)
+        {
+            sbyte* r1 = p + dy, r2 = r1 + dy;
+            c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+        }
         return c0;
     }
 
