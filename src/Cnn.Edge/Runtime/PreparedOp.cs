@@ -48,20 +48,32 @@ public abstract class PreparedOp
         var free = new PriorityQueue<int, (long Load, int Thread)>(threads);
         for (int c = max; c >= 2; c--)
         {
-            free.Clear();
-            for (int t = 0; t < threads; t++) free.Enqueue(t, (0, t));
-            long span = 0;
-            for (int i = 0; i < c; i++)
-            {
-                free.TryDequeue(out int t, out var p);
-                var (u0, u1) = ChunkRange((int)units, i, c);
-                long load = p.Load + (u1 - u0);
-                span = Math.Max(span, load);
-                free.Enqueue(t, (load, t));
-            }
+            long span = BusiestThreadUnits((int)units, c, threads, free);
             if (span < bestSpan) (best, bestSpan) = (c, span);
         }
         return best;
+    }
+
+    /// <summary>
+    /// The units of the busiest thread when <paramref name="units"/> split into <paramref name="chunks"/> (<see cref="ChunkRange"/>)
+    /// are handed out in order to whichever of <paramref name="threads"/> threads is free first; one chunk runs on the calling thread.
+    /// </summary>
+    protected static long BusiestThreadUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null)
+    {
+        if (chunks <= 1) return units;
+        free ??= new PriorityQueue<int, (long Load, int Thread)>(threads);
+        free.Clear();
+        for (int t = 0; t < threads; t++) free.Enqueue(t, (0, t));
+        long span = 0;
+        for (int i = 0; i < chunks; i++)
+        {
+            free.TryDequeue(out int t, out var p);
+            var (u0, u1) = ChunkRange(units, i, chunks);
+            long load = p.Load + (u1 - u0);
+            span = Math.Max(span, load);
+            free.Enqueue(t, (load, t));
+        }
+        return span;
     }
 
     /// <summary>Units [start, end) of chunk <paramref name="chunk"/> when <paramref name="units"/> are split evenly into <paramref name="chunks"/>.</summary>
