@@ -1,4 +1,5 @@
 using Cnn.Edge;
+using Cnn.Edge.Kernels;
 using Cnn.Onnx;
 using Cnn.Quantize.Calibration;
 using Cnn.Quantize.Conversion;
@@ -118,7 +119,10 @@ public static class Quantizer
         if (options.BudgetBytes is long budget)
         {
             // The interpreter's load-time check: throws ArenaBudgetException naming the peak op and the missing bytes.
-            using var check = new Interpreter(model, new InterpreterOptions { BudgetBytes = budget });
+            // The budget is the device's, not this workstation's: scratch is sized as for the portable kernels on one
+            // thread (x86 kernels keep wider int16 panels); the device checks again at load with its own ISA and threads.
+            var isa = KernelSelector.IsSupported(KernelIsa.Vector128) ? KernelIsa.Vector128 : KernelIsa.Scalar;
+            using var check = new Interpreter(model, new InterpreterOptions { BudgetBytes = budget, Isa = isa, Threads = 1 });
         }
 
         var layers = new List<LayerQuantization>();

@@ -32,7 +32,7 @@ public class KernelTests
         var rng = new Random(7);
         for (int trial = 0; trial < 200; trial++)
         {
-            int m = rng.Next(1, 11), n = rng.Next(1, 70), k = rng.Next(1, 40);
+            int m = rng.Next(1, 21), n = rng.Next(1, 70), k = rng.Next(1, 40);
             bool transA = rng.Next(2) == 0;
             int aRow = transA ? 1 : k, aCol = transA ? m : 1;
             int ldb = n + rng.Next(3), ldc = n + rng.Next(3);
@@ -49,6 +49,27 @@ public class KernelTests
             for (int i = 0; i < c.Length; i++)
                 Assert.True(BitConverter.SingleToInt32Bits(expect[i]) == BitConverter.SingleToInt32Bits(c[i]),
                     $"{width} m{m} n{n} k{k} transA {transA} ldb {ldb} ldc {ldc}: C[{i}] = {c[i]:R}, scalar {expect[i]:R}");
+        }
+    });
+
+    [Theory, MemberData(nameof(Widths))]
+    public void GemmNTMatchesDoublePrecisionDotProducts(SimdWidth width) => At(width, () =>
+    {
+        // NT sums in vector lanes (two accumulators per product), so it is compared within a tolerance; k crosses the
+        // vector and double-vector blocks, n the blocks of four rows of B.
+        var rng = new Random(9);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int m = rng.Next(1, 9), n = rng.Next(1, 12), k = rng.Next(1, 80);
+            int lda = k + rng.Next(3), ldb = k + rng.Next(3), ldc = n + rng.Next(3);
+            var a = Random(rng, m * lda); var b = Random(rng, n * ldb); var c = Random(rng, m * ldc);
+            var expect = c.Select(v => (double)v).ToArray();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    for (int p = 0; p < k; p++) expect[i * ldc + j] += (double)a[i * lda + p] * b[j * ldb + p];
+            Gemm.NT(m, n, k, a, lda, b, ldb, c, ldc);
+            for (int i = 0; i < c.Length; i++)
+                Assert.True(Math.Abs(c[i] - expect[i]) < 1e-5 * (k + 1), $"{width} m{m} n{n} k{k} lda {lda} ldb {ldb} ldc {ldc}: C[{i}] = {c[i]}, expected {expect[i]}");
         }
     });
 

@@ -19,6 +19,37 @@ public class LayerSemanticsTests
     }
 
     [Fact]
+    public void MaxPool2x2MatchesTheFirstMaximumRuleWithTies()
+    {
+        // Values from a few levels, so windows tie often; widths from 2 to 40 run the 8-output vector blocks, their
+        // overlapping last block and the scalar rows. Output and gradient must equal the scalar rule exactly.
+        var rng = new Random(5);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int h = rng.Next(2, 20), w = rng.Next(2, 41);
+            var pool = Pool2d.Max(2);
+            var x = new Tensor(2, 3, h, w);
+            for (int i = 0; i < x.Length; i++) x.Data[i] = rng.Next(4) - 1.5f;
+            var y = pool.Forward([x], new RunContext { Training = true, Threads = 2 });
+            var dy = new Tensor(y.N, y.C, y.H, y.W);
+            for (int i = 0; i < dy.Length; i++) dy.Data[i] = (float)rng.NextDouble();
+            var dx = pool.Backward(dy, [true], new RunContext { Training = true, Threads = 2 })[0]!;
+            var dxRef = new float[x.Length];
+            for (int p = 0; p < x.N * x.C; p++)
+                for (int oy = 0; oy < h / 2; oy++)
+                    for (int ox = 0; ox < w / 2; ox++)
+                    {
+                        int i = p * h * w + 2 * oy * w + 2 * ox, arg = i;
+                        foreach (int j in new[] { i + 1, i + w, i + w + 1 }) if (x.Data[j] > x.Data[arg]) arg = j;
+                        int o = p * (h / 2) * (w / 2) + oy * (w / 2) + ox;
+                        Assert.True(x.Data[arg] == y.Data[o], $"{h}x{w}: y[{o}] = {y.Data[o]}, expected {x.Data[arg]}");
+                        dxRef[arg] += dy.Data[o];
+                    }
+            for (int i = 0; i < dxRef.Length; i++) Assert.True(dxRef[i] == dx.Data[i], $"{h}x{w}: dx[{i}] = {dx.Data[i]}, expected {dxRef[i]}");
+        }
+    }
+
+    [Fact]
     public void Conv2dMatchesNaiveLoopsForAllGeometries()
     {
         var rng = new Random(11);

@@ -156,15 +156,16 @@ internal sealed unsafe partial class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Interior9Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
     {
-        int c = ctx->C, done = 0;
-        if (pixStep == c && dx == c) // stride 1, no horizontal dilation
+        int c = ctx->C, stride = ctx->Stride, done = 0;
+        if (pixStep == stride && dx == stride) // stride 1, no horizontal dilation
         {
             if (ctx->Fold > 1)
             {
                 // Fold neighbouring windows as one of 32 channels: tap t of window k is 32 / Fold channels after window k - 1's.
+                // (Fold > 1 only when C < 32: one block, all channels.)
                 int groups = count / ctx->Fold;
                 done = groups * ctx->Fold;
-                Interior9x1Avx512(ctx, p, groups, Group, dx, dy, dst, Group, ctx->W512Fold, ctx->P512Fold);
+                Interior9x1Avx512(ctx, p, groups, Group, dx, dy, dst, Group, Group, ctx->W512Fold, ctx->P512Fold);
             }
             else
             {
@@ -173,27 +174,29 @@ internal sealed unsafe partial class DepthwiseConv
                 done = 2 * pairs;
             }
         }
-        Interior9x1Avx512(ctx, p + done * pixStep, count - done, pixStep, dx, dy, dst + (long)done * c, c, ctx->W512, ctx->P512);
+        Interior9x1Avx512(ctx, p + done * pixStep, count - done, pixStep, dx, dy, dst + (long)done * stride, stride, c, ctx->W512, ctx->P512);
     }
 
     /// <summary>pairs of neighbouring interior 3x3 windows of a stride-1 row (no horizontal dilation).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Interior9x2Avx512(Ctx* ctx, sbyte* p, int pairs, long dy, sbyte* dst)
     {
-        int c = ctx->C;
+        int c = ctx->C, stride = ctx->Stride;
         short* w = ctx->W512x2;
         int* prm = ctx->P512;
         Out512 o = ctx->Out;
-        for (int i = 0; i < pairs; i++, p += 2 * c, dst += 2 * c)
-            Pixel9x2Avx512(p, p + dy, p + 2 * dy, dst, c, w, prm, o);
+        for (int i = 0; i < pairs; i++, p += 2 * stride, dst += 2 * stride)
+            Pixel9x2Avx512(p, p + dy, p + 2 * dy, dst, stride, c, w, prm, o);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Interior9x1Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst, int c, short* w, int* prm)
+    /// <param name="dstStep">Bytes from one window's output to the next.</param>
+    /// <param name="c">Channels per window.</param>
+    private static void Interior9x1Avx512(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst, int dstStep, int c, short* w, int* prm)
     {
         Out512 o = ctx->Out;
         long dx2 = 2 * dx;
-        for (int i = 0; i < count; i++, p += pixStep, dst += c)
+        for (int i = 0; i < count; i++, p += pixStep, dst += dstStep)
         {
             sbyte* r1 = p + dy, r2 = r1 + dy;
             Pixel9Avx512(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, prm, o);
@@ -237,31 +240,31 @@ internal sealed unsafe partial class DepthwiseConv
         }
     }
 
-    /// <summary>Two neighbouring 3x3 windows of a stride-1 row (top-left input pixels r0 and r0 + c; r1, r2 the rows below), every channel.</summary>
+    /// <summary>Two neighbouring 3x3 windows of a stride-1 row (top-left input pixels r0 and r0 + stride; r1, r2 the rows below), c channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixel9x2Avx512(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* dst, int c, short* w, int* prm, in Out512 o)
+    private static void Pixel9x2Avx512(sbyte* r0, sbyte* r1, sbyte* r2, sbyte* dst, int stride, int c, short* w, int* prm, in Out512 o)
     {
         const int wGroup = 7 * 2 * Group;
         int c0 = 0;
         for (; c0 + 2 * Group <= c; c0 += 2 * Group, w += 2 * wGroup, prm += 2 * ParamInts)
         {
-            Acc32x2 g0 = Window9x2<No>(r0 + c0, r1 + c0, r2 + c0, c, w, prm, default);
-            Acc32x2 g1 = Window9x2<No>(r0 + c0 + Group, r1 + c0 + Group, r2 + c0 + Group, c, w + wGroup, prm + ParamInts, default);
+            Acc32x2 g0 = Window9x2<No>(r0 + c0, r1 + c0, r2 + c0, stride, w, prm, default);
+            Acc32x2 g1 = Window9x2<No>(r0 + c0 + Group, r1 + c0 + Group, r2 + c0 + Group, stride, w + wGroup, prm + ParamInts, default);
             Store64(g0.A, g1.A, prm, dst + c0, o);
-            Store64(g0.B, g1.B, prm, dst + c + c0, o);
+            Store64(g0.B, g1.B, prm, dst + stride + c0, o);
         }
         if (c0 + Group <= c)
         {
-            Acc32x2 g = Window9x2<No>(r0 + c0, r1 + c0, r2 + c0, c, w, prm, default);
+            Acc32x2 g = Window9x2<No>(r0 + c0, r1 + c0, r2 + c0, stride, w, prm, default);
             Store32<No>(g.A, prm, dst + c0, o);
-            Store32<No>(g.B, prm, dst + c + c0, o);
+            Store32<No>(g.B, prm, dst + stride + c0, o);
             c0 += Group; w += wGroup; prm += ParamInts;
         }
         if (c0 < c)
         {
-            Acc32x2 g = Window9x2<Yes>(r0 + c0, r1 + c0, r2 + c0, c, w, prm, o.Tail);
+            Acc32x2 g = Window9x2<Yes>(r0 + c0, r1 + c0, r2 + c0, stride, w, prm, o.Tail);
             Store32<Yes>(g.A, prm, dst + c0, o);
-            Store32<Yes>(g.B, prm, dst + c + c0, o);
+            Store32<Yes>(g.B, prm, dst + stride + c0, o);
         }
     }
 
@@ -272,7 +275,7 @@ internal sealed unsafe partial class DepthwiseConv
     }
 
     /// <summary>
-    /// One group of two neighbouring 3x3 windows A and B (input columns 0-2 and 1-3 from the row pointers, c bytes apart) with
+    /// One group of two neighbouring 3x3 windows A and B (input columns 0-2 and 1-3 from the row pointers, c bytes apart: the pixel stride) with
     /// the weight pairs of <see cref="Pairs9x2"/>: 12 widenings and 12 interleaves for both windows, against 18 and 20.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

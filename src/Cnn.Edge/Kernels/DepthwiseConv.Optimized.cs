@@ -262,36 +262,58 @@ internal sealed unsafe partial class DepthwiseConv
         }
     }
 
-    /// <summary>Output rows [row0, row1) of the flattened (n, oy) range.</summary>
-    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
+    /// <summary>Output rows [row0, row1) of the flattened (n, oy) range, every channel.</summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1) => Run(input, output, row0, row1, 0, ChannelBlocks);
+
+    /// <summary>
+    /// Channels per block for <see cref="Run(ReadOnlySpan{sbyte}, Span{sbyte}, int, int, int, int)"/>: a multiple of each packed
+    /// layout's group (16 lanes; 32 on the 256-bit x86 and the AVX-512 paths), so a block starts a group in every layout.
+    /// </summary>
+    public const int ChannelBlock = 32;
+
+    /// <summary>Blocks of <see cref="ChannelBlock"/> channels per output pixel (the last one may be shorter).</summary>
+    public int ChannelBlocks => (_s.InputChannels + ChannelBlock - 1) / ChannelBlock;
+
+    /// <summary>
+    /// Output rows [row0, row1) of the flattened (n, oy) range, channel blocks [block0, block1) of each (see <see cref="ChannelBlock"/>).
+    /// A block runs the code a whole row runs, on the packed data from its first group on; every path (64, 32, 16 or 8 lanes,
+    /// masked or scalar) computes a channel as the reference does, so any split into rows and blocks gives the same bytes.
+    /// </summary>
+    public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1, int block0, int block1)
     {
+        int ch0 = block0 * ChannelBlock, ch1 = Math.Min(_s.InputChannels, block1 * ChannelBlock);
+        if (row0 >= row1 || ch0 >= ch1) return;
+        var r = new Range(row0, row1, ch0, ch1);
         if (_isa is KernelIsa.AdvSimd or KernelIsa.AdvSimdDp)
         {
             switch (_requantKind)
             {
-                case ArmRequantKind.RightShiftOnly: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantRight>(input, output, row0, row1); break;
-                case ArmRequantKind.NoLeftShift: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantNoLeft>(input, output, row0, row1); break;
-                default: RunPair<AdvSimdDepthwiseArith, AdvSimdRequant>(input, output, row0, row1); break;
+                case ArmRequantKind.RightShiftOnly: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantRight>(input, output, r); break;
+                case ArmRequantKind.NoLeftShift: RunPair<AdvSimdDepthwiseArith, AdvSimdRequantNoLeft>(input, output, r); break;
+                default: RunPair<AdvSimdDepthwiseArith, AdvSimdRequant>(input, output, r); break;
             }
         }
         else if (_isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
         {
             // PMADDWD pairs taps exactly whatever the weights: no unpaired variant.
-            if (_avx512) Run<X86DepthwiseArith, X86Requant512, Yes>(input, output, row0, row1);
-            else if (_x86NoLeft) Run<X86DepthwiseArith, X86RequantNoLeft, Yes>(input, output, row0, row1);
-            else Run<X86DepthwiseArith, X86Requant, Yes>(input, output, row0, row1);
+            if (_avx512) Run<X86DepthwiseArith, X86Requant512, Yes>(input, output, r);
+            else if (_x86NoLeft) Run<X86DepthwiseArith, X86RequantNoLeft, Yes>(input, output, r);
+            else Run<X86DepthwiseArith, X86Requant, Yes>(input, output, r);
         }
         else
         {
-            RunPair<PortableDepthwiseArith, ScalarLaneRequant>(input, output, row0, row1);
+            RunPair<PortableDepthwiseArith, ScalarLaneRequant>(input, output, r);
         }
     }
 
-    private void RunPair<TA, TReq>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
+    /// <summary>Output rows [Row0, Row1), channels [Ch0, Ch1) (Ch0 a multiple of <see cref="ChannelBlock"/>).</summary>
+    private readonly record struct Range(int Row0, int Row1, int Ch0, int Ch1);
+
+    private void RunPair<TA, TReq>(ReadOnlySpan<sbyte> input, Span<sbyte> output, Range r)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4
     {
-        if (_pair) Run<TA, TReq, Yes>(input, output, row0, row1);
-        else Run<TA, TReq, No>(input, output, row0, row1);
+        if (_pair) Run<TA, TReq, Yes>(input, output, r);
+        else Run<TA, TReq, No>(input, output, r);
     }
 
     /// <summary>What the per-row kernels need, pinned and vectorized once per call (passed by pointer: one argument).</summary>
@@ -299,7 +321,8 @@ internal sealed unsafe partial class DepthwiseConv
     {
         public sbyte* W, ZpRow;
         public int* Bias, Mult, Left, RPos, RNeg;
-        public int C, Taps;
+        /// <summary>C: the channels of this call (a block range); Stride: the channels of a pixel (bytes from one pixel to the next).</summary>
+        public int C, Stride, Taps;
         public Vector128<int> Zp, Lo, Hi;
         public Vector128<sbyte> Lo8, Hi8;
         public short* W512, W512x2, W512Fold;
@@ -309,11 +332,12 @@ internal sealed unsafe partial class DepthwiseConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
-    private void Run<TA, TReq, TPair>(ReadOnlySpan<sbyte> input, Span<sbyte> output, int row0, int row1)
+    private void Run<TA, TReq, TPair>(ReadOnlySpan<sbyte> input, Span<sbyte> output, Range r)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
         ref readonly Conv2DShape s = ref _s;
-        int c = s.InputChannels, taps = _taps;
+        // c: bytes per pixel (all channels); cn: the channels of this call, from ch0 on (pointers below start at channel ch0).
+        int c = s.InputChannels, taps = _taps, ch0 = r.Ch0, cn = r.Ch1 - r.Ch0;
         bool k3 = taps == 9 && s.KernelWidth == 3;
         sbyte** ptr = stackalloc sbyte*[taps];
         long dx = (long)s.DilationW * c, dy = (long)s.DilationH * s.InputWidth * c, pixStep = (long)s.StrideW * c;
@@ -322,13 +346,13 @@ internal sealed unsafe partial class DepthwiseConv
         int span = s.InputWidth - 1 - (s.KernelWidth - 1) * s.DilationW + s.PadLeft;
         int oxHi = span < 0 ? oxLo : Math.Max(oxLo, Math.Min(s.OutputWidth, span / s.StrideW + 1));
         Ctx ctx;
-        ctx.C = c; ctx.Taps = taps;
+        ctx.C = cn; ctx.Stride = c; ctx.Taps = taps;
         ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
         ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
         ctx.Out.Zp = Vector512.Create(_outZp); ctx.Out.Lo8 = Vector512.Create((sbyte)_actMin); ctx.Out.Hi8 = Vector512.Create((sbyte)_actMax);
         ctx.Out.Tail = _tail512;
-        fixed (sbyte* x = input)
-        fixed (sbyte* y = output)
+        fixed (sbyte* xAll = input)
+        fixed (sbyte* yAll = output)
         fixed (sbyte* zpRow = _zpRow, w = _w)
         fixed (short* wX86 = _wX86)
         fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
@@ -337,11 +361,15 @@ internal sealed unsafe partial class DepthwiseConv
         fixed (short* w512 = _w512, w512x2 = _w512x2, w512Fold = _w512Fold)
         fixed (int* p512 = _p512, p512Fold = _p512Fold)
         {
-            ctx.W512 = w512; ctx.W512x2 = w512x2; ctx.P512 = p512;
+            // Channel ch0 starts a group of every layout: [C/16][tap][16] and [C/32][tap][32] put it at ch0 · taps elements,
+            // the AVX-512 layouts at group ch0 / 32; constants in block order (x86, AVX-512) are permuted within groups only.
+            sbyte* x = xAll + ch0, y = yAll + ch0;
+            ctx.W512 = w512 + (long)ch0 * ((taps + 1) / 2) * 2; ctx.W512x2 = w512x2 + (long)ch0 * Pairs9x2.Length * 2; ctx.P512 = p512 + ch0 / Group * ParamInts;
             ctx.W512Fold = w512Fold; ctx.P512Fold = p512Fold; ctx.Fold = _fold512;
             bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
-            ctx.W = x86 ? (sbyte*)wX86 : w; ctx.ZpRow = zpRow; ctx.Bias = x86 ? biasX86 : bias; ctx.Mult = x86 ? multX86 : mult; ctx.Left = left; ctx.RPos = x86 ? rposX86 : rpos; ctx.RNeg = rneg;
-            for (int row = row0; row < row1; row++)
+            ctx.W = x86 ? (sbyte*)(wX86 + (long)ch0 * taps) : w + (long)ch0 * taps; ctx.ZpRow = zpRow;
+            ctx.Bias = (x86 ? biasX86 : bias) + ch0; ctx.Mult = (x86 ? multX86 : mult) + ch0; ctx.Left = left + ch0; ctx.RPos = (x86 ? rposX86 : rpos) + ch0; ctx.RNeg = rneg + ch0;
+            for (int row = r.Row0; row < r.Row1; row++)
             {
                 int n = row / s.OutputHeight, oy = row - n * s.OutputHeight;
                 sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * c;
@@ -353,8 +381,11 @@ internal sealed unsafe partial class DepthwiseConv
                 if (rowInside && k3 && oxHi > oxLo)
                 {
                     // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one.
-                    int c0 = Interior9<TA, TReq, TPair>(&ctx, rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, oxHi - oxLo, pixStep, dx, dy, dstRow + (long)oxLo * c);
-                    interiorDone = c0 == c ? 1 : 0;
+                    sbyte* win0 = rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, dst0 = dstRow + (long)oxLo * c;
+                    int c0 = cn == c
+                        ? Interior9<TA, TReq, TPair, Yes>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0)
+                        : Interior9<TA, TReq, TPair, No>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0);
+                    interiorDone = c0 == cn ? 1 : 0;
                 }
                 for (int ox = 0; ox < s.OutputWidth; ox++)
                 {
@@ -378,30 +409,31 @@ internal sealed unsafe partial class DepthwiseConv
                         }
                     }
                     // Interior 3x3 windows got their vector channels from Interior9: only the scalar tail is left.
-                    int first = inside && k3 ? c & ~(Lanes / 2 - 1) : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
-                    for (int ch = first; ch < c; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch); // fewer than 8 channels left
+                    int first = inside && k3 ? cn & ~(Lanes / 2 - 1) : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
+                    for (int ch = first; ch < cn; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch, ch0); // fewer than 8 channels left
                 }
             }
         }
     }
 
     /// <summary>count interior 3x3 windows of one output row, the first at input p, each next pixStep bytes on.</summary>
+    /// <typeparam name="TWhole">Every channel (C = the pixel stride): one register less in the loop (A76: 2.5 instructions per window).</typeparam>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int Interior9<TA, TReq, TPair>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
-        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
+    private static int Interior9<TA, TReq, TPair, TWhole>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
+        where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag where TWhole : struct, IFlag
     {
         if (typeof(TReq) == typeof(X86Requant512))
         {
             Interior9Avx512(ctx, p, count, pixStep, dx, dy, dst);
             return ctx->C;
         }
-        int c = ctx->C, c0 = 0;
+        int c = ctx->C, stride = TWhole.Value ? 0 : ctx->Stride, c0 = 0;
         sbyte* w = ctx->W;
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
         Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
         long dx2 = 2 * dx;
-        for (int i = 0; i < count; i++, p += pixStep, dst += c)
+        for (int i = 0; i < count; i++, p += pixStep, dst += TWhole.Value ? c : stride)
         {
             sbyte* r1 = p + dy, r2 = r1 + dy;
             c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
@@ -686,12 +718,12 @@ internal sealed unsafe partial class DepthwiseConv
             TReq.ReadsLeftAndRightPos ? Vector128.Load(rpos + c) : default,
             Vector128.Load(rneg + c));
 
-    /// <summary>The reference formula for one channel (padding taps skipped), for channel tails of fewer than 8.</summary>
-    private sbyte ScalarChannel(sbyte** ptr, sbyte* zpRow, int ch)
+    /// <summary>The reference formula for channel ch0 + ch (the tap pointers start at channel ch0; padding taps skipped), for channel tails of fewer than 8.</summary>
+    private sbyte ScalarChannel(sbyte** ptr, sbyte* zpRow, int ch, int ch0)
     {
-        int acc = _rawBias[ch];
+        int k = ch0 + ch, acc = _rawBias[k];
         for (int t = 0; t < _taps; t++)
-            if (ptr[t] != zpRow) acc += (ptr[t][ch] - _inZp) * _wRaw[ch * _taps + t];
-        return Requantize.ToInt8(acc, _mult[ch], _shift[ch], _outZp, _actMin, _actMax);
+            if (ptr[t] != zpRow) acc += (ptr[t][ch] - _inZp) * _wRaw[k * _taps + t];
+        return Requantize.ToInt8(acc, _mult[k], _shift[k], _outZp, _actMin, _actMax);
     }
 }

@@ -11,6 +11,14 @@ internal static class OptimizedOps
 {
     public static PreparedOp? TryConv2D(Conv2DData d, KernelIsa isa)
     {
+        Conv2DShape s = d.Shape;
+        if (s.Groups == s.InputChannels && s.InputChannelsPerGroup == 1 && s.OutputChannelsPerGroup == 1)
+        {
+            // Depthwise straight to its kernel (the one Conv2DOptimized runs), whose work splits over channel blocks too.
+            isa = KernelSelector.Resolve(isa);
+            return isa == KernelIsa.Scalar ? null : new DepthwiseOptimizedOp(d, new DepthwiseConv(isa, s, d.WeightsSpan, d.BiasSpan,
+                d.Multipliers, d.Shifts, d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax));
+        }
         var k = Conv2DOptimized.TryCreate(isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
             d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax);
         return k is null ? null : new Conv2DOptimizedOp(d, k);
@@ -60,8 +68,8 @@ internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, T
     }
 }
 
-/// <summary>Conv2D split by output rows (depthwise) or tiles of output pixels (GEMM paths), and for layers of few pixels
-/// by output channel parts too (repacked at load, as <see cref="FullyConnectedOptimizedOp"/>).</summary>
+/// <summary>Conv2D other than depthwise, split by tiles of output pixels (GEMM paths), and for layers of few pixels by output
+/// channel parts too (repacked at load, as <see cref="FullyConnectedOptimizedOp"/>).</summary>
 internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : PreparedOp
 {
     private Conv2DOptimized kernel = kernel;
@@ -70,12 +78,6 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch);
-
-    // A depthwise MAC costs about 4 of a pointwise one (no reuse of inputs across output channels): measured 0.83
-    // against 0.13 instructions per MAC on Cortex-A76, 0.83 against 0.36 on A72, 0.083 against 0.025 ns on AVX2.
-    private const int DepthwiseWorkPerMac = 4;
-
-    private bool Depthwise => d.Shape.Groups == d.Shape.InputChannels && d.Shape.InputChannelsPerGroup == 1 && d.Shape.OutputChannelsPerGroup == 1;
 
     /// <summary>Pixel tiles per thread below which a GEMM layer may also split its output channels.</summary>
     private const int TilesPerThread = 8;
@@ -88,7 +90,7 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
     /// </summary>
     public override int PlanChunks(int threads, int minWorkPerChunk)
     {
-        long work = kernel.Macs * (Depthwise ? DepthwiseWorkPerMac : 1);
+        long work = kernel.Macs;
         int tiles = kernel.Tiles, parts = 1;
         if (kernel.CanSplitChannels && threads > 1 && tiles < TilesPerThread * threads)
         {
@@ -105,8 +107,8 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
             if (p > 1)
             {
                 // In output pixels (times parts): the last tile may be short.
-                long busiest1 = BusiestUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads, null, u => kernel.CostBefore(u, 1));
-                long busiestP = BusiestUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads, null,
+                long busiest1 = BusiestThreadUnits(tiles, ChunkCount(work, tiles, threads, minWorkPerChunk), threads, null, u => kernel.CostBefore(u, 1));
+                long busiestP = BusiestThreadUnits(tiles * p, ChunkCount(work, (long)tiles * p, threads, minWorkPerChunk), threads, null,
                     u => kernel.CostBefore(u, p));
                 if (busiestP * 8 < busiest1 * p * 7) parts = p; // under 7/8 of the busiest thread's share without parts
             }
@@ -145,4 +147,77 @@ internal sealed class FullyConnectedOptimizedOp(FullyConnectedData d, FullyConne
 
     public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
         => _kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), scratch, chunk);
+}
+
+/// <summary>
+/// Depthwise Conv2D split by output rows, or by blocks of <see cref="DepthwiseConv.ChannelBlock"/> channels of each row too when
+/// that balances the threads clearly better (layers of few rows: 7 rows on 4 threads leave the busiest 2, a share of 1.75):
+/// work unit u is then block u mod B of row u / B (B blocks per row). Chosen at load; every split gives the same bytes.
+/// </summary>
+internal sealed class DepthwiseOptimizedOp(Conv2DData d, DepthwiseConv kernel) : PreparedOp
+{
+    // A depthwise MAC costs about 4 of a pointwise one (no reuse of inputs across output channels): measured 0.83
+    // against 0.13 instructions per MAC on Cortex-A76, 0.83 against 0.36 on A72, 0.083 against 0.025 ns on AVX2.
+    private const int WorkPerMac = 4;
+
+    /// <summary>
+    /// Blocks split rows only when the busiest thread's share of the layer drops by more than this: a row cut into blocks repeats
+    /// its per-row work (border windows' tap pointers, the calls) per piece, up to 9 % more instructions in MobileNetV2 0.35's
+    /// 6-row layers on Cortex-A76 (bench/arm64-threads.sh).
+    /// </summary>
+    internal const double BlockGain = 0.10;
+
+    private int Rows => d.Shape.Batch * d.Shape.OutputHeight;
+
+    /// <summary>Channel blocks per work unit row: all of them in one unit (1) unless <see cref="PlanChunks"/> chose to split rows.</summary>
+    internal int BlocksPerRow { get; private set; } = 1;
+
+    public override void Invoke(Span<byte> arena, Span<byte> scratch)
+        => kernel.Run(d.Input.Int8(arena), d.Output.OutInt8(arena), 0, Rows);
+
+    public override int PlanChunks(int threads, int minWorkPerChunk)
+    {
+        Conv2DShape s = d.Shape;
+        int rows = Rows, blocks = kernel.ChannelBlocks;
+        long work = WorkPerMac * (long)rows * s.OutputWidth * s.OutputChannels * s.KernelHeight * s.KernelWidth;
+        int byRows = ChunkCount(work, rows, threads, minWorkPerChunk);
+        BlocksPerRow = 1;
+        if (blocks > 1 && threads > 1 && (long)rows * blocks <= int.MaxValue)
+        {
+            int units = rows * blocks, byBlocks = ChunkCount(work, units, threads, minWorkPerChunk);
+            double rowShare = (double)BusiestThreadUnits(rows, byRows, threads) / rows;
+            double blockShare = (double)BusiestThreadUnits(units, byBlocks, threads) / units;
+            if (blockShare < rowShare * (1 - BlockGain))
+            {
+                BlocksPerRow = blocks;
+                return byBlocks;
+            }
+        }
+        return byRows;
+    }
+
+    public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
+    {
+        int blocks = BlocksPerRow;
+        var (u0, u1) = ChunkRange(Rows * blocks, chunk, chunks);
+        ReadOnlySpan<sbyte> x = d.Input.Int8(arena);
+        Span<sbyte> y = d.Output.OutInt8(arena);
+        while (u0 < u1)
+        {
+            // The part of one row in [u0, u1), or the whole rows that follow it in one call.
+            int row = u0 / blocks, b0 = u0 - row * blocks;
+            if (b0 == 0 && u1 - u0 >= blocks)
+            {
+                int rows = (u1 - u0) / blocks;
+                kernel.Run(x, y, row, row + rows);
+                u0 += rows * blocks;
+            }
+            else
+            {
+                int b1 = Math.Min(blocks, b0 + (u1 - u0));
+                kernel.Run(x, y, row, row + 1, b0, b1);
+                u0 += b1 - b0;
+            }
+        }
+    }
 }

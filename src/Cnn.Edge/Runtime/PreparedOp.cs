@@ -48,18 +48,21 @@ public abstract class PreparedOp
         var free = new PriorityQueue<int, (long Load, int Thread)>(threads);
         for (int c = max; c >= 2; c--)
         {
-            long span = BusiestUnits((int)units, c, threads, free);
+            long span = BusiestThreadUnits((int)units, c, threads, free);
             if (span < bestSpan) (best, bestSpan) = (c, span);
         }
         return best;
     }
 
-    /// <summary>The units of the busiest thread when <paramref name="chunks"/> chunks of <paramref name="units"/> are handed out in
-    /// order to whichever thread is free first (as the pool does); <paramref name="free"/> is reused (load time only). With
-    /// <paramref name="costBefore"/> (the cost of units [0, u)), units of unequal cost: the busiest thread's cost.</summary>
-    protected static long BusiestUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null,
+    /// <summary>
+    /// The units of the busiest thread when <paramref name="units"/> split into <paramref name="chunks"/> (<see cref="ChunkRange"/>)
+    /// are handed out in order to whichever of <paramref name="threads"/> threads is free first; one chunk runs on the calling thread.
+    /// With <paramref name="costBefore"/> (the cost of units [0, u)), units of unequal cost: the busiest thread's cost.
+    /// </summary>
+    protected static long BusiestThreadUnits(int units, int chunks, int threads, PriorityQueue<int, (long Load, int Thread)>? free = null,
         Func<int, long>? costBefore = null)
     {
+        if (chunks <= 1) return costBefore is null ? units : costBefore(units) - costBefore(0);
         free ??= new PriorityQueue<int, (long Load, int Thread)>(threads);
         free.Clear();
         for (int t = 0; t < threads; t++) free.Enqueue(t, (0, t));

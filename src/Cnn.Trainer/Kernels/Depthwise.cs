@@ -134,31 +134,82 @@ internal static class Depthwise
     private interface IPixelOp
     {
         static abstract void Apply(ref float pixel, ref float phaseCell);
+        /// <summary>Stride 1: pixels[0..n) and cells[0..n).</summary>
+        static abstract void Row(ref float pixels, ref float cells, int n);
+        /// <summary>Stride 2: the even pixels of a row of w and evens[j], the odd ones and odds[j] (pixel 2j, 2j + 1).</summary>
+        static abstract void Pairs(ref float pixels, ref float evens, ref float odds, int w);
     }
+
+    // Deinterleave and interleave 8 pixels with one lane permutation (vpermps): pixels (0..7) ↔ evens (0 2 4 6), odds (1 3 5 7).
+    private static Vector256<int> Unzip => Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+    private static Vector256<int> Zip => Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
 
     private struct ToPhases : IPixelOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply(ref float pixel, ref float phaseCell) => phaseCell = pixel;
+
+        public static void Row(ref float pixels, ref float cells, int n) => Vec.CopyShort(ref pixels, ref cells, n);
+
+        public static void Pairs(ref float pixels, ref float evens, ref float odds, int w)
+        {
+            int j = 0;
+            for (; 2 * j + 8 <= w; j += 4) Unzip8(ref pixels, ref evens, ref odds, j);
+            // An even row's last 8 pixels in one more (overlapping) block: a copy, so rewriting cells changes nothing.
+            if (2 * j < w && w >= 8 && w % 2 == 0) { Unzip8(ref pixels, ref evens, ref odds, (w - 8) / 2); return; }
+            for (int ix = 2 * j; ix < w; ix++) Unsafe.Add(ref (ix & 1) == 0 ? ref evens : ref odds, ix >> 1) = Unsafe.Add(ref pixels, ix);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Unzip8(ref float pixels, ref float evens, ref float odds, int j)
+        {
+            var v = Vector256.Shuffle(Vector256.LoadUnsafe(ref pixels, (nuint)(2 * j)), Unzip);
+            v.GetLower().StoreUnsafe(ref evens, (nuint)j);
+            v.GetUpper().StoreUnsafe(ref odds, (nuint)j);
+        }
     }
 
     private struct FromPhases : IPixelOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply(ref float pixel, ref float phaseCell) => pixel = phaseCell;
+
+        public static void Row(ref float pixels, ref float cells, int n) => Vec.CopyShort(ref cells, ref pixels, n);
+
+        public static void Pairs(ref float pixels, ref float evens, ref float odds, int w)
+        {
+            int j = 0;
+            for (; 2 * j + 8 <= w; j += 4) Zip8(ref pixels, ref evens, ref odds, j);
+            if (2 * j < w && w >= 8 && w % 2 == 0) { Zip8(ref pixels, ref evens, ref odds, (w - 8) / 2); return; }
+            for (int ix = 2 * j; ix < w; ix++) Unsafe.Add(ref pixels, ix) = Unsafe.Add(ref (ix & 1) == 0 ? ref evens : ref odds, ix >> 1);
+        }
     }
 
-    /// <summary>Pairs every pixel of the H×W plane with its cell in the phase layout; column phases in turn, so no division per pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zip8(ref float pixels, ref float evens, ref float odds, int j) =>
+        Vector256.Shuffle(Vector256.Create(Vector128.LoadUnsafe(ref evens, (nuint)j), Vector128.LoadUnsafe(ref odds, (nuint)j)), Zip)
+            .StoreUnsafe(ref pixels, (nuint)(2 * j));
+
+    /// <summary>
+    /// Pairs every pixel of the H×W plane with its cell in the phase layout: a row copy at stride 1, a vector
+    /// (de)interleave at stride 2, else column phases in turn, so no division per pixel.
+    /// </summary>
     private static void Walk<TOp>(DepthwisePlan p, ref float plane, float[] phases) where TOp : struct, IPixelOp
     {
         int sw = p.G.StrideW, w = p.W;
         ref float Ph = ref MemoryMarshal.GetArrayDataReference(phases);
         var rowBase = p.RowBase;
         var first = p.FirstColumn;
+        bool pairs = sw == 2 && w >= 2 && Vector256.IsHardwareAccelerated;
+        // Stride 2: the phase whose first column is pixel 0 holds the even pixels, the other the odd ones.
+        int evenPhase = first[0] == 0 ? 0 : 1, oddPhase = 1 - evenPhase;
+        int evenAt = pairs ? evenPhase * p.PhaseLen + first[2 * evenPhase + 1] : 0, oddAt = pairs ? oddPhase * p.PhaseLen + first[2 * oddPhase + 1] : 0;
         for (int iy = 0; iy < p.H; iy++)
         {
             ref float row = ref Unsafe.Add(ref plane, iy * w);
             ref float rowPhases = ref Unsafe.Add(ref Ph, rowBase[iy]);
+            if (sw == 1) { TOp.Row(ref row, ref Unsafe.Add(ref rowPhases, first[1]), w); continue; }
+            if (pairs) { TOp.Pairs(ref row, ref Unsafe.Add(ref rowPhases, evenAt), ref Unsafe.Add(ref rowPhases, oddAt), w); continue; }
             for (int b = 0; b < sw; b++)
             {
                 int ix = first[2 * b];
@@ -168,15 +219,10 @@ internal static class Depthwise
         }
     }
 
-    /// <summary>rows × cols floats between row strides; planes here are a few pixels wide, too short to pay for a memmove call per row.</summary>
+    /// <summary>rows × cols floats between row strides (short rows: <see cref="Vec.CopyShort"/>).</summary>
     private static void CopyRows(ref float src, int srcStride, ref float dst, int dstStride, int rows, int cols)
     {
-        for (int r = 0; r < rows; r++)
-        {
-            ref float s = ref Unsafe.Add(ref src, r * srcStride);
-            ref float d = ref Unsafe.Add(ref dst, r * dstStride);
-            for (int c = 0; c < cols; c++) Unsafe.Add(ref d, c) = Unsafe.Add(ref s, c);
-        }
+        for (int r = 0; r < rows; r++) Vec.CopyShort(ref Unsafe.Add(ref src, r * srcStride), ref Unsafe.Add(ref dst, r * dstStride), cols);
     }
 
     /// <summary>

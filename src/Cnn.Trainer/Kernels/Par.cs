@@ -56,8 +56,12 @@ internal static class Par
             Done.Reset();
             long generation = (Volatile.Read(ref _state) >> 40) + 1;
             Volatile.Write(ref _state, generation << 40 | (long)chunks << 20);
-            for (int w = 0; w < chunks - 1; w++) _workers[w].Go.Release();
+            // Dekker with the worker's going to sleep (full fences on both sides): either it sees the new generation
+            // before it blocks, or this sees it asleep and wakes it. A spinning worker needs no semaphore call.
+            for (int w = 0; w < chunks - 1; w++)
+                if (Interlocked.CompareExchange(ref _workers[w].Sleeping, 0, 1) == 1) _workers[w].Go.Release();
             ClaimAndRun();
+            SpinUntil(static () => Volatile.Read(ref _remaining) == 0);
             Done.Wait();
             if (_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
@@ -84,19 +88,60 @@ internal static class Par
         }
     }
 
+    /// <summary>
+    /// How long a worker keeps polling for the next region, and the caller for the last chunk, before blocking. Regions
+    /// of a training step follow each other within microseconds, and waking a blocked thread costs tens of them (more on
+    /// a loaded machine), which for small layers is the whole region; the bound keeps an idle trainer off the CPU.
+    /// </summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds() / 1_000_000;
+
+    /// <summary>CNN_PAR_SPIN_US=N overrides the 50 µs (0: block at once, as a loaded machine may prefer; benchmarks).</summary>
+    private static int SpinMicroseconds() =>
+        int.TryParse(Environment.GetEnvironmentVariable("CNN_PAR_SPIN_US"), out int us) && us is >= 0 and <= 10_000 ? us : 50;
+
+    /// <summary>Polls <paramref name="done"/> for up to <see cref="SpinTicks"/>; true when it came true.</summary>
+    private static bool SpinUntil(Func<bool> done)
+    {
+        long end = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        do
+        {
+            if (done()) return true;
+            Thread.SpinWait(20);
+        }
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < end);
+        return done();
+    }
+
+    private static long Generation => Volatile.Read(ref _state) >> 40;
+
     private sealed class Worker
     {
         public readonly SemaphoreSlim Go = new(0);
+        /// <summary>1 while the worker is (about to be) blocked on <see cref="Go"/>: the next region must release it.</summary>
+        public int Sleeping;
+        private long _seen;
+        private readonly Func<bool> _newRegion;
 
-        public Worker(int index) =>
+        public Worker(int index)
+        {
+            _newRegion = NewRegion;
             new Thread(Loop) { IsBackground = true, Name = $"Cnn.Trainer worker {index}" }.Start();
+        }
+
+        private bool NewRegion() => Generation != _seen;
 
         private void Loop()
         {
             t_inRegion = true;
             while (true)
             {
-                Go.Wait();
+                if (!SpinUntil(_newRegion))
+                {
+                    Interlocked.Exchange(ref Sleeping, 1);
+                    // A region published before the fence above is seen here; one published after it finds Sleeping = 1.
+                    if (!NewRegion() || Interlocked.CompareExchange(ref Sleeping, 0, 1) != 1) Go.Wait();
+                }
+                _seen = Generation;
                 ClaimAndRun();
             }
         }

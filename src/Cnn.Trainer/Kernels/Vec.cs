@@ -1,13 +1,38 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Cnn.Trainer.Kernels;
 
 /// <summary>Vectorised elementwise helpers (Vector&lt;float&gt;: 8 lanes on AVX2, 4 on NEON) with scalar tails.</summary>
 internal static class Vec
 {
+    /// <summary>
+    /// d[0..n) = s[0..n) for the short rows of conv planes (a few to a few dozen floats): inline vectors, the last one
+    /// overlapping the previous instead of a scalar tail; no call per row. Source and destination must not overlap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyShort(ref float s, ref float d, int n)
+    {
+        int vw = Vector<float>.Count;
+        if (n >= vw)
+        {
+            int i = 0;
+            for (; i + vw <= n; i += vw) Vector.LoadUnsafe(ref s, (nuint)i).StoreUnsafe(ref d, (nuint)i);
+            if (i < n) Vector.LoadUnsafe(ref s, (nuint)(n - vw)).StoreUnsafe(ref d, (nuint)(n - vw));
+        }
+        else if (n >= 4 && Vector128.IsHardwareAccelerated)
+        {
+            Vector128.LoadUnsafe(ref s).StoreUnsafe(ref d);
+            Vector128.LoadUnsafe(ref s, (nuint)(n - 4)).StoreUnsafe(ref d, (nuint)(n - 4));
+        }
+        else
+            for (int j = 0; j < n; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref s, j);
+    }
+
     /// <summary>(Σx, Σx²) of one plane; float lanes are fine for a plane (≤ a few thousand values), callers accumulate planes in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float SumSq) SumAndSquares(ReadOnlySpan<float> x)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -35,6 +60,7 @@ internal static class Vec
     }
 
     /// <summary>(Σdy, Σdy·(x − mean)): centred, so no cancellation when |mean| ≫ std.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float Dot) SumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -52,6 +78,7 @@ internal static class Vec
     }
 
     /// <summary>y = x·scale + shift (BatchNorm forward with its statistics folded in).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Affine(ReadOnlySpan<float> x, Span<float> y, float scale, float shift)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -64,6 +91,7 @@ internal static class Vec
     }
 
     /// <summary>o = a·dy + b·x + c (BatchNorm backward with x̂ recomputed from x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Affine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -80,6 +108,7 @@ internal static class Vec
     /// y = act(x·scale + shift): BatchNorm's affine and the activation that follows it in one pass. Each lane
     /// is computed exactly as <see cref="Affine"/> then <see cref="Activate"/> would, so fused and unfused agree bit for bit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AffineActivate(ReadOnlySpan<float> x, Span<float> y, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -117,6 +146,7 @@ internal static class Vec
     }
 
     /// <summary>(Σg, Σg·(x − mean)) with g = act'(x·scale + shift)·dy: <see cref="SumAndCenteredDot"/> behind a fused activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float Dot) MaskedSumAndCenteredDot(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;
@@ -136,6 +166,7 @@ internal static class Vec
     }
 
     /// <summary>o = a·g + b·x + c with g = act'(x·scale + shift)·dy: <see cref="Affine2"/> behind a fused activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MaskedAffine2(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> o, float a, float b, float c, float scale, float shift, float slope, float hi)
     {
         int vw = Vector<float>.Count, i = 0;

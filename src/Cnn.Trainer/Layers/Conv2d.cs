@@ -19,7 +19,7 @@ public sealed class Conv2d : Layer, IChunked
 
     private Tensor? _x, _y, _dx, _dy, _dxOut;
     private readonly Tensor?[] _grads = new Tensor?[1];
-    private float[][] _col = [], _dcol = [];
+    private float[][] _col = [], _dcol = [], _dwT = [];
     private readonly ChunkGradients _grad = new();
     private DepthwisePlan? _dwPlan;
     private DepthwiseScratch[] _dwScratch = [];
@@ -100,6 +100,7 @@ public sealed class Conv2d : Layer, IChunked
         if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
         _dy = dy;
         _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
+        if (_dwT.Length != chunks) _dwT = [.. Enumerable.Range(0, chunks).Select(_ => new float[Weight.Value.Length])];
         _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
         _grads[0] = _dxOut;
         return _grads;
@@ -154,6 +155,9 @@ public sealed class Conv2d : Layer, IChunked
         float[] w = Weight.Value;
         var col = _col[chunk]; var dcol = _dcol[chunk];
         var (dw, db) = _grad.Begin(chunk);
+        bool transposedDw = !IsDepthwise && ohw <= NtMinPlane && kk > coutG;
+        var dwT = transposedDw ? _dwT[chunk] : [];
+        if (transposedDw) Array.Clear(dwT);
         for (int n = n0; n < n1; n++)
         {
             var xs = x.Sample(n);
@@ -176,14 +180,21 @@ public sealed class Conv2d : Layer, IChunked
                 ReadOnlySpan<float> src = xg;
                 if (!pointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
                 var dyg = dys.Slice(g * coutG * ohw, coutG * ohw);
-                // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]ᵀ. Dot products over a short ohw run mostly
-                // in their tails; there the transposed col makes it the register-blocked NN kernel.
-                if (ohw >= 64) Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
-                else
+                // dW_g[Cout_g, kk] += dY_g[Cout_g, ohw] · col[kk, ohw]ᵀ. Dot products pay a horizontal sum each and
+                // run much slower than the register-blocked NN kernel unless ohw is long; below that the smaller
+                // operand is transposed: col (C = dW_g), or dY (C = dW_gᵀ, added to dW at the end of the chunk).
+                if (ohw > NtMinPlane) Gemm.NT(coutG, kk, ohw, dyg, ohw, src, ohw, dw.AsSpan(g * coutG * kk), kk);
+                else if (kk <= coutG)
                 {
                     var colT = dcol.AsSpan(0, kk * ohw);
                     Gemm.Transpose(src, kk, ohw, colT);
                     Gemm.NN(coutG, kk, ohw, dyg, ohw, 1, colT, kk, dw.AsSpan(g * coutG * kk), kk);
+                }
+                else
+                {
+                    var dyT = dcol.AsSpan(0, coutG * ohw);
+                    Gemm.Transpose(dyg, coutG, ohw, dyT);
+                    Gemm.NN(kk, coutG, ohw, src, ohw, 1, dyT, coutG, dwT.AsSpan(g * kk * coutG), coutG);
                 }
                 if (dx is null) continue;
                 // dcol[kk, ohw] = W_gᵀ · dY_g, then scattered back (col2im)
@@ -199,5 +210,15 @@ public sealed class Conv2d : Layer, IChunked
                 }
             }
         }
+        if (!transposedDw) return;
+        for (int g = 0; g < Groups; g++)
+            for (int oc = 0; oc < coutG; oc++)
+            {
+                var row = dw.AsSpan((g * coutG + oc) * kk, kk);
+                for (int r = 0; r < kk; r++) row[r] += dwT[(g * kk + r) * coutG + oc];
+            }
     }
+
+    /// <summary>Output planes longer than this take the weight gradient as dot products (<see cref="Gemm.NT"/>).</summary>
+    private const int NtMinPlane = 256;
 }

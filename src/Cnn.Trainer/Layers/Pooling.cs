@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Cnn.Trainer.Kernels;
 
 namespace Cnn.Trainer.Layers;
@@ -148,17 +151,28 @@ public sealed class Pool2d : Layer, IChunked
         }
     }
 
-    /// <summary>2×2 stride-2 max pooling of planes [p0, p1) (LeNet's pools); same first-maximum rule as the general loop.</summary>
+    /// <summary>
+    /// 2×2 stride-2 max pooling of planes [p0, p1) (LeNet's pools); same first-maximum rule as the general loop. Rows of
+    /// at least 8 outputs run 8 at a time (the last block overlapping the previous one: it rewrites the same values).
+    /// </summary>
     private static void MaxPool2x2(Tensor x, Tensor y, int[] argmax, int p0, int p1)
     {
         int w = x.W, oh = y.H, ow = y.W;
         var xd = x.Data; var yd = y.Data;
+        bool vector = ow >= 8 && Vector256.IsHardwareAccelerated;
         for (int p = p0; p < p1; p++)
         {
             int xo = p * x.Plane, yo = p * oh * ow;
             for (int oy = 0; oy < oh; oy++)
             {
-                int r0 = xo + 2 * oy * w;
+                int r0 = xo + 2 * oy * w, o = yo + oy * ow;
+                if (vector)
+                {
+                    int ox = 0;
+                    for (; ox + 8 <= ow; ox += 8) Max8(xd, r0, w, ox, yd, argmax, o);
+                    if (ox < ow) Max8(xd, r0, w, ow - 8, yd, argmax, o);
+                    continue;
+                }
                 for (int ox = 0; ox < ow; ox++)
                 {
                     int i = r0 + 2 * ox, arg = i;
@@ -166,10 +180,43 @@ public sealed class Pool2d : Layer, IChunked
                     if (xd[i + 1] > best) { best = xd[i + 1]; arg = i + 1; }
                     if (xd[i + w] > best) { best = xd[i + w]; arg = i + w; }
                     if (xd[i + w + 1] > best) { best = xd[i + w + 1]; arg = i + w + 1; }
-                    yd[yo + oy * ow + ox] = best;
-                    argmax[yo + oy * ow + ox] = arg;
+                    yd[o + ox] = best;
+                    argmax[o + ox] = arg;
                 }
             }
         }
+    }
+
+    private static Vector256<int> Unzip => Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+
+    /// <summary>Outputs ox .. ox + 7 of the output row at o, from input rows r0 and r0 + w: the scalar rule lane by lane.</summary>
+    private static void Max8(float[] xd, int r0, int w, int ox, float[] yd, int[] argmax, int o)
+    {
+        int i = r0 + 2 * ox;
+        if ((uint)(i + w + 16) > (uint)xd.Length || (uint)(o + ox + 8) > (uint)yd.Length || (uint)(o + ox + 8) > (uint)argmax.Length)
+            throw new IndexOutOfRangeException();
+        ref float X = ref MemoryMarshal.GetArrayDataReference(xd);
+        // Columns 2ox .. 2ox + 15 of each row, split into the left (even) and right (odd) cells of the 8 windows.
+        var t0 = Vector256.Shuffle(Vector256.LoadUnsafe(ref X, (nuint)i), Unzip);
+        var t1 = Vector256.Shuffle(Vector256.LoadUnsafe(ref X, (nuint)(i + 8)), Unzip);
+        var b0 = Vector256.Shuffle(Vector256.LoadUnsafe(ref X, (nuint)(i + w)), Unzip);
+        var b1 = Vector256.Shuffle(Vector256.LoadUnsafe(ref X, (nuint)(i + w + 8)), Unzip);
+        var best = Vector256.Create(t0.GetLower(), t1.GetLower());
+        var first = Vector256.Create(i) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var arg = first;
+        Take(ref best, ref arg, Vector256.Create(t0.GetUpper(), t1.GetUpper()), first + Vector256.Create(1));
+        Take(ref best, ref arg, Vector256.Create(b0.GetLower(), b1.GetLower()), first + Vector256.Create(w));
+        Take(ref best, ref arg, Vector256.Create(b0.GetUpper(), b1.GetUpper()), first + Vector256.Create(w + 1));
+        best.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(yd), (nuint)(o + ox));
+        arg.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(argmax), (nuint)(o + ox));
+    }
+
+    /// <summary>Where v &gt; best (false for NaN, as in the scalar loop): best = v, arg = index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref Vector256<float> best, ref Vector256<int> arg, Vector256<float> v, Vector256<int> index)
+    {
+        var gt = Vector256.GreaterThan(v, best);
+        best = Vector256.ConditionalSelect(gt, v, best);
+        arg = Vector256.ConditionalSelect(gt.AsInt32(), index, arg);
     }
 }

@@ -49,10 +49,12 @@ internal static class SimdTestUtil
     /// <param name="depthwiseAvx512">Null: through <see cref="Conv2DOptimized"/> (the path a model takes). True or false: a depthwise
     /// shape straight through <see cref="DepthwiseConv"/> with the AVX-512 path allowed or not (the AVX2 path of a CPU without it),
     /// checking that the AVX-512 path ran exactly when allowed, supported, and every shift is ≤ 0.</param>
+    /// <param name="splitDepthwise">With <paramref name="depthwiseAvx512"/>: the output as random rectangles of rows and channel blocks,
+    /// each run on its own (any tiling must give the reference bytes).</param>
     /// <param name="channelParts">Above 0: the kernel is prepared with that many output channel parts (threads' split of the GEMM
     /// paths), which must be used when the shape allows it, and its work units are run in random ranges, each on its own.</param>
     public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2, bool? depthwiseAvx512 = null,
-        int channelParts = 0)
+        bool splitDepthwise = false, int channelParts = 0)
     {
         int cout = s.OutputChannels;
         int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
@@ -72,7 +74,20 @@ internal static class SimdTestUtil
             var dw = new DepthwiseConv(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, allow);
             bool expectAvx512 = allow && System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported && X86RequantNoLeft.Applies(mult, shift);
             Assert.True(dw.UsesAvx512 == expectAvx512, $"{label}: AVX-512 path {(dw.UsesAvx512 ? "ran" : "did not run")}");
-            dw.Run(x, got, 0, s.Batch * s.OutputHeight);
+            if (splitDepthwise)
+            {
+                int[] rowCuts = RandomCuts(rng, s.Batch * s.OutputHeight);
+                var tiles = new List<string>();
+                for (int r = 0; r + 1 < rowCuts.Length; r++)
+                {
+                    int[] blockCuts = RandomCuts(rng, dw.ChannelBlocks);
+                    for (int b = 0; b + 1 < blockCuts.Length; b++)
+                        dw.Run(x, got, rowCuts[r], rowCuts[r + 1], blockCuts[b], blockCuts[b + 1]);
+                    tiles.Add($"rows {rowCuts[r]}-{rowCuts[r + 1]}: blocks cut at {string.Join(",", blockCuts)}");
+                }
+                label += $" ({string.Join("; ", tiles)})";
+            }
+            else dw.Run(x, got, 0, s.Batch * s.OutputHeight);
         }
         else if (channelParts > 0)
         {
@@ -82,7 +97,7 @@ internal static class SimdTestUtil
             Assert.Equal(kernel.CanSplitChannels ? Math.Min(channelParts, panels) : 1, kernel.ChannelParts);
             if (kernel.CanSplitChannels) Assert.Equal(kernel.Tiles * kernel.ChannelParts, kernel.WorkUnits);
             int units = kernel.WorkUnits;
-            int[] cuts = [.. Enumerable.Range(1, units - 1).Where(_ => rng.Next(3) == 0).Prepend(0).Append(units)];
+            int[] cuts = RandomCuts(rng, units);
             label += $", {kernel.ChannelParts} channel parts, units cut at {string.Join(",", cuts)}";
             var scratch = new byte[kernel.ScratchBytes];
             for (int c = cuts.Length - 2; c >= 0; c--) kernel.Run(x, got, scratch, cuts[c], cuts[c + 1]); // any order
@@ -100,6 +115,10 @@ internal static class SimdTestUtil
                 $"clamp=[{actMin},{actMax}], weights {(full ? "include -128" : "in [-127,127]")}, bias {(bias.Length == 0 ? "none" : "random")}, " +
                 $"mult[oc]={mult[d % cout]}, shift[oc]={shift[d % cout]}");
     }
+
+    /// <summary>0, a random subset of 1 .. units - 1 in order, then units: the bounds of a random split of units into ranges.</summary>
+    public static int[] RandomCuts(Random rng, int units)
+        => Enumerable.Range(1, Math.Max(0, units - 1)).Where(_ => rng.Next(3) == 0).Prepend(0).Append(units).ToArray();
 
     /// <summary>The output size rule of the reference; grows the input until the (dilated) window fits once.</summary>
     public static Conv2DShape ConvShape(int batch, int h, int w, int cin, int cout, int kh, int kw, int sh, int sw, int dh, int dw,

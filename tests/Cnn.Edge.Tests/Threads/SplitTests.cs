@@ -33,8 +33,7 @@ public class SplitTests
             Assert.Equal(s.Batch * ((s.Channels + 15) / 16), avg.WorkUnits);
 
             // Random cut points over the units, each range run on its own into an output pre-filled with a marker.
-            int units = avg.WorkUnits;
-            var cuts = Enumerable.Range(1, units - 1).Where(_ => rng.Next(3) == 0).Prepend(0).Append(units).ToArray();
+            int[] cuts = RandomCuts(rng, avg.WorkUnits);
             var gotAvg = Enumerable.Repeat((sbyte)99, expectedAvg.Length).ToArray();
             var gotMax = Enumerable.Repeat((sbyte)99, expectedAvg.Length).ToArray();
             for (int c = 0; c + 1 < cuts.Length; c++)
@@ -76,12 +75,76 @@ public class SplitTests
         }
     }
 
+    /// <summary>
+    /// Depthwise layers of few rows, run as random rectangles of rows and 32-channel blocks, each on its own: the reference's
+    /// bytes on every ISA and x86 path (AVX-512 where the CPU has it, the AVX2 one forced), over channel counts around the
+    /// block and its 16-, 8-lane and scalar tails, folded small layers, strides, dilation, padding, every requantization variant.
+    /// </summary>
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void DepthwiseRowsSplitIntoAnyRangesOfChannelBlocksGiveTheReferenceBytes(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(97 + (int)isa);
+        bool x86 = isa is KernelIsa.Avx2 or KernelIsa.AvxVnni;
+        int[] channelCounts = [33, 40, 47, 63, 64, 65, 96, 100, 127, 144, 161, 200, 16, 8, 31];
+        for (int i = 0, n = Cases(60, 20); i < n; i++)
+        {
+            bool k3 = i % 4 != 3;
+            int kh = k3 ? 3 : rng.Next(1, 6), kw = k3 ? 3 : rng.Next(1, 6);
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 220);
+            int stride = rng.Next(1, 3), dil = rng.Next(5) == 0 ? 2 : 1, pad = rng.Next(4) == 0 ? 0 : 1;
+            var s = ConvShape(rng.Next(1, 3), rng.Next(1, 7), rng.Next(1, 40), c, c, kh, kw, stride, stride, dil, dil,
+                pad, pad, rng.Next(0, 2), pad, c);
+            int maxLog2 = (i % 3) switch { 0 => 0, 1 => 2, _ => -1 };
+            foreach (bool avx512 in x86 ? [true, false] : new[] { false })
+                CheckConv2D(isa, rng, s, $"split depthwise case {i}{(x86 ? avx512 ? " AVX-512 allowed" : " AVX2 forced" : "")} (multipliers below 2^{maxLog2})",
+                    maxLog2, avx512, splitDepthwise: true);
+        }
+    }
+
+    [Fact]
+    public void DepthwiseLayersOfFewRowsSplitOverChannelBlocksAndGiveTheSameBytesOnOneToFourThreads()
+    {
+        var rng = new Random(5);
+        var b = new ModelBuilder();
+        int x = b.AddInput("x", TensorType.Int8, [1, 6, 9, 200], 0.05f, 3);
+        var (w1, b1) = BuilderModels.Weights(b, "dw1", rng, 200, 3, 3, 1);
+        int y = b.DepthwiseConv2D("dw1", x, w1, b1, new ConvParams(1, 1, 1, 1, 1, 1, 1, 1, 200, -128, 127), 0.03f, -4); // 6 rows (output scales that keep most values unsaturated)
+        var (w2, b2) = BuilderModels.Weights(b, "dw2", rng, 200, 3, 3, 1);
+        y = b.DepthwiseConv2D("dw2", y, w2, b2, new ConvParams(2, 2, 1, 1, 1, 1, 1, 1, 200, -128, 127), 0.015f, 2); // 3 rows
+        b.MarkOutput(y);
+        var model = EdgeModel.Load(b.Build());
+        sbyte[] input = RandomInt8(rng, 6 * 9 * 200);
+        byte[]? expected = null;
+        foreach (KernelIsa isa in KernelSelector.Supported())
+            for (int threads = 1; threads <= 4; threads++)
+            {
+                using var it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 });
+                if (isa != KernelIsa.Scalar)
+                {
+                    // 4 threads: more chunks than rows, so rows were split over channel blocks (200 channels: 7 blocks, the last of 8).
+                    // 3 threads share 6 and 3 rows evenly: rows alone.
+                    if (threads == 4)
+                        for (int op = 0; op < 2; op++)
+                            Assert.True(it.ChunksOf(op) > (op == 0 ? 6 : 3), $"{isa}: depthwise {op} has {it.ChunksOf(op)} chunks on 4 threads");
+                    if (threads == 3)
+                        Assert.True(it.ChunksOf(0) is 3 or 6 && it.ChunksOf(1) == 3, $"{isa}: {it.ChunksOf(0)} and {it.ChunksOf(1)} chunks on 3 threads");
+                }
+                input.CopyTo(it.InputInt8());
+                it.Invoke();
+                byte[] got = it.TensorBytes(model.Outputs[0]).ToArray();
+                expected ??= got;
+                Assert.True(expected.AsSpan().SequenceEqual(got), $"{isa}, {threads} threads: differs from the reference on one thread");
+            }
+    }
+
     /// <summary>Exposes the protected chunk-count policy.</summary>
     private sealed class Policy : PreparedOp
     {
         public override void Invoke(Span<byte> arena, Span<byte> scratch) { }
         public static int Count(long work, long units, int threads, int minWork) => ChunkCount(work, units, threads, minWork);
         public static (int, int) Range(int units, int chunk, int chunks) => ChunkRange(units, chunk, chunks);
+        public static long Busiest(int units, int chunks, int threads) => BusiestThreadUnits(units, chunks, threads);
     }
 
     /// <summary>The busiest thread's units when chunks are handed out in order to the thread free first (the pool's ticket).</summary>
@@ -114,6 +177,7 @@ public class SplitTests
             int max = (int)Math.Max(1, Math.Min(Math.Min(work / minWork, units), 4L * threads));
             string what = $"work {work}, units {units}, threads {threads}, min work {minWork}: {c} chunks";
             Assert.InRange(c, 1, max);
+            Assert.Equal(Span(units, c, threads), Policy.Busiest(units, c, threads));
             // No allowed count leaves the busiest thread fewer units.
             for (int other = 2; other <= max; other++)
                 Assert.True(Span(units, c, threads) <= Span(units, other, threads), $"{what}, but {other} chunks balance better");
