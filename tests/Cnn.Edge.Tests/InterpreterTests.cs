@@ -23,6 +23,28 @@ public class InterpreterTests
     }
 
     [Fact]
+    public void WarmUpAtLoadLeavesAZeroedArenaAndTheSameOutputs()
+    {
+        byte[] file = BuilderModels.Branchy();
+        using var warm = new Interpreter(EdgeModel.Load(file));
+        using var cold = new Interpreter(EdgeModel.Load(file), new InterpreterOptions { WarmUp = false });
+        for (int t = 0; t < warm.Model.Tensors.Count; t++)
+            if (!warm.Model.Tensors[t].IsConstant)
+                Assert.True(warm.TensorBytes(t).IndexOfAnyExcept((byte)0) < 0, $"tensor {t} is not zero after the warm-up");
+        foreach (var it in new[] { warm, cold })
+        {
+            var r = new Random(9);
+            if (it.Model.Tensors[it.Model.Inputs[0]].Type == TensorType.Float32)
+                foreach (ref float v in it.InputFloat()) v = (float)r.NextDouble();
+            else
+                foreach (ref sbyte v in it.InputInt8()) v = (sbyte)r.Next(-128, 128);
+            it.Invoke();
+        }
+        int o = warm.Model.Outputs[0];
+        Assert.True(warm.TensorBytes(o).SequenceEqual(cold.TensorBytes(o)));
+    }
+
+    [Fact]
     public void ChainModelRunsEndToEndAndTheSoftmaxSumsToOne()
     {
         using var it = new Interpreter(EdgeModel.Load(BuilderModels.Chain()));
