@@ -165,7 +165,9 @@ internal sealed unsafe partial class DepthwiseConv
         int r = ch % WideLanes, half = r / Lanes, q = r % Lanes;
         return ch - r + (q / 4) * 8 + half * 4 + q % 4;
     }
-    /// <summary>Cp bytes of the input zero point (+16 so a 16-byte load from any channel block stays inside).</summary>
+    /// <summary>Bytes of the input zero point: a padding tap's pixel (Cp bytes, +16 so a 16-byte load from any channel block stays
+    /// inside), and as long as an input row (+16), so a 3x3 row whose only padding is above or below runs <see cref="Interior9"/>
+    /// with each missing input row read from here at the same column offsets.</summary>
     private readonly sbyte[] _zpRow;
     /// <summary>[tap] offset in bytes of each tap from the window's top-left input pixel.</summary>
     private readonly long[] _tapOffset;
@@ -182,7 +184,7 @@ internal sealed unsafe partial class DepthwiseConv
         _cp = (c + Lanes - 1) & ~(Lanes - 1);
         _w = new sbyte[taps * _cp];
         _wRaw = weights.Slice(0, c * taps).ToArray();
-        _zpRow = new sbyte[_cp + Lanes];
+        _zpRow = new sbyte[Math.Max(_cp, s.InputWidth * c) + Lanes];
         _zpRow.AsSpan().Fill((sbyte)inZp);
         _tapOffset = new long[taps];
         for (int ky = 0; ky < s.KernelHeight; ky++)
@@ -340,7 +342,7 @@ internal sealed unsafe partial class DepthwiseConv
         int c = s.InputChannels, taps = _taps, ch0 = r.Ch0, cn = r.Ch1 - r.Ch0;
         bool k3 = taps == 9 && s.KernelWidth == 3;
         sbyte** ptr = stackalloc sbyte*[taps];
-        long dx = (long)s.DilationW * c, dy = (long)s.DilationH * s.InputWidth * c, pixStep = (long)s.StrideW * c;
+        long dx = (long)s.DilationW * c, pixStep = (long)s.StrideW * c;
         // Output columns [oxLo, oxHi) have their whole window inside the input's width.
         int oxLo = Math.Min((s.PadLeft + s.StrideW - 1) / s.StrideW, s.OutputWidth);
         int span = s.InputWidth - 1 - (s.KernelWidth - 1) * s.DilationW + s.PadLeft;
@@ -377,19 +379,26 @@ internal sealed unsafe partial class DepthwiseConv
                 bool rowInside = iy0 >= 0 && iy0 + (s.KernelHeight - 1) * s.DilationH < s.InputHeight;
                 sbyte* dstRow = y + (long)row * s.OutputWidth * c;
                 sbyte* rowBase = inBatch + (long)iy0 * s.InputWidth * c;
-                int interiorDone = 0;
-                if (rowInside && k3 && oxHi > oxLo)
+                // Columns [oxLo, oxHi) through Interior9: the first channel it left to the scalar tail, or -1 when it did not run.
+                int interiorFirst = -1;
+                // A row with padding above or below (not AVX-512, whose interior kernel steps rows by dy) reads each missing input
+                // row from the zero-point row at the same column offsets: the padding taps of the indirect path, without the indirection.
+                if (k3 && oxHi > oxLo && (rowInside || typeof(TReq) != typeof(X86Requant512)))
                 {
-                    // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one.
-                    sbyte* win0 = rowBase + ((long)oxLo * s.StrideW - s.PadLeft) * c, dst0 = dstRow + (long)oxLo * c;
-                    int c0 = cn == c
-                        ? Interior9<TA, TReq, TPair, Yes>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0)
-                        : Interior9<TA, TReq, TPair, No>(&ctx, win0, oxHi - oxLo, pixStep, dx, dy, dst0);
-                    interiorDone = c0 == cn ? 1 : 0;
+                    // The run of interior 3x3 windows in one call: tap pointers straight from the top-left one of each kernel row.
+                    long col0 = ((long)oxLo * s.StrideW - s.PadLeft) * c;
+                    sbyte* zpZone = zpRow + ch0; // laid out as an input row from channel ch0 (x = xAll + ch0)
+                    sbyte* p0 = RowOrZp(inBatch, iy0, s, c, zpZone) + col0;
+                    sbyte* p1 = RowOrZp(inBatch, iy0 + s.DilationH, s, c, zpZone) + col0;
+                    sbyte* p2 = RowOrZp(inBatch, iy0 + 2 * s.DilationH, s, c, zpZone) + col0;
+                    sbyte* dst0 = dstRow + (long)oxLo * c;
+                    interiorFirst = cn == c
+                        ? Interior9<TA, TReq, TPair, Yes>(&ctx, p0, p1, p2, oxHi - oxLo, pixStep, dx, dst0)
+                        : Interior9<TA, TReq, TPair, No>(&ctx, p0, p1, p2, oxHi - oxLo, pixStep, dx, dst0);
                 }
                 for (int ox = 0; ox < s.OutputWidth; ox++)
                 {
-                    if (interiorDone != 0 && ox == oxLo) { ox = oxHi - 1; continue; }
+                    if (interiorFirst == cn && ox == oxLo) { ox = oxHi - 1; continue; }
                     int ix0 = ox * s.StrideW - s.PadLeft;
                     sbyte* p = rowBase + (long)ix0 * c; // may point outside: only valid taps are dereferenced
                     sbyte* dst = dstRow + (long)ox * c;
@@ -408,23 +417,31 @@ internal sealed unsafe partial class DepthwiseConv
                                 ptr[t] = yOk && (uint)(ix0 + kx * s.DilationW) < (uint)s.InputWidth ? p + off[t] : zpRow;
                         }
                     }
-                    // Interior 3x3 windows got their vector channels from Interior9: only the scalar tail is left.
-                    int first = inside && k3 ? cn & ~(Lanes / 2 - 1) : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
+                    // Windows of Interior9 got their vector channels from it: only the scalar tail is left.
+                    int first = interiorFirst >= 0 && ox >= oxLo && ox < oxHi ? interiorFirst : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
                     for (int ch = first; ch < cn; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch, ch0); // fewer than 8 channels left
                 }
             }
         }
     }
 
-    /// <summary>count interior 3x3 windows of one output row, the first at input p, each next pixStep bytes on.</summary>
+    /// <summary>Input row iy of the batch at inBatch, or zpRow (the zero-point row, read at the same column offsets as an
+    /// input row) when iy is padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static sbyte* RowOrZp(sbyte* inBatch, int iy, in Conv2DShape s, int c, sbyte* zpRow)
+        => (uint)iy < (uint)s.InputHeight ? inBatch + (long)iy * s.InputWidth * c : zpRow;
+
+    /// <summary>count 3x3 windows of one output row inside the input's width, whose kernel rows start at p0, p1, p2 (input rows,
+    /// or the zero-point row for padding above or below), each next window pixStep bytes on.</summary>
     /// <typeparam name="TWhole">Every channel (C = the pixel stride): one register less in the loop (A76: 2.5 instructions per window).</typeparam>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int Interior9<TA, TReq, TPair, TWhole>(Ctx* ctx, sbyte* p, int count, long pixStep, long dx, long dy, sbyte* dst)
+    private static int Interior9<TA, TReq, TPair, TWhole>(Ctx* ctx, sbyte* p0, sbyte* p1, sbyte* p2, int count, long pixStep, long dx, sbyte* dst)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag where TWhole : struct, IFlag
     {
         if (typeof(TReq) == typeof(X86Requant512))
         {
-            Interior9Avx512(ctx, p, count, pixStep, dx, dy, dst);
+            // Rows inside the input only (see Run): kernel rows dy apart.
+            Interior9Avx512(ctx, p0, count, pixStep, dx, p1 - p0, dst);
             return ctx->C;
         }
         int c = ctx->C, stride = TWhole.Value ? 0 : ctx->Stride, c0 = 0;
@@ -433,11 +450,8 @@ internal sealed unsafe partial class DepthwiseConv
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
         Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
         long dx2 = 2 * dx;
-        for (int i = 0; i < count; i++, p += pixStep, dst += TWhole.Value ? c : stride)
-        {
-            sbyte* r1 = p + dy, r2 = r1 + dy;
-            c0 = Pixel9<TA, TReq, TPair>(p, p + dx, p + dx2, r1, r1 + dx, r1 + dx2, r2, r2 + dx, r2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
-        }
+        for (int i = 0; i < count; i++, p0 += pixStep, p1 += pixStep, p2 += pixStep, dst += TWhole.Value ? c : stride)
+            c0 = Pixel9<TA, TReq, TPair>(p0, p0 + dx, p0 + dx2, p1, p1 + dx, p1 + dx2, p2, p2 + dx, p2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         return c0;
     }
 

@@ -33,6 +33,33 @@ public class DepthwiseEquivalenceTests
     }
 
     /// <summary>
+    /// 3x3 rows with padding above or below, whose windows inside the width run the interior kernel with each missing input row
+    /// read from the zero-point row: few output rows (1-3, so most or all rows touch the padding), strides 1 and 2, dilation,
+    /// top and bottom padding of 1 or 2 with or without left/right padding, channel counts with 16-lane blocks, 8-lane and
+    /// scalar tails, and half the cases run as random rectangles of rows and channel blocks (blocks that start past channel 0).
+    /// </summary>
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void DepthwisePaddedRowsMatchReference(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(77 + (int)isa);
+        int[] channelCounts = [16, 1, 7, 8, 24, 32, 40, 57, 70, 96];
+        for (int i = 0, n = Cases(60, 24); i < n; i++)
+        {
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 100);
+            int stride = 1 + i % 2, dil = i % 5 == 4 ? 2 : 1;
+            int padTop = rng.Next(1, 3), padBottom = rng.Next(0, 3), padSide = rng.Next(2);
+            int height = rng.Next(1, 5), width = rng.Next(3, 20);
+            var s = ConvShape(rng.Next(1, 3), height, width, c, c, 3, 3, stride, stride, dil, dil,
+                padTop, padSide, padBottom, padSide, c);
+            if (s.OutputHeight < 1 || s.OutputWidth < 1) continue;
+            int maxLog2 = (i % 3) switch { 0 => 2, 1 => 0, _ => -1 };
+            CheckConv2D(isa, rng, s, $"padded depthwise case {i} (multipliers below 2^{maxLog2})", maxLog2,
+                depthwiseAvx512: false, splitDepthwise: i % 2 == 0);
+        }
+    }
+
+    /// <summary>
     /// Both x86 paths by name, whatever the CPU picks at load: AVX-512 (64- and 32-channel steps, a masked last group) where the
     /// CPU has it, and the 256/128-bit AVX2 path that an AVX2-only CPU runs (forced here). Channel counts around 32 and 64 and
     /// the divisors of 32 (folded windows), rows of stride 1 (windows in pairs) and wide ones,
