@@ -48,6 +48,8 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>Temporary bytes <see cref="Run"/> needs.</summary>
     public int ScratchBytes { get; }
+    /// <summary>The depthwise kernel when this convolution is depthwise with multiplier 1, else null.</summary>
+    internal DepthwiseConv? Depthwise => _depthwise;
 
     private Conv2DOptimized(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax, int channelParts)

@@ -11,17 +11,11 @@ internal static class OptimizedOps
 {
     public static PreparedOp? TryConv2D(Conv2DData d, KernelIsa isa)
     {
-        Conv2DShape s = d.Shape;
-        if (s.Groups == s.InputChannels && s.InputChannelsPerGroup == 1 && s.OutputChannelsPerGroup == 1)
-        {
-            // Depthwise straight to its kernel (the one Conv2DOptimized runs), whose work splits over channel blocks too.
-            isa = KernelSelector.Resolve(isa);
-            return isa == KernelIsa.Scalar ? null : new DepthwiseOptimizedOp(d, new DepthwiseConv(isa, s, d.WeightsSpan, d.BiasSpan,
-                d.Multipliers, d.Shifts, d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax));
-        }
         var k = Conv2DOptimized.TryCreate(isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
             d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax);
-        return k is null ? null : new Conv2DOptimizedOp(d, k);
+        if (k is null) return null;
+        // Depthwise runs its kernel directly, so that its work splits over channel blocks as well as rows.
+        return k.Depthwise is { } dw ? new DepthwiseOptimizedOp(d, dw) : new Conv2DOptimizedOp(d, k);
     }
 
     public static PreparedOp? TryFullyConnected(FullyConnectedData d, KernelIsa isa)
