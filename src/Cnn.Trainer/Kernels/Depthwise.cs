@@ -136,8 +136,18 @@ internal static class Depthwise
         static abstract void Apply(ref float pixel, ref float phaseCell);
         /// <summary>Stride 1: pixels[0..n) and cells[0..n).</summary>
         static abstract void Row(ref float pixels, ref float cells, int n);
-        /// <summary>Stride 2: the even pixels of a row of w and evens[j], the odd ones and odds[j] (pixel 2j, 2j + 1).</summary>
-        static abstract void Pairs(ref float pixels, ref float evens, ref float odds, int w);
+        /// <summary>Stride 2, 8 pixels at once: pixels 2j..2j + 7 and evens[j..j + 4), odds[j..j + 4).</summary>
+        static abstract void Block8(ref float pixels, ref float evens, ref float odds, int j);
+    }
+
+    /// <summary>Stride 2: the even pixels of a row of w and evens[j], the odd ones and odds[j] (pixel 2j, 2j + 1).</summary>
+    private static void Pairs<TOp>(ref float pixels, ref float evens, ref float odds, int w) where TOp : struct, IPixelOp
+    {
+        int j = 0;
+        for (; 2 * j + 8 <= w; j += 4) TOp.Block8(ref pixels, ref evens, ref odds, j);
+        // An even row's last 8 pixels in one more (overlapping) block: a copy, so repeating cells changes nothing.
+        if (2 * j < w && w >= 8 && w % 2 == 0) { TOp.Block8(ref pixels, ref evens, ref odds, (w - 8) / 2); return; }
+        for (int ix = 2 * j; ix < w; ix++) TOp.Apply(ref Unsafe.Add(ref pixels, ix), ref Unsafe.Add(ref (ix & 1) == 0 ? ref evens : ref odds, ix >> 1));
     }
 
     // Deinterleave and interleave 8 pixels with one lane permutation (vpermps): pixels (0..7) ↔ evens (0 2 4 6), odds (1 3 5 7).
@@ -151,17 +161,8 @@ internal static class Depthwise
 
         public static void Row(ref float pixels, ref float cells, int n) => Vec.CopyShort(ref pixels, ref cells, n);
 
-        public static void Pairs(ref float pixels, ref float evens, ref float odds, int w)
-        {
-            int j = 0;
-            for (; 2 * j + 8 <= w; j += 4) Unzip8(ref pixels, ref evens, ref odds, j);
-            // An even row's last 8 pixels in one more (overlapping) block: a copy, so rewriting cells changes nothing.
-            if (2 * j < w && w >= 8 && w % 2 == 0) { Unzip8(ref pixels, ref evens, ref odds, (w - 8) / 2); return; }
-            for (int ix = 2 * j; ix < w; ix++) Unsafe.Add(ref (ix & 1) == 0 ? ref evens : ref odds, ix >> 1) = Unsafe.Add(ref pixels, ix);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Unzip8(ref float pixels, ref float evens, ref float odds, int j)
+        public static void Block8(ref float pixels, ref float evens, ref float odds, int j)
         {
             var v = Vector256.Shuffle(Vector256.LoadUnsafe(ref pixels, (nuint)(2 * j)), Unzip);
             v.GetLower().StoreUnsafe(ref evens, (nuint)j);
@@ -176,19 +177,11 @@ internal static class Depthwise
 
         public static void Row(ref float pixels, ref float cells, int n) => Vec.CopyShort(ref cells, ref pixels, n);
 
-        public static void Pairs(ref float pixels, ref float evens, ref float odds, int w)
-        {
-            int j = 0;
-            for (; 2 * j + 8 <= w; j += 4) Zip8(ref pixels, ref evens, ref odds, j);
-            if (2 * j < w && w >= 8 && w % 2 == 0) { Zip8(ref pixels, ref evens, ref odds, (w - 8) / 2); return; }
-            for (int ix = 2 * j; ix < w; ix++) Unsafe.Add(ref pixels, ix) = Unsafe.Add(ref (ix & 1) == 0 ? ref evens : ref odds, ix >> 1);
-        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Block8(ref float pixels, ref float evens, ref float odds, int j) =>
+            Vector256.Shuffle(Vector256.Create(Vector128.LoadUnsafe(ref evens, (nuint)j), Vector128.LoadUnsafe(ref odds, (nuint)j)), Zip)
+                .StoreUnsafe(ref pixels, (nuint)(2 * j));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zip8(ref float pixels, ref float evens, ref float odds, int j) =>
-        Vector256.Shuffle(Vector256.Create(Vector128.LoadUnsafe(ref evens, (nuint)j), Vector128.LoadUnsafe(ref odds, (nuint)j)), Zip)
-            .StoreUnsafe(ref pixels, (nuint)(2 * j));
 
     /// <summary>
     /// Pairs every pixel of the H×W plane with its cell in the phase layout: a row copy at stride 1, a vector
@@ -209,7 +202,7 @@ internal static class Depthwise
             ref float row = ref Unsafe.Add(ref plane, iy * w);
             ref float rowPhases = ref Unsafe.Add(ref Ph, rowBase[iy]);
             if (sw == 1) { TOp.Row(ref row, ref Unsafe.Add(ref rowPhases, first[1]), w); continue; }
-            if (pairs) { TOp.Pairs(ref row, ref Unsafe.Add(ref rowPhases, evenAt), ref Unsafe.Add(ref rowPhases, oddAt), w); continue; }
+            if (pairs) { Pairs<TOp>(ref row, ref Unsafe.Add(ref rowPhases, evenAt), ref Unsafe.Add(ref rowPhases, oddAt), w); continue; }
             for (int b = 0; b < sw; b++)
             {
                 int ix = first[2 * b];
