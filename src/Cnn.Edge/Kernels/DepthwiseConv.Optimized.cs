@@ -119,6 +119,12 @@ internal interface IFlag { static abstract bool Value { get; } }
 internal readonly struct Yes : IFlag { public static bool Value => true; }
 internal readonly struct No : IFlag { public static bool Value => false; }
 
+/// <summary>How many input columns of a 3x3 window the next window (one stride on) reads too: 2 at stride 1, 1 at stride 2 (dilation 1), else 0.</summary>
+internal interface IColumnShare { static abstract int Shared { get; } }
+internal readonly struct ShareTwo : IColumnShare { public static int Shared => 2; }
+internal readonly struct ShareOne : IColumnShare { public static int Shared => 1; }
+internal readonly struct ShareNone : IColumnShare { public static int Shared => 0; }
+
 /// <summary>Four int32 accumulators of 16 channels (A2, A3 unused by 8-channel tails).</summary>
 internal struct Acc16
 {
@@ -449,10 +455,217 @@ internal sealed unsafe partial class DepthwiseConv
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
         Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        if (typeof(TA) == typeof(AdvSimdDepthwiseArith) && TPair.Value && c >= Lanes)
+        {
+            // Whole 16-channel blocks: block outer, windows inner (weights in registers); the rest per window below.
+            int full = c / Lanes * Lanes;
+            long dstStep = TWhole.Value ? c : ctx->Stride;
+            if (pixStep == dx) Rows9Arm<TReq, ShareTwo>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            else if (pixStep == 2 * dx) Rows9Arm<TReq, ShareOne>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            else Rows9Arm<TReq, ShareNone>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            if (full == c) return c;
+            // The 8-channel tail (if any) per window, from channel `full` on.
+            p0 += full; p1 += full; p2 += full; dst += full; c -= full; w += (long)full * 9;
+            bias += full; mult += full; left += full; rpos += full; rneg += full;
+            long dx2t = 2 * dx;
+            for (int i = 0; i < count; i++, p0 += pixStep, p1 += pixStep, p2 += pixStep, dst += dstStep)
+                c0 = Pixel9<TA, TReq, TPair>(p0, p0 + dx, p0 + dx2t, p1, p1 + dx, p1 + dx2t, p2, p2 + dx, p2 + dx2t, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
+            return full + c0;
+        }
         long dx2 = 2 * dx;
         for (int i = 0; i < count; i++, p0 += pixStep, p1 += pixStep, p2 += pixStep, dst += TWhole.Value ? c : stride)
             c0 = Pixel9<TA, TReq, TPair>(p0, p0 + dx, p0 + dx2, p1, p1 + dx, p1 + dx2, p2, p2 + dx, p2 + dx2, dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
         return c0;
+    }
+
+    /// <summary>
+    /// NEON, count interior 3x3 windows of one output row, channels [0, full) (whole 16-channel blocks), block outer and windows
+    /// inner, two windows u and v (pixStep apart) per iteration: weights, bias, multipliers and shifts are loaded once for both,
+    /// and input columns the two windows share (<typeparamref name="TShare"/>: stride 1 or 2 of a dilation-1 row) are loaded once.
+    /// <para>Per window and 16 channels: 4 pairs of taps (SMULL + SMLAL on each half, exact in int16 as no weight is -128, then
+    /// 4 SADDW/SADDW2 into int32, the first of them from the bias) and the last tap alone (2 SMULL + 4 SADDW): 38 instructions
+    /// for 144 MACs; then SQRDMULH/SSRA/SRSHL, the zero point and the saturating narrows with the int8 clamp. Channels 8-15
+    /// (SMULL2 on whole registers) go before channels 0-7 of the same inputs and weights, so that each register's lower half
+    /// (GetLower) is taken at its last use, in place: taken earlier, the JIT copies the register first.</para>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Rows9Arm<TReq, TShare>(sbyte* p0, sbyte* p1, sbyte* p2, int count, long pixStep, long dx, sbyte* dst, long dstStep, int full,
+        sbyte* w, int* bias, int* mult, int* left, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8)
+        where TReq : struct, IRequant4 where TShare : struct, IColumnShare
+    {
+        long dx2 = 2 * dx, step2 = 2 * pixStep, dstStep2 = 2 * dstStep;
+        Vector128<short> zp16 = Vector128.Create((short)zp.ToScalar()); // |zp| ≤ 128
+        // Column offsets of the two windows' loads (see LoadCols): dx, 2dx and, when shared, 3dx (stride 1) or 3dx, 4dx (stride 2).
+        Offsets o = new(dx, TShare.Shared == 2 ? 3 * dx : TShare.Shared == 1 ? 3 * dx : pixStep, TShare.Shared == 1 ? 4 * dx : pixStep + dx, pixStep + 2 * dx);
+        for (int c0 = 0; c0 < full; c0 += Lanes, w += 9 * Lanes)
+        {
+            sbyte* a = p0 + c0, b = p1 + c0, e = p2 + c0, d = dst + c0;
+            int* bc = bias + c0, mc = mult + c0, lc = left + c0, nc = rneg + c0;
+            for (int k = count >> 1; k > 0; k--, a += step2, b += step2, e += step2, d += dstStep2)
+            {
+                Acc16 u = LoadBias(bc, true), v = u;
+                // Kernel rows 0 and 1 pair vertically (taps 0+3, 1+4, 2+5), row 2 pairs taps 6+7, then tap 8 alone.
+                Cols6 x = LoadCols<TShare>(a, o), y = LoadCols<TShare>(b, o);
+                Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes), w2 = Vector128.Load(w + 2 * Lanes);
+                Vector128<sbyte> w3 = Vector128.Load(w + 3 * Lanes), w4 = Vector128.Load(w + 4 * Lanes), w5 = Vector128.Load(w + 5 * Lanes);
+                u = PairHi(u, x.U0, w0, y.U0, w3); u = PairHi(u, x.U1, w1, y.U1, w4); u = PairHi(u, x.U2, w2, y.U2, w5);
+                v = PairHi(v, x.V0, w0, y.V0, w3); v = PairHi(v, x.V1, w1, y.V1, w4); v = PairHi(v, x.V2, w2, y.V2, w5);
+                Cols6L xl = Lower<TShare>(x), yl = Lower<TShare>(y);
+                Vector64<sbyte> l0 = w0.GetLower(), l1 = w1.GetLower(), l2 = w2.GetLower(), l3 = w3.GetLower(), l4 = w4.GetLower(), l5 = w5.GetLower();
+                u = PairLo(u, xl.U0, l0, yl.U0, l3); u = PairLo(u, xl.U1, l1, yl.U1, l4); u = PairLo(u, xl.U2, l2, yl.U2, l5);
+                v = PairLo(v, xl.V0, l0, yl.V0, l3); v = PairLo(v, xl.V1, l1, yl.V1, l4); v = PairLo(v, xl.V2, l2, yl.V2, l5);
+                Cols6 z = LoadCols<TShare>(e, o);
+                Vector128<sbyte> w6 = Vector128.Load(w + 6 * Lanes), w7 = Vector128.Load(w + 7 * Lanes), w8 = Vector128.Load(w + 8 * Lanes);
+                u = PairHi(u, z.U0, w6, z.U1, w7); u = OneHi(u, z.U2, w8);
+                v = PairHi(v, z.V0, w6, z.V1, w7); v = OneHi(v, z.V2, w8);
+                Cols6L zl = Lower<TShare>(z);
+                Vector64<sbyte> l6 = w6.GetLower(), l7 = w7.GetLower(), l8 = w8.GetLower();
+                u = PairLo(u, zl.U0, l6, zl.U1, l7); u = OneLo(u, zl.U2, l8);
+                v = PairLo(v, zl.V0, l6, zl.V1, l7); v = OneLo(v, zl.V2, l8);
+                Requant16 q = LoadRequant16<TReq>(mc, lc, nc);
+                FinishArm<TReq>(u, d, q, zp, zp16, lo8, hi8);
+                FinishArm<TReq>(v, d + dstStep, q, zp, zp16, lo8, hi8);
+            }
+            if ((count & 1) != 0)
+            {
+                Acc16 u = LoadBias(bc, true);
+                Vector128<sbyte> x0 = Vector128.Load(a), x1 = Vector128.Load(a + dx), x2 = Vector128.Load(a + dx2);
+                Vector128<sbyte> y0 = Vector128.Load(b), y1 = Vector128.Load(b + dx), y2 = Vector128.Load(b + dx2);
+                Vector128<sbyte> z0 = Vector128.Load(e), z1 = Vector128.Load(e + dx), z2 = Vector128.Load(e + dx2);
+                Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes), w2 = Vector128.Load(w + 2 * Lanes);
+                Vector128<sbyte> w3 = Vector128.Load(w + 3 * Lanes), w4 = Vector128.Load(w + 4 * Lanes), w5 = Vector128.Load(w + 5 * Lanes);
+                Vector128<sbyte> w6 = Vector128.Load(w + 6 * Lanes), w7 = Vector128.Load(w + 7 * Lanes), w8 = Vector128.Load(w + 8 * Lanes);
+                u = PairHi(u, x0, w0, y0, w3); u = PairHi(u, x1, w1, y1, w4); u = PairHi(u, x2, w2, y2, w5);
+                u = PairHi(u, z0, w6, z1, w7); u = OneHi(u, z2, w8);
+                u = PairLo(u, x0.GetLower(), w0.GetLower(), y0.GetLower(), w3.GetLower());
+                u = PairLo(u, x1.GetLower(), w1.GetLower(), y1.GetLower(), w4.GetLower());
+                u = PairLo(u, x2.GetLower(), w2.GetLower(), y2.GetLower(), w5.GetLower());
+                u = PairLo(u, z0.GetLower(), w6.GetLower(), z1.GetLower(), w7.GetLower());
+                u = OneLo(u, z2.GetLower(), w8.GetLower());
+                FinishArm<TReq>(u, d, LoadRequant16<TReq>(mc, lc, nc), zp, zp16, lo8, hi8);
+            }
+        }
+    }
+
+    /// <summary>The three columns (dx apart) of one kernel row for window u and for window v, pixStep further on.</summary>
+    private struct Cols6
+    {
+        public Vector128<sbyte> U0, U1, U2, V0, V1, V2;
+    }
+
+    /// <summary>Lower halves (channels 0-7) of <see cref="Cols6"/>.</summary>
+    private struct Cols6L
+    {
+        public Vector64<sbyte> U0, U1, U2, V0, V1, V2;
+    }
+
+    /// <summary>Byte offsets from a kernel row's first column: window u's columns 1 and 2 (Dx, Dx2), and window v's columns that
+    /// it does not share with u (V0-V2, per <see cref="IColumnShare"/>), computed once per row so that every load is [base, offset].</summary>
+    private readonly struct Offsets(long dx, long v0, long v1, long v2)
+    {
+        public readonly long Dx = dx, Dx2 = 2 * dx, V0 = v0, V1 = v1, V2 = v2;
+    }
+
+    /// <summary>Loads one kernel row's columns for two windows: 4 loads when they share two (stride 1), 5 when one (stride 2), else 6.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Cols6 LoadCols<TShare>(sbyte* p, in Offsets o) where TShare : struct, IColumnShare
+    {
+        Cols6 r;
+        r.U0 = Vector128.Load(p); r.U1 = Vector128.Load(p + o.Dx); r.U2 = Vector128.Load(p + o.Dx2);
+        if (TShare.Shared == 2) { r.V0 = r.U1; r.V1 = r.U2; r.V2 = Vector128.Load(p + o.V0); }
+        else if (TShare.Shared == 1) { r.V0 = r.U2; r.V1 = Vector128.Load(p + o.V0); r.V2 = Vector128.Load(p + o.V1); }
+        else { r.V0 = Vector128.Load(p + o.V0); r.V1 = Vector128.Load(p + o.V1); r.V2 = Vector128.Load(p + o.V2); }
+        return r;
+    }
+
+    /// <summary>Lower halves, one GetLower per distinct register (its last use).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Cols6L Lower<TShare>(Cols6 c) where TShare : struct, IColumnShare
+    {
+        Cols6L r;
+        r.U0 = c.U0.GetLower(); r.U1 = c.U1.GetLower(); r.U2 = c.U2.GetLower();
+        if (TShare.Shared == 2) { r.V0 = r.U1; r.V1 = r.U2; r.V2 = c.V2.GetLower(); }
+        else if (TShare.Shared == 1) { r.V0 = r.U2; r.V1 = c.V1.GetLower(); r.V2 = c.V2.GetLower(); }
+        else { r.V0 = c.V0.GetLower(); r.V1 = c.V1.GetLower(); r.V2 = c.V2.GetLower(); }
+        return r;
+    }
+
+    /// <summary>Channels 8-15 of a + x0·w0 + x1·w1: the two products summed in int16 (|sum| ≤ 2·128·127 = 32512: no weight is -128), then widened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 PairHi(Acc16 a, Vector128<sbyte> x0, Vector128<sbyte> w0, Vector128<sbyte> x1, Vector128<sbyte> w1)
+    {
+        Vector128<short> p = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(x0, w0), x1, w1);
+        a.A3 = AdvSimd.AddWideningUpper(a.A3, p);
+        a.A2 = AdvSimd.AddWideningLower(a.A2, p.GetLower());
+        return a;
+    }
+
+    /// <summary>Channels 0-7 of a + x0·w0 + x1·w1 (see <see cref="PairHi"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 PairLo(Acc16 a, Vector64<sbyte> x0, Vector64<sbyte> w0, Vector64<sbyte> x1, Vector64<sbyte> w1)
+    {
+        Vector128<short> p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(x0, w0), x1, w1);
+        a.A1 = AdvSimd.AddWideningUpper(a.A1, p);
+        a.A0 = AdvSimd.AddWideningLower(a.A0, p.GetLower());
+        return a;
+    }
+
+    /// <summary>Channels 8-15 of a + x·w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 OneHi(Acc16 a, Vector128<sbyte> x, Vector128<sbyte> w)
+    {
+        Vector128<short> p = AdvSimd.MultiplyWideningUpper(x, w);
+        a.A3 = AdvSimd.AddWideningUpper(a.A3, p);
+        a.A2 = AdvSimd.AddWideningLower(a.A2, p.GetLower());
+        return a;
+    }
+
+    /// <summary>Channels 0-7 of a + x·w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 OneLo(Acc16 a, Vector64<sbyte> x, Vector64<sbyte> w)
+    {
+        Vector128<short> p = AdvSimd.MultiplyWideningLower(x, w);
+        a.A1 = AdvSimd.AddWideningUpper(a.A1, p);
+        a.A0 = AdvSimd.AddWideningLower(a.A0, p.GetLower());
+        return a;
+    }
+
+    /// <summary>Requantization parameters of 16 channels: multipliers, left shifts (only for requantizations that read them) and negated right shifts.</summary>
+    private struct Requant16
+    {
+        public Vector128<int> M0, M1, M2, M3, L0, L1, L2, L3, N0, N1, N2, N3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Requant16 LoadRequant16<TReq>(int* mult, int* left, int* rneg) where TReq : struct, IRequant4
+    {
+        Requant16 q;
+        q.M0 = Vector128.Load(mult); q.M1 = Vector128.Load(mult + 4); q.M2 = Vector128.Load(mult + 8); q.M3 = Vector128.Load(mult + 12);
+        q.N0 = Vector128.Load(rneg); q.N1 = Vector128.Load(rneg + 4); q.N2 = Vector128.Load(rneg + 8); q.N3 = Vector128.Load(rneg + 12);
+        if (TReq.ReadsLeftAndRightPos) { q.L0 = Vector128.Load(left); q.L1 = Vector128.Load(left + 4); q.L2 = Vector128.Load(left + 8); q.L3 = Vector128.Load(left + 12); }
+        else { q.L0 = default; q.L1 = default; q.L2 = default; q.L3 = default; }
+        return q;
+    }
+
+    /// <summary>Requantize 16 channels, add the zero point, narrow with saturation, clamp, store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishArm<TReq>(Acc16 a, sbyte* dst, in Requant16 q, Vector128<int> zp, Vector128<short> zp16, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
+    {
+        Vector128<int> r0 = TReq.Apply(a.A0, q.M0, q.L0, default, q.N0);
+        Vector128<int> r1 = TReq.Apply(a.A1, q.M1, q.L1, default, q.N1);
+        Vector128<int> r2 = TReq.Apply(a.A2, q.M2, q.L2, default, q.N2);
+        Vector128<int> r3 = TReq.Apply(a.A3, q.M3, q.L3, default, q.N3);
+        if (typeof(TReq) == typeof(AdvSimdRequantRight))
+        {
+            // Every shift is right by ≥ 1, so |r| ≤ 2^30 and r + zp cannot wrap in int32: adding zp after the saturating narrow to
+            // int16 (SQADD; |zp| ≤ 128) gives the same clamped byte, with 2 additions instead of 4.
+            Vector128<short> s01 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r0), r1), zp16);
+            Vector128<short> s23 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(r2), r3), zp16);
+            Vector128<sbyte> b = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s01), s23);
+            AdvSimd.Min(AdvSimd.Max(b, lo8), hi8).Store(dst);
+            return;
+        }
+        AdvSimdDepthwiseArith.Pack(r0 + zp, r1 + zp, r2 + zp, r3 + zp, lo8, hi8, default, default).Store(dst);
     }
 
     /// <summary>One window through its tap pointers (padding, or not 3x3); returns the first channel left to the scalar tail.</summary>

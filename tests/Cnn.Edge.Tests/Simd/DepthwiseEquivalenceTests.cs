@@ -60,6 +60,32 @@ public class DepthwiseEquivalenceTests
     }
 
     /// <summary>
+    /// The NEON row kernel of 3x3 interior windows (whole 16-channel blocks outer, two windows per step, the input columns they
+    /// share loaded once): rows long and short, of even and odd window counts (the last window alone), strides 1, 2 and 3 with
+    /// dilation 1 and 2 (each column-sharing mode: two shared columns, one, none), padding on any side, 1-100 channels (blocks
+    /// with 8-lane and scalar tails after them), planes from 1x1 on, batches of 1-2, and half the cases run as random rectangles of
+    /// rows and channel blocks (as the threads split it). Runs on every ISA; on x86 it checks the same shapes through the other paths.
+    /// </summary>
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void DepthwiseRowKernelMatchesReference(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(903 + (int)isa);
+        int[] channelCounts = [16, 32, 48, 17, 24, 40, 1, 7, 100, 64, 96, 33];
+        for (int i = 0, n = Cases(80, 36); i < n; i++)
+        {
+            int c = i < channelCounts.Length ? channelCounts[i] : rng.Next(1, 101);
+            int stride = 1 + i % 3, dil = (i / 3) % 4 == 3 ? 2 : 1;
+            int padT = rng.Next(3) == 0 ? 0 : 1, padL = rng.Next(3) == 0 ? 0 : 1, padB = rng.Next(0, 2), padR = rng.Next(0, 2);
+            int height = i % 7 == 0 ? 1 : rng.Next(1, 7), width = i % 7 == 0 ? 1 : rng.Next(1, 5) == 1 ? rng.Next(1, 6) : rng.Next(6, 40);
+            var s = ConvShape(rng.Next(1, 3), height, width, c, c, 3, 3, stride, stride, dil, dil, padT, padL, padB, padR, c);
+            int maxLog2 = (i % 3) switch { 0 => -1, 1 => 0, _ => 2 };
+            CheckConv2D(isa, rng, s, $"row kernel case {i} (multipliers below 2^{maxLog2})", maxLog2,
+                depthwiseAvx512: false, splitDepthwise: i % 2 == 1);
+        }
+    }
+
+    /// <summary>
     /// Both x86 paths by name, whatever the CPU picks at load: AVX-512 (64- and 32-channel steps, a masked last group) where the
     /// CPU has it, and the 256/128-bit AVX2 path that an AVX2-only CPU runs (forced here). Channel counts around 32 and 64 and
     /// the divisors of 32 (folded windows), rows of stride 1 (windows in pairs) and wide ones,
