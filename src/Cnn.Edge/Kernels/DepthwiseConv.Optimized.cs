@@ -528,23 +528,46 @@ internal sealed unsafe partial class DepthwiseConv
             }
             if ((count & 1) != 0)
             {
-                Acc16 u = LoadBias(bc, true);
-                Vector128<sbyte> x0 = Vector128.Load(a), x1 = Vector128.Load(a + dx), x2 = Vector128.Load(a + dx2);
-                Vector128<sbyte> y0 = Vector128.Load(b), y1 = Vector128.Load(b + dx), y2 = Vector128.Load(b + dx2);
-                Vector128<sbyte> z0 = Vector128.Load(e), z1 = Vector128.Load(e + dx), z2 = Vector128.Load(e + dx2);
-                Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes), w2 = Vector128.Load(w + 2 * Lanes);
-                Vector128<sbyte> w3 = Vector128.Load(w + 3 * Lanes), w4 = Vector128.Load(w + 4 * Lanes), w5 = Vector128.Load(w + 5 * Lanes);
-                Vector128<sbyte> w6 = Vector128.Load(w + 6 * Lanes), w7 = Vector128.Load(w + 7 * Lanes), w8 = Vector128.Load(w + 8 * Lanes);
-                u = PairHi(u, x0, w0, y0, w3); u = PairHi(u, x1, w1, y1, w4); u = PairHi(u, x2, w2, y2, w5);
-                u = PairHi(u, z0, w6, z1, w7); u = OneHi(u, z2, w8);
-                u = PairLo(u, x0.GetLower(), w0.GetLower(), y0.GetLower(), w3.GetLower());
-                u = PairLo(u, x1.GetLower(), w1.GetLower(), y1.GetLower(), w4.GetLower());
-                u = PairLo(u, x2.GetLower(), w2.GetLower(), y2.GetLower(), w5.GetLower());
-                u = PairLo(u, z0.GetLower(), w6.GetLower(), z1.GetLower(), w7.GetLower());
-                u = OneLo(u, z2.GetLower(), w8.GetLower());
+                Acc16 u = Taps9Arm(LoadBias(bc, true), Vector128.Load(a), Vector128.Load(a + dx), Vector128.Load(a + dx2),
+                    Vector128.Load(b), Vector128.Load(b + dx), Vector128.Load(b + dx2), Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), w);
                 FinishArm<TReq>(u, d, LoadRequant16<TReq>(mc, lc, nc), zp, zp16, lo8, hi8);
             }
         }
+    }
+
+    /// <summary>
+    /// NEON, one 3x3 window through its 9 tap pointers (a padding tap points at the zero-point row), channels [0, full) (whole
+    /// 16-channel blocks): <see cref="Rows9Arm"/>'s arithmetic for a window alone, every load at [tap pointer, channel].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Window9Arm<TReq>(sbyte** ptr, sbyte* dst, int full, sbyte* w, int* bias, int* mult, int* left, int* rneg,
+        Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
+    {
+        Vector128<short> zp16 = Vector128.Create((short)zp.ToScalar()); // |zp| ≤ 128
+        sbyte* t0 = ptr[0], t1 = ptr[1], t2 = ptr[2], t3 = ptr[3], t4 = ptr[4], t5 = ptr[5], t6 = ptr[6], t7 = ptr[7], t8 = ptr[8];
+        for (int c0 = 0; c0 < full; c0 += Lanes, w += 9 * Lanes)
+        {
+            Acc16 u = Taps9Arm(LoadBias(bias + c0, true), Vector128.Load(t0 + c0), Vector128.Load(t1 + c0), Vector128.Load(t2 + c0),
+                Vector128.Load(t3 + c0), Vector128.Load(t4 + c0), Vector128.Load(t5 + c0), Vector128.Load(t6 + c0), Vector128.Load(t7 + c0), Vector128.Load(t8 + c0), w);
+            FinishArm<TReq>(u, dst + c0, LoadRequant16<TReq>(mult + c0, left + c0, rneg + c0), zp, zp16, lo8, hi8);
+        }
+    }
+
+    /// <summary>The 9 taps of one window of 16 channels (row-major inputs, weights [tap][16] at w) onto u: channels 8-15, then 0-7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Taps9Arm(Acc16 u, Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> y0, Vector128<sbyte> y1, Vector128<sbyte> y2,
+        Vector128<sbyte> z0, Vector128<sbyte> z1, Vector128<sbyte> z2, sbyte* w)
+    {
+        Vector128<sbyte> w0 = Vector128.Load(w), w1 = Vector128.Load(w + Lanes), w2 = Vector128.Load(w + 2 * Lanes);
+        Vector128<sbyte> w3 = Vector128.Load(w + 3 * Lanes), w4 = Vector128.Load(w + 4 * Lanes), w5 = Vector128.Load(w + 5 * Lanes);
+        Vector128<sbyte> w6 = Vector128.Load(w + 6 * Lanes), w7 = Vector128.Load(w + 7 * Lanes), w8 = Vector128.Load(w + 8 * Lanes);
+        u = PairHi(u, x0, w0, y0, w3); u = PairHi(u, x1, w1, y1, w4); u = PairHi(u, x2, w2, y2, w5);
+        u = PairHi(u, z0, w6, z1, w7); u = OneHi(u, z2, w8);
+        u = PairLo(u, x0.GetLower(), w0.GetLower(), y0.GetLower(), w3.GetLower());
+        u = PairLo(u, x1.GetLower(), w1.GetLower(), y1.GetLower(), w4.GetLower());
+        u = PairLo(u, x2.GetLower(), w2.GetLower(), y2.GetLower(), w5.GetLower());
+        u = PairLo(u, z0.GetLower(), w6.GetLower(), z1.GetLower(), w7.GetLower());
+        return OneLo(u, z2.GetLower(), w8.GetLower());
     }
 
     /// <summary>The three columns (dx apart) of one kernel row for window u and for window v, pixStep further on.</summary>
@@ -684,6 +707,15 @@ internal sealed unsafe partial class DepthwiseConv
         int* bias = ctx->Bias, mult = ctx->Mult, left = ctx->Left, rpos = ctx->RPos, rneg = ctx->RNeg;
         Vector128<int> zp = ctx->Zp, lo = ctx->Lo, hi = ctx->Hi;
         Vector128<sbyte> lo8 = ctx->Lo8, hi8 = ctx->Hi8;
+        if (typeof(TA) == typeof(AdvSimdDepthwiseArith) && TPair.Value && k3 && c >= Lanes)
+        {
+            int full = c / Lanes * Lanes;
+            Window9Arm<TReq>(ptr, dst, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            if (full == c) return c;
+            // The 8-channel tail (if any), from channel `full` on (padding taps at zpRow + full: still inside the zero-point row).
+            return full + Pixel9<TA, TReq, TPair>(ptr[0] + full, ptr[1] + full, ptr[2] + full, ptr[3] + full, ptr[4] + full, ptr[5] + full, ptr[6] + full,
+                ptr[7] + full, ptr[8] + full, dst + full, c - full, w + (long)full * 9, bias + full, mult + full, left + full, rpos + full, rneg + full, zp, lo8, hi8, lo, hi);
+        }
         return k3
             ? Pixel9<TA, TReq, TPair>(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], dst, c, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi)
             : PixelK<TA, TReq, TPair>(ptr, dst, c, ctx->Taps, w, bias, mult, left, rpos, rneg, zp, lo8, hi8, lo, hi);
