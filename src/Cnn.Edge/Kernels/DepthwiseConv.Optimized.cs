@@ -179,6 +179,8 @@ internal sealed unsafe partial class DepthwiseConv
     private readonly long[] _tapOffset;
     private readonly int[] _bias, _mult, _left, _rpos, _rneg, _shift, _rawBias;
     private readonly sbyte[] _wRaw;
+    /// <summary>A76 (Dp), 3x3: the SDOT operands of <see cref="Rows9Dp"/> (<see cref="PackDp"/>). Empty on other ISAs and kernel sizes.</summary>
+    private readonly sbyte[] _wDp = [];
 
     /// <param name="allowAvx512">False keeps x86 on the 256/128-bit paths even where AVX-512 is available (tests of those paths).</param>
     public DepthwiseConv(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
@@ -192,6 +194,7 @@ internal sealed unsafe partial class DepthwiseConv
         _wRaw = weights.Slice(0, c * taps).ToArray();
         _zpRow = new sbyte[Math.Max(_cp, s.InputWidth * c) + Lanes];
         _zpRow.AsSpan().Fill((sbyte)inZp);
+        if (isa == KernelIsa.AdvSimdDp && taps == 9 && s.KernelWidth == 3) _wDp = PackDp(weights, c, _cp);
         _tapOffset = new long[taps];
         for (int ky = 0; ky < s.KernelHeight; ky++)
             for (int kx = 0; kx < s.KernelWidth; kx++)
@@ -327,7 +330,7 @@ internal sealed unsafe partial class DepthwiseConv
     /// <summary>What the per-row kernels need, pinned and vectorized once per call (passed by pointer: one argument).</summary>
     private struct Ctx
     {
-        public sbyte* W, ZpRow;
+        public sbyte* W, ZpRow, WDp;
         public int* Bias, Mult, Left, RPos, RNeg;
         /// <summary>C: the channels of this call (a block range); Stride: the channels of a pixel (bytes from one pixel to the next).</summary>
         public int C, Stride, Taps;
@@ -361,7 +364,7 @@ internal sealed unsafe partial class DepthwiseConv
         ctx.Out.Tail = _tail512;
         fixed (sbyte* xAll = input)
         fixed (sbyte* yAll = output)
-        fixed (sbyte* zpRow = _zpRow, w = _w)
+        fixed (sbyte* zpRow = _zpRow, w = _w, wDp = _wDp)
         fixed (short* wX86 = _wX86)
         fixed (int* biasX86 = _biasX86, multX86 = _multX86, rposX86 = _rposX86)
         fixed (long* off = _tapOffset)
@@ -376,6 +379,7 @@ internal sealed unsafe partial class DepthwiseConv
             ctx.W512Fold = w512Fold; ctx.P512Fold = p512Fold; ctx.Fold = _fold512;
             bool x86 = typeof(TA) == typeof(X86DepthwiseArith);
             ctx.W = x86 ? (sbyte*)(wX86 + (long)ch0 * taps) : w + (long)ch0 * taps; ctx.ZpRow = zpRow;
+            ctx.WDp = _wDp.Length == 0 ? null : wDp + (long)ch0 / Lanes * DpBlockBytes;
             ctx.Bias = (x86 ? biasX86 : bias) + ch0; ctx.Mult = (x86 ? multX86 : mult) + ch0; ctx.Left = left + ch0; ctx.RPos = (x86 ? rposX86 : rpos) + ch0; ctx.RNeg = rneg + ch0;
             for (int row = r.Row0; row < r.Row1; row++)
             {
@@ -460,7 +464,9 @@ internal sealed unsafe partial class DepthwiseConv
             // Whole 16-channel blocks: block outer, windows inner (weights in registers); the rest per window below.
             int full = c / Lanes * Lanes;
             long dstStep = TWhole.Value ? c : ctx->Stride;
-            if (pixStep == dx) Rows9Arm<TReq, ShareTwo>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            if (ctx->WDp != null && pixStep == dx)
+                Rows9Dp<TReq>(p0, p1, p2, count, dx, dst, dstStep, full, ctx->WDp, w, bias, mult, left, rneg, zp, lo8, hi8);
+            else if (pixStep == dx) Rows9Arm<TReq, ShareTwo>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
             else if (pixStep == 2 * dx) Rows9Arm<TReq, ShareOne>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
             else Rows9Arm<TReq, ShareNone>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
             if (full == c) return c;
@@ -568,6 +574,105 @@ internal sealed unsafe partial class DepthwiseConv
         u = PairLo(u, x2.GetLower(), w2.GetLower(), y2.GetLower(), w5.GetLower());
         u = PairLo(u, z0.GetLower(), w6.GetLower(), z1.GetLower(), w7.GetLower());
         return OneLo(u, z2.GetLower(), w8.GetLower());
+    }
+
+    /// <summary>
+    /// A76 (Dp), stride-1 rows of <see cref="Rows9Arm"/> with SDOT. Windows u and v (the next one) read input columns 0-3 of the
+    /// three kernel rows; ZIP1/ZIP2 interleave them into 4-byte groups per channel, each used by both windows with its own weights
+    /// (packed at load, <see cref="_wDp"/>; a zero weight where a window does not read a column): rows 0 and 1 of columns 0, 1
+    /// and of columns 2, 3, and row 2 of columns 0-3. Per pair of windows and 16 channels: 12 loads, 24 ZIPs and 24 SDOT
+    /// against 76 SMULL/SMLAL/SADDW; a last odd window runs <see cref="Taps9Arm"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Rows9Dp<TReq>(sbyte* p0, sbyte* p1, sbyte* p2, int count, long dx, sbyte* dst, long dstStep, int full,
+        sbyte* wDp, sbyte* w, int* bias, int* mult, int* left, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8)
+        where TReq : struct, IRequant4
+    {
+        long dx2 = 2 * dx, dx3 = 3 * dx, dstStep2 = 2 * dstStep;
+        Vector128<short> zp16 = Vector128.Create((short)zp.ToScalar()); // |zp| ≤ 128
+        for (int c0 = 0; c0 < full; c0 += Lanes, wDp += DpBlockBytes, w += 9 * Lanes)
+        {
+            sbyte* a = p0 + c0, b = p1 + c0, e = p2 + c0, d = dst + c0;
+            int* bc = bias + c0, mc = mult + c0, lc = left + c0, nc = rneg + c0;
+            for (int k = count >> 1; k > 0; k--, a += dx2, b += dx2, e += dx2, d += dstStep2)
+            {
+                Acc16 u = LoadBias(bc, true), v = u;
+                Cols4 q01 = Quad(Vector128.Load(a), Vector128.Load(b), Vector128.Load(a + dx), Vector128.Load(b + dx));
+                u = Dot4(u, q01, wDp);
+                v = Dot4(v, q01, wDp + 3 * 4 * Lanes);
+                Cols4 q23 = Quad(Vector128.Load(a + dx2), Vector128.Load(b + dx2), Vector128.Load(a + dx3), Vector128.Load(b + dx3));
+                u = Dot4(u, q23, wDp + 4 * Lanes);
+                v = Dot4(v, q23, wDp + 4 * 4 * Lanes);
+                Cols4 r2 = Quad(Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), Vector128.Load(e + dx3));
+                u = Dot4(u, r2, wDp + 2 * 4 * Lanes);
+                v = Dot4(v, r2, wDp + 5 * 4 * Lanes);
+                Requant16 q = LoadRequant16<TReq>(mc, lc, nc);
+                FinishArm<TReq>(u, d, q, zp, zp16, lo8, hi8);
+                FinishArm<TReq>(v, d + dstStep, q, zp, zp16, lo8, hi8);
+            }
+            if ((count & 1) != 0)
+            {
+                Acc16 u = Taps9Arm(LoadBias(bc, true), Vector128.Load(a), Vector128.Load(a + dx), Vector128.Load(a + dx2),
+                    Vector128.Load(b), Vector128.Load(b + dx), Vector128.Load(b + dx2), Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), w);
+                FinishArm<TReq>(u, d, LoadRequant16<TReq>(mc, lc, nc), zp, zp16, lo8, hi8);
+            }
+        }
+    }
+
+    /// <summary>Bytes of one 16-channel block of <see cref="_wDp"/>: 6 operand sets (u: rows 0-1 of columns 0-1, of columns 2-3, row 2;
+    /// v: the same) of 4 vectors (channels 4g..4g+3, 4 bytes each).</summary>
+    private const int DpBlockBytes = 6 * 4 * Lanes;
+
+    /// <summary>Taps of <see cref="PackDp"/>'s sets: u (rows 0-1 of columns 0, 1), u (columns 2, 3), u (row 2 of columns 0-3), then v the same.</summary>
+    private static ReadOnlySpan<sbyte> DpTaps => [0, 3, 1, 4, 2, 5, -1, -1, 6, 7, 8, -1, -1, -1, 0, 3, 1, 4, 2, 5, -1, 6, 7, 8];
+
+    /// <summary>Weights of <see cref="Rows9Dp"/> at load: per block, set, channel and byte (see <see cref="Quad"/>'s byte order).</summary>
+    private static sbyte[] PackDp(ReadOnlySpan<sbyte> weights, int c, int cp)
+    {
+        var r = new sbyte[cp / Lanes * DpBlockBytes];
+        for (int ch = 0; ch < c; ch++)
+        {
+            // Per set, the tap (ky * 3 + kx, weights [C, 3, 3]) of each of the four input bytes in Quad order; -1: a column the window skips.
+            for (int set = 0; set < 6; set++)
+                for (int k = 0; k < 4; k++)
+                {
+                    int tap = DpTaps[set * 4 + k];
+                    r[ch / Lanes * DpBlockBytes + set * 4 * Lanes + (ch % Lanes) * 4 + k] = tap < 0 ? (sbyte)0 : weights[ch * 9 + tap];
+                }
+        }
+        return r;
+    }
+
+    /// <summary>16 channels of four input vectors in SDOT order: 4 groups of 4 channels × (a, b, x, y) bytes, by ZIP1/ZIP2 on bytes,
+    /// then on pairs of bytes (8 instructions).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Cols4 Quad(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<sbyte> x, Vector128<sbyte> y)
+    {
+        Vector128<short> abLo = AdvSimd.Arm64.ZipLow(a, b).AsInt16(), abHi = AdvSimd.Arm64.ZipHigh(a, b).AsInt16();
+        Vector128<short> xyLo = AdvSimd.Arm64.ZipLow(x, y).AsInt16(), xyHi = AdvSimd.Arm64.ZipHigh(x, y).AsInt16();
+        Cols4 r;
+        r.G0 = AdvSimd.Arm64.ZipLow(abLo, xyLo).AsSByte();
+        r.G1 = AdvSimd.Arm64.ZipHigh(abLo, xyLo).AsSByte();
+        r.G2 = AdvSimd.Arm64.ZipLow(abHi, xyHi).AsSByte();
+        r.G3 = AdvSimd.Arm64.ZipHigh(abHi, xyHi).AsSByte();
+        return r;
+    }
+
+    /// <summary>16 channels as 4 SDOT operands of 4 channels each.</summary>
+    private struct Cols4
+    {
+        public Vector128<sbyte> G0, G1, G2, G3;
+    }
+
+    /// <summary>a + the 4-byte groups of c times the weights at w (4 vectors) over 16 channels: 4 SDOT.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 Dot4(Acc16 a, Cols4 c, sbyte* w)
+    {
+        a.A0 = Dp.DotProduct(a.A0, c.G0, Vector128.Load(w));
+        a.A1 = Dp.DotProduct(a.A1, c.G1, Vector128.Load(w + Lanes));
+        a.A2 = Dp.DotProduct(a.A2, c.G2, Vector128.Load(w + 2 * Lanes));
+        a.A3 = Dp.DotProduct(a.A3, c.G3, Vector128.Load(w + 3 * Lanes));
+        return a;
     }
 
     /// <summary>The three columns (dx apart) of one kernel row for window u and for window v, pixStep further on.</summary>
