@@ -340,6 +340,10 @@ internal sealed unsafe partial class DepthwiseConv
         public int* P512, P512Fold;
         public int Fold;
         public Out512 Out;
+        /// <summary>NEON 3x3 rows: the first interior window, output and input widths, stride, left padding and dilation across.</summary>
+        public int OxLo, OutW, InW, StrideW, PadL, DilW;
+        /// <summary>Channels [0, ArmFull) of this row's windows with padding across were done with the interior ones (<see cref="Edges9Arm"/>); 0: none.</summary>
+        public int ArmFull;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
@@ -358,6 +362,7 @@ internal sealed unsafe partial class DepthwiseConv
         int oxHi = span < 0 ? oxLo : Math.Max(oxLo, Math.Min(s.OutputWidth, span / s.StrideW + 1));
         Ctx ctx;
         ctx.C = cn; ctx.Stride = c; ctx.Taps = taps;
+        ctx.OxLo = oxLo; ctx.OutW = s.OutputWidth; ctx.InW = s.InputWidth; ctx.StrideW = s.StrideW; ctx.PadL = s.PadLeft; ctx.DilW = s.DilationW;
         ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
         ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
         ctx.Out.Zp = Vector512.Create(_outZp); ctx.Out.Lo8 = Vector512.Create((sbyte)_actMin); ctx.Out.Hi8 = Vector512.Create((sbyte)_actMax);
@@ -391,6 +396,7 @@ internal sealed unsafe partial class DepthwiseConv
                 sbyte* rowBase = inBatch + (long)iy0 * s.InputWidth * c;
                 // Columns [oxLo, oxHi) through Interior9: the first channel it left to the scalar tail, or -1 when it did not run.
                 int interiorFirst = -1;
+                ctx.ArmFull = 0;
                 // A row with padding above or below (not AVX-512, whose interior kernel steps rows by dy) reads each missing input
                 // row from the zero-point row at the same column offsets: the padding taps of the indirect path, without the indirection.
                 if (k3 && oxHi > oxLo && (rowInside || typeof(TReq) != typeof(X86Requant512)))
@@ -406,6 +412,8 @@ internal sealed unsafe partial class DepthwiseConv
                         ? Interior9<TA, TReq, TPair, Yes>(&ctx, p0, p1, p2, oxHi - oxLo, pixStep, dx, dst0)
                         : Interior9<TA, TReq, TPair, No>(&ctx, p0, p1, p2, oxHi - oxLo, pixStep, dx, dst0);
                 }
+                // The NEON interior kernel did every channel of every window (its edges too): nothing left in this row.
+                if (ctx.ArmFull == cn) continue;
                 for (int ox = 0; ox < s.OutputWidth; ox++)
                 {
                     if (interiorFirst == cn && ox == oxLo) { ox = oxHi - 1; continue; }
@@ -428,7 +436,7 @@ internal sealed unsafe partial class DepthwiseConv
                         }
                     }
                     // Windows of Interior9 got their vector channels from it: only the scalar tail is left.
-                    int first = interiorFirst >= 0 && ox >= oxLo && ox < oxHi ? interiorFirst : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3);
+                    int first = interiorFirst >= 0 && ox >= oxLo && ox < oxHi ? interiorFirst : Indirect<TA, TReq, TPair>(&ctx, ptr, dst, k3, ctx.ArmFull);
                     for (int ch = first; ch < cn; ch++) dst[ch] = ScalarChannel(ptr, zpRow, ch, ch0); // fewer than 8 channels left
                 }
             }
@@ -469,6 +477,8 @@ internal sealed unsafe partial class DepthwiseConv
             else if (pixStep == dx) Rows9Arm<TReq, ShareTwo>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
             else if (pixStep == 2 * dx) Rows9Arm<TReq, ShareOne>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
             else Rows9Arm<TReq, ShareNone>(p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            if (count < ctx->OutW) Edges9Arm<TReq>(ctx, p0, p1, p2, count, pixStep, dx, dst, dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            ctx->ArmFull = full;
             if (full == c) return c;
             // The 8-channel tail (if any) per window, from channel `full` on.
             p0 += full; p1 += full; p2 += full; dst += full; c -= full; w += (long)full * 9;
@@ -556,6 +566,34 @@ internal sealed unsafe partial class DepthwiseConv
             Acc16 u = Taps9Arm(LoadBias(bias + c0, true), Vector128.Load(t0 + c0), Vector128.Load(t1 + c0), Vector128.Load(t2 + c0),
                 Vector128.Load(t3 + c0), Vector128.Load(t4 + c0), Vector128.Load(t5 + c0), Vector128.Load(t6 + c0), Vector128.Load(t7 + c0), Vector128.Load(t8 + c0), w);
             FinishArm<TReq>(u, dst + c0, LoadRequant16<TReq>(mult + c0, left + c0, rneg + c0), zp, zp16, lo8, hi8);
+        }
+    }
+
+    /// <summary>
+    /// NEON, the windows of a row that <see cref="Interior9"/> runs whose columns reach into the padding at the left or right
+    /// (the kernel rows at p0, p1, p2 are those of the first interior window, count of them, each pixStep on): channels [0, full)
+    /// through <see cref="Window9Arm"/>, a padding column's taps at the zero-point row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Edges9Arm<TReq>(Ctx* ctx, sbyte* p0, sbyte* p1, sbyte* p2, int count, long pixStep, long dx, sbyte* dst, long dstStep, int full,
+        sbyte* w, int* bias, int* mult, int* left, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
+    {
+        sbyte** ptr = stackalloc sbyte*[9];
+        int oxLo = ctx->OxLo;
+        for (int ox = 0; ox < ctx->OutW; ox++)
+        {
+            if (ox == oxLo) { ox += count - 1; continue; }
+            long shift = (ox - oxLo) * pixStep; // negative on the left: only columns inside the input are dereferenced
+            int ix0 = ox * ctx->StrideW - ctx->PadL;
+            for (int kx = 0; kx < 3; kx++)
+            {
+                bool inside = (uint)(ix0 + kx * ctx->DilW) < (uint)ctx->InW;
+                long o = shift + kx * dx;
+                ptr[kx] = inside ? p0 + o : ctx->ZpRow;
+                ptr[3 + kx] = inside ? p1 + o : ctx->ZpRow;
+                ptr[6 + kx] = inside ? p2 + o : ctx->ZpRow;
+            }
+            Window9Arm<TReq>(ptr, dst + (ox - oxLo) * dstStep, full, w, bias, mult, left, rneg, zp, lo8, hi8);
         }
     }
 
@@ -798,7 +836,7 @@ internal sealed unsafe partial class DepthwiseConv
 
     /// <summary>One window through its tap pointers (padding, or not 3x3); returns the first channel left to the scalar tail.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int Indirect<TA, TReq, TPair>(Ctx* ctx, sbyte** ptr, sbyte* dst, bool k3)
+    private static int Indirect<TA, TReq, TPair>(Ctx* ctx, sbyte** ptr, sbyte* dst, bool k3, int armFull)
         where TA : struct, IDepthwiseArith where TReq : struct, IRequant4 where TPair : struct, IFlag
     {
         int c = ctx->C;
@@ -815,7 +853,7 @@ internal sealed unsafe partial class DepthwiseConv
         if (typeof(TA) == typeof(AdvSimdDepthwiseArith) && TPair.Value && k3 && c >= Lanes)
         {
             int full = c / Lanes * Lanes;
-            Window9Arm<TReq>(ptr, dst, full, w, bias, mult, left, rneg, zp, lo8, hi8);
+            if (armFull == 0) Window9Arm<TReq>(ptr, dst, full, w, bias, mult, left, rneg, zp, lo8, hi8); // else done by Edges9Arm
             if (full == c) return c;
             // The 8-channel tail (if any), from channel `full` on (padding taps at zpRow + full: still inside the zero-point row).
             return full + Pixel9<TA, TReq, TPair>(ptr[0] + full, ptr[1] + full, ptr[2] + full, ptr[3] + full, ptr[4] + full, ptr[5] + full, ptr[6] + full,
