@@ -538,16 +538,9 @@ internal sealed unsafe partial class DepthwiseConv
                 Vector64<sbyte> l6 = w6.GetLower(), l7 = w7.GetLower(), l8 = w8.GetLower();
                 u = PairLo(u, zl.U0, l6, zl.U1, l7); u = OneLo(u, zl.U2, l8);
                 v = PairLo(v, zl.V0, l6, zl.V1, l7); v = OneLo(v, zl.V2, l8);
-                Requant16 q = LoadRequant16<TReq>(mc, lc, nc);
-                FinishArm<TReq>(u, d, q, zp, zp16, lo8, hi8);
-                FinishArm<TReq>(v, d + dstStep, q, zp, zp16, lo8, hi8);
+                FinishTwoArm<TReq>(u, v, d, dstStep, mc, lc, nc, zp, zp16, lo8, hi8);
             }
-            if ((count & 1) != 0)
-            {
-                Acc16 u = Taps9Arm(LoadBias(bc, true), Vector128.Load(a), Vector128.Load(a + dx), Vector128.Load(a + dx2),
-                    Vector128.Load(b), Vector128.Load(b + dx), Vector128.Load(b + dx2), Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), w);
-                FinishArm<TReq>(u, d, LoadRequant16<TReq>(mc, lc, nc), zp, zp16, lo8, hi8);
-            }
+            if ((count & 1) != 0) WindowArm<TReq>(a, b, e, dx, w, bc, mc, lc, nc, d, zp, zp16, lo8, hi8);
         }
     }
 
@@ -644,16 +637,9 @@ internal sealed unsafe partial class DepthwiseConv
                 Cols4 r2 = Quad(Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), Vector128.Load(e + dx3));
                 u = Dot4(u, r2, wDp + 2 * 4 * Lanes);
                 v = Dot4(v, r2, wDp + 5 * 4 * Lanes);
-                Requant16 q = LoadRequant16<TReq>(mc, lc, nc);
-                FinishArm<TReq>(u, d, q, zp, zp16, lo8, hi8);
-                FinishArm<TReq>(v, d + dstStep, q, zp, zp16, lo8, hi8);
+                FinishTwoArm<TReq>(u, v, d, dstStep, mc, lc, nc, zp, zp16, lo8, hi8);
             }
-            if ((count & 1) != 0)
-            {
-                Acc16 u = Taps9Arm(LoadBias(bc, true), Vector128.Load(a), Vector128.Load(a + dx), Vector128.Load(a + dx2),
-                    Vector128.Load(b), Vector128.Load(b + dx), Vector128.Load(b + dx2), Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), w);
-                FinishArm<TReq>(u, d, LoadRequant16<TReq>(mc, lc, nc), zp, zp16, lo8, hi8);
-            }
+            if ((count & 1) != 0) WindowArm<TReq>(a, b, e, dx, w, bc, mc, lc, nc, d, zp, zp16, lo8, hi8);
         }
     }
 
@@ -759,38 +745,34 @@ internal sealed unsafe partial class DepthwiseConv
     /// <summary>Channels 8-15 of a + x0·w0 + x1·w1: the two products summed in int16 (|sum| ≤ 2·128·127 = 32512: no weight is -128), then widened.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc16 PairHi(Acc16 a, Vector128<sbyte> x0, Vector128<sbyte> w0, Vector128<sbyte> x1, Vector128<sbyte> w1)
-    {
-        Vector128<short> p = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(x0, w0), x1, w1);
-        a.A3 = AdvSimd.AddWideningUpper(a.A3, p);
-        a.A2 = AdvSimd.AddWideningLower(a.A2, p.GetLower());
-        return a;
-    }
+        => WidenHi(a, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningUpper(x0, w0), x1, w1));
 
     /// <summary>Channels 0-7 of a + x0·w0 + x1·w1 (see <see cref="PairHi"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc16 PairLo(Acc16 a, Vector64<sbyte> x0, Vector64<sbyte> w0, Vector64<sbyte> x1, Vector64<sbyte> w1)
-    {
-        Vector128<short> p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(x0, w0), x1, w1);
-        a.A1 = AdvSimd.AddWideningUpper(a.A1, p);
-        a.A0 = AdvSimd.AddWideningLower(a.A0, p.GetLower());
-        return a;
-    }
+        => WidenLo(a, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(x0, w0), x1, w1));
 
     /// <summary>Channels 8-15 of a + x·w.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Acc16 OneHi(Acc16 a, Vector128<sbyte> x, Vector128<sbyte> w)
+    private static Acc16 OneHi(Acc16 a, Vector128<sbyte> x, Vector128<sbyte> w) => WidenHi(a, AdvSimd.MultiplyWideningUpper(x, w));
+
+    /// <summary>Channels 0-7 of a + x·w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 OneLo(Acc16 a, Vector64<sbyte> x, Vector64<sbyte> w) => WidenLo(a, AdvSimd.MultiplyWideningLower(x, w));
+
+    /// <summary>Int16 sums of channels 8-15 added into A2, A3 (SADDW, SADDW2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Acc16 WidenHi(Acc16 a, Vector128<short> p)
     {
-        Vector128<short> p = AdvSimd.MultiplyWideningUpper(x, w);
         a.A3 = AdvSimd.AddWideningUpper(a.A3, p);
         a.A2 = AdvSimd.AddWideningLower(a.A2, p.GetLower());
         return a;
     }
 
-    /// <summary>Channels 0-7 of a + x·w.</summary>
+    /// <summary>Int16 sums of channels 0-7 added into A0, A1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Acc16 OneLo(Acc16 a, Vector64<sbyte> x, Vector64<sbyte> w)
+    private static Acc16 WidenLo(Acc16 a, Vector128<short> p)
     {
-        Vector128<short> p = AdvSimd.MultiplyWideningLower(x, w);
         a.A1 = AdvSimd.AddWideningUpper(a.A1, p);
         a.A0 = AdvSimd.AddWideningLower(a.A0, p.GetLower());
         return a;
@@ -811,6 +793,27 @@ internal sealed unsafe partial class DepthwiseConv
         if (TReq.ReadsLeftAndRightPos) { q.L0 = Vector128.Load(left); q.L1 = Vector128.Load(left + 4); q.L2 = Vector128.Load(left + 8); q.L3 = Vector128.Load(left + 12); }
         else { q.L0 = default; q.L1 = default; q.L2 = default; q.L3 = default; }
         return q;
+    }
+
+    /// <summary>One 3x3 window of 16 channels, kernel rows at a, b, e (columns dx apart), weights [tap][16] at w, through to the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WindowArm<TReq>(sbyte* a, sbyte* b, sbyte* e, long dx, sbyte* w, int* bias, int* mult, int* left, int* rneg, sbyte* dst,
+        Vector128<int> zp, Vector128<short> zp16, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
+    {
+        long dx2 = 2 * dx;
+        Acc16 u = Taps9Arm(LoadBias(bias, true), Vector128.Load(a), Vector128.Load(a + dx), Vector128.Load(a + dx2),
+            Vector128.Load(b), Vector128.Load(b + dx), Vector128.Load(b + dx2), Vector128.Load(e), Vector128.Load(e + dx), Vector128.Load(e + dx2), w);
+        FinishArm<TReq>(u, dst, LoadRequant16<TReq>(mult, left, rneg), zp, zp16, lo8, hi8);
+    }
+
+    /// <summary>Two windows of the same 16 channels (dstStep apart) through to the output, their requantization parameters loaded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishTwoArm<TReq>(Acc16 u, Acc16 v, sbyte* dst, long dstStep, int* mult, int* left, int* rneg,
+        Vector128<int> zp, Vector128<short> zp16, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
+    {
+        Requant16 q = LoadRequant16<TReq>(mult, left, rneg);
+        FinishArm<TReq>(u, dst, q, zp, zp16, lo8, hi8);
+        FinishArm<TReq>(v, dst + dstStep, q, zp, zp16, lo8, hi8);
     }
 
     /// <summary>Requantize 16 channels, add the zero point, narrow with saturation, clamp, store.</summary>
