@@ -139,8 +139,10 @@ internal struct Acc16
 /// an indirection of tap pointers where padding taps point at a row of zp bytes (contributing zp·w, which the
 /// folded bias cancels: padding is the real value 0, as in the reference).</para>
 /// <para>The products x·w of two taps are summed in int16 (SMULL + SMLAL: |sum| ≤ 2·128·127 = 32512 when no
-/// weight is -128) before one widening add into int32: 12 instructions per 32 MACs for 16 channels. A layer
-/// with a -128 weight adds each product alone. On x86, PMADDWD sums the two products straight into int32 (exact for
+/// weight is -128) before one widening add into int32: 8 instructions per 32 MACs for 16 channels. A layer
+/// with a -128 weight adds each product alone. NEON 3×3 rows (<see cref="Rows9Arm"/>, A76 stride 1: <see cref="Rows9Dp"/>
+/// with SDOT) run 16-channel blocks outer and two windows per step, their shared input columns loaded once; the windows
+/// of the row with padding across run in the same call (<see cref="Edges9Arm"/>). On x86, PMADDWD sums the two products straight into int32 (exact for
 /// any weights) from int16 weights interleaved by pairs of taps at load; layers whose shifts are all ≤ 0 (see
 /// <see cref="X86RequantNoLeft"/>) run 32 channels at a time on 256-bit vectors, with weights, bias and requantization
 /// parameters stored in the in-lane order of VPUNPCK/VPMADDWD (which VPACKSS restores). 3×3 kernels (MobileNet) run an
