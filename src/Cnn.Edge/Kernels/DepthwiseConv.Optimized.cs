@@ -569,7 +569,7 @@ internal sealed unsafe partial class DepthwiseConv
     /// (the kernel rows at p0, p1, p2 are those of the first interior window, count of them, each pixStep on): channels [0, full)
     /// through <see cref="Window9Arm"/>, a padding column's taps at the zero-point row.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Edges9Arm<TReq>(Ctx* ctx, sbyte* p0, sbyte* p1, sbyte* p2, int count, long pixStep, long dx, sbyte* dst, long dstStep, int full,
         sbyte* w, int* bias, int* mult, int* left, int* rneg, Vector128<int> zp, Vector128<sbyte> lo8, Vector128<sbyte> hi8) where TReq : struct, IRequant4
     {
