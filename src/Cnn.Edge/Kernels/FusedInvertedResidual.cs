@@ -21,8 +21,10 @@ internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
     /// <summary>Output pixels per step at least (fewer calls of the kernels per layer; see <see cref="RowsPerStep"/>).</summary>
     private const int MinPixelsPerStep = 32;
     /// <summary>Bytes of expand rows the strip holds beyond one step's windows (fewer refills, each moving KH - stride rows in cache);
-    /// 32 KB to 1 GB made no measurable difference on x64 (MobileNetV2 1.0 224 and 0.35 96), so it stays small: it is per thread.</summary>
-    private const int StripBudgetBytes = 32 * 1024;
+    /// 32 KB to 1 GB made no measurable difference on x64 (MobileNetV2 1.0 224 and 0.35 96), so it stays small: it is per thread.
+    /// Tests set 0 (one step's rows: a refill every step) to run the refills of small planes.</summary>
+    internal static int StripBudgetBytes = DefaultStripBudgetBytes;
+    internal const int DefaultStripBudgetBytes = 32 * 1024;
     /// <summary>Bytes after each scratch buffer: the kernels' 16-byte loads of a channel tail may read past a row's last pixel.</summary>
     private const int Slack = 64;
 
