@@ -18,13 +18,15 @@ namespace Cnn.Edge.Runtime.Ops;
 /// </summary>
 internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
 {
-    /// <summary>Output pixels per step at least (fewer calls of the kernels per layer; see <see cref="RowsPerStep"/>).</summary>
-    private const int MinPixelsPerStep = 32;
+    /// <summary>Output pixels per step at least (see <see cref="RowsPerStep"/>): one tile. More rows per step cost scratch (a stride-2 step
+    /// of g rows holds 2g + 1 expanded rows) and gained nothing measurable: 32 pixels per step gave 0.5 % fewer instructions on Cortex-A76.</summary>
+    private const int MinPixelsPerStep = TilePixels;
     /// <summary>Bytes of expand rows the strip holds beyond one step's windows (fewer refills, each moving KH - stride rows in cache);
-    /// 32 KB to 1 GB made no measurable difference on x64 (MobileNetV2 1.0 224 and 0.35 96), so it stays small: it is per thread.
+    /// 32 KB to 1 GB made no measurable difference on x64 (MobileNetV2 1.0 224 and 0.35 96), 32 KB to 128 KB saved 0.4 % of the
+    /// instructions on Cortex-A76 (fewer memmoves), so it stays small: it is per thread.
     /// Tests set 0 (one step's rows: a refill every step) to run the refills of small planes.</summary>
     internal static int StripBudgetBytes = DefaultStripBudgetBytes;
-    internal const int DefaultStripBudgetBytes = 32 * 1024;
+    internal const int DefaultStripBudgetBytes = 16 * 1024;
     /// <summary>Bytes after each scratch buffer: the kernels' 16-byte loads of a channel tail may read past a row's last pixel.</summary>
     private const int Slack = 64;
 
@@ -41,8 +43,11 @@ internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
     private readonly byte[]? _addTables;
     private readonly sbyte _zeroPoint;
     /// <summary>Input rows a depthwise window spans ((KH - 1) · dilation + 1); strip capacity in rows; output rows per step.</summary>
-    private readonly int _windowRows, _stripRows, _rowsPerStep;
-    private readonly int _stripAt, _dwAt, _sumAt, _gemmAt, _scratchBytes;
+    private readonly int _windowRows, _rowsPerStep, _paddedRows;
+    /// <summary>Strip capacity in rows (grown by <see cref="FitStrip"/>); the strip is the last buffer of the scratch.</summary>
+    private int _stripRows, _scratchBytes;
+    private readonly int _dwAt, _sumAt, _gemmAt, _stripAt;
+    private readonly long _rowBytes;
 
     /// <param name="add">The Add that sums the project output with <paramref name="residual"/>, or null.</param>
     /// <param name="projectIsA">The project output is the Add's first input (the Add's parameters are not symmetric).</param>
@@ -69,25 +74,25 @@ internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
         int c = s.InputChannels;
         long rowBytes = (long)s.InputWidth * c;
         _windowRows = (s.KernelHeight - 1) * s.DilationH + 1;
-        // A block whose weights outweigh its expanded tensor (7x7x960: 47 KB against 460 KB of weights) runs its image in one step,
-        // each layer's weights read for all its rows as unfused: streamed in steps, the expand and project weights took turns in
-        // the cache and the block ran 5-12 % slower on x64 (MobileNetV2 1.0's 7x7 blocks).
-        long weightBytes = (long)c * (_inputChannels + _outputChannels);
-        _rowsPerStep = (long)s.InputHeight * rowBytes <= weightBytes ? s.OutputHeight : RowsPerStep(s.OutputHeight, s.OutputWidth);
+        // Steps of few rows keep the scratch small. Running a small block's whole image in one step, each layer's weights read for
+        // all its rows as unfused, won back the 5-12 % that MobileNetV2 1.0's 7x7 blocks lose on x64 when streamed (the expand and
+        // project weights, 460 KB, take turns in the cache), but took 115 KB of scratch per thread instead of 86 KB: not done.
+        _rowsPerStep = RowsPerStep(s.OutputHeight, s.OutputWidth);
         int stepRows = (_rowsPerStep - 1) * s.StrideH + _windowRows;
-        int paddedRows = (s.OutputHeight - 1) * s.StrideH + _windowRows;
-        _stripRows = (int)Math.Clamp(StripBudgetBytes / rowBytes, stepRows, Math.Max(stepRows, paddedRows));
+        _paddedRows = (s.OutputHeight - 1) * s.StrideH + _windowRows;
+        _rowBytes = rowBytes;
+        _stripRows = (int)Math.Clamp(StripBudgetBytes / rowBytes, stepRows, Math.Max(stepRows, _paddedRows));
         _strip = new DepthwiseConv(_expand.Isa, new Conv2DShape(1, stepRows, s.InputWidth, c, _rowsPerStep, s.OutputWidth, c,
                 s.KernelHeight, s.KernelWidth, s.StrideH, s.StrideW, s.DilationH, s.DilationW, 0, s.PadLeft, c),
             d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts, d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax);
 
         long stepPixels = (long)_rowsPerStep * s.OutputWidth;
         long at = 0;
-        _stripAt = Take(_stripRows * rowBytes);
         _dwAt = Take(stepPixels * c);
         _sumAt = _hasAdd ? Take(stepPixels * _outputChannels) : 0;
         _gemmAt = Take(Math.Max(_expand.ScratchBytes, _project.ScratchBytes));
-        _scratchBytes = checked((int)at);
+        _stripAt = checked((int)at);
+        _scratchBytes = checked(_stripAt + (int)(_stripRows * rowBytes) + Slack);
 
         int Take(long bytes)
         {
@@ -117,6 +122,21 @@ internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
     public override int ScratchBytes => _scratchBytes;
 
     private int Rows => _s.Batch * _s.OutputHeight;
+
+    /// <summary>
+    /// Grows the strip into <paramref name="scratchBytes"/> (the largest op's scratch, which each thread has anyway), up to the whole
+    /// padded image: fewer refills, each moving KH - stride rows (a strip of one step's rows moved 2 rows of 56x56x144 per row computed,
+    /// 1.8 % more instructions for MobileNetV2 1.0 on Cortex-A76 than unfused). Called once at load, after <see cref="PlanChunks"/>.
+    /// Tests set <see cref="StripBudgetBytes"/> to 0 for the least strip, which this then keeps.
+    /// </summary>
+    internal void FitStrip(int scratchBytes)
+    {
+        if (StripBudgetBytes == 0) return;
+        long rows = Math.Min(_paddedRows, (scratchBytes - _stripAt - Slack) / _rowBytes);
+        if (rows <= _stripRows) return;
+        _stripRows = (int)rows;
+        _scratchBytes = checked(_stripAt + (int)(rows * _rowBytes) + Slack);
+    }
 
     public override void Invoke(Span<byte> arena, Span<byte> scratch) => Run(arena, scratch, 0, Rows);
 

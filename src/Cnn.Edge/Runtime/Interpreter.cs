@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cnn.Edge.Kernels;
 using Cnn.Edge.Runtime;
+using Cnn.Edge.Runtime.Ops;
 
 namespace Cnn.Edge;
 
@@ -97,6 +98,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
             split |= _chunks[i] > 1;
             scratch = Math.Max(scratch, _ops[i].ScratchBytes);
         }
+        // Fused blocks' strips grow into the scratch every thread gets anyway.
+        foreach (PreparedOp op in _ops) (op as FusedInvertedResidualOp)?.FitStrip(scratch);
         _arenaBytes = plan.ArenaBytes;
         _scratchBytes = scratch;
         // Each thread gets its own scratch, 64-byte aligned so no two threads write one cache line.
@@ -142,7 +145,11 @@ public sealed class Interpreter : IDisposable, IChunkWork
     /// <summary>Inverted-residual blocks run as one fused op (see <see cref="InterpreterOptions.FuseBlocks"/>).</summary>
     public int FusedBlocks { get; }
     /// <summary>Whether the tensor has bytes to read: false for the intermediates of fused blocks (constants: true).</summary>
-    public bool IsMaterialized(int tensorIndex) => _fusedAway is null || !_fusedAway[tensorIndex];
+    public bool IsMaterialized(int tensorIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)tensorIndex, (uint)Model.Tensors.Count, nameof(tensorIndex));
+        return _fusedAway is null || !_fusedAway[tensorIndex];
+    }
     /// <summary>Scratch of all threads (each thread that runs chunks has its own, the largest op's ScratchBytes); ArenaBytes + ScratchBytes is what the budget counts.</summary>
     public int ScratchBytes => _scratchTotal;
     /// <summary>Threads an inference runs on, the calling thread included.</summary>
@@ -206,7 +213,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
         _ops[i].InvokeChunk(chunk, _chunks[i], Arena, new Span<byte>(_scratch, _scratchStart + worker * _scratchStride, _scratchBytes));
     }
 
-    /// <summary>Runs every op and calls <paramref name="afterOp"/> after each, while that op's tensors are alive (see <see cref="TensorBytes"/>).</summary>
+    /// <summary>Runs every op and calls <paramref name="afterOp"/> after each, while that op's tensors are alive (see <see cref="TensorBytes"/>).
+    /// A fused block runs whole at the index of its last op; its other ops do nothing and their outputs are not readable.</summary>
     public void Invoke(Action<int> afterOp)
     {
         if (_disposed) return;
