@@ -63,9 +63,11 @@ if (args[0] == "count")
         return 2;
 #endif
     }
-    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1), fuseBlocks);
     int op = IntOpt("--op", -1);
     string kind = Opt("--kind", "");
+    // Per-op and per-kind counts measure the layers' kernels: unfused (a fused block runs at its last op, the others do nothing).
+    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1),
+        fuseBlocks && op < 0 && kind.Length == 0);
     if (kind.Length > 0)
     {
         // Every op of one kind K times after one full inference: instructions per layer type.
