@@ -16,10 +16,15 @@ public sealed class EdgeRunner : IDisposable
     public KernelIsa Isa => _it.Isa;
     public int Threads => _it.Threads;
 
-    public EdgeRunner(EdgeModel model, KernelIsa isa, int threads = 1)
+    /// <summary>Inverted-residual blocks fused into one op each (<see cref="InterpreterOptions.FuseBlocks"/>).</summary>
+    public int FusedBlocks => _it.FusedBlocks;
+    public int ArenaBytes => _it.ArenaBytes;
+    public int ScratchBytes => _it.ScratchBytes;
+
+    public EdgeRunner(EdgeModel model, KernelIsa isa, int threads = 1, bool fuse = true)
     {
         Model = model;
-        _it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads });
+        _it = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, FuseBlocks = fuse });
         _input = new sbyte[_it.InputInt8().Length];
         new Random(5).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_input.AsSpan()));
     }
@@ -50,6 +55,9 @@ public sealed class EdgeRunner : IDisposable
     public void InvokeChunk(int i, int c) => _it.InvokeChunk(i, c);
 
     public ReadOnlySpan<byte> OpOutput(int i) => _it.TensorBytes(Model.Ops[i].Outputs[0]);
+
+    /// <summary>Whether op <paramref name="i"/>'s output is in the arena (not inside a fused block).</summary>
+    public bool HasOpOutput(int i) => _it.IsMaterialized(Model.Ops[i].Outputs[0]);
 
     /// <summary>A checksum of the output, to check that every ISA and thread count computes the same thing.</summary>
     public long OutputChecksum()

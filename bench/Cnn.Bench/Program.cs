@@ -10,8 +10,9 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.Error.WriteLine("""
-        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto]
+        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto] [--fuse on,off]
                                 [--onnx-dir bench/models] [--json FILE]
+               (every suite running our interpreter takes --no-fuse: inverted-residual blocks run as separate ops)
                Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I | --kind KIND]   (K inferences, or one inference
                                         then op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
                                         MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
@@ -32,6 +33,8 @@ string Opt(string name, string def)
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : def;
 }
+
+bool fuseBlocks = !args.Contains("--no-fuse");
 
 if (args[0] == "write")
 {
@@ -60,9 +63,11 @@ if (args[0] == "count")
         return 2;
 #endif
     }
-    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
     int op = IntOpt("--op", -1);
     string kind = Opt("--kind", "");
+    // Per-op and per-kind counts measure the layers' kernels: unfused (a fused block runs at its last op, the others do nothing).
+    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(model)), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1),
+        fuseBlocks && op < 0 && kind.Length == 0);
     if (kind.Length > 0)
     {
         // Every op of one kind K times after one full inference: instructions per layer type.
@@ -83,13 +88,13 @@ if (args[0] == "count")
         return 0;
     }
     for (int i = 0; i < k; i++) runner.Invoke();
-    Console.WriteLine($"{model} isa={runner.Isa} threads={runner.Threads} inferences={k} checksum={runner.OutputChecksum()}");
+    Console.WriteLine($"{model} isa={runner.Isa} threads={runner.Threads} fused_blocks={runner.FusedBlocks} arena_bytes={runner.ArenaBytes} scratch_bytes={runner.ScratchBytes} inferences={k} checksum={runner.OutputChecksum()}");
     return 0;
 }
 
 if (args[0] == "chunks")
 {
-    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(args[1])), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 4));
+    using var runner = new EdgeRunner(EdgeModel.Load(Models.Build(args[1])), Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 4), fuseBlocks);
     return ChunkSuite.Run(args[1], runner, int.Parse(args[2], CultureInfo.InvariantCulture), args.Contains("--markers"));
 }
 
@@ -111,13 +116,13 @@ if (args[0] == "diff")
     // Op-by-op comparison of an ISA and thread count against the reference on one model (debugging aid).
     var m = EdgeModel.Load(Models.Build(args[1]));
     using var a = new EdgeRunner(m, KernelIsa.Scalar);
-    using var b = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
+    using var b = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1), fuseBlocks);
     var expected = new byte[m.Ops.Count][];
     a.Invoke(i => expected[i] = a.OpOutput(i).ToArray());
     int differs = -1;
     b.Invoke(i =>
     {
-        if (differs < 0 && expected[i].AsSpan().CommonPrefixLength(b.OpOutput(i)) < expected[i].Length) differs = i;
+        if (differs < 0 && b.HasOpOutput(i) && expected[i].AsSpan().CommonPrefixLength(b.OpOutput(i)) < expected[i].Length) differs = i;
     });
     if (differs >= 0)
     {
@@ -133,7 +138,7 @@ if (args[0] == "profile")
     // Per-op time of one model, ISA and thread count: where the time goes. Minimum over 20 inferences per op
     // (the machine is shared, the minimum is the least disturbed), timed between afterOp callbacks.
     var m = EdgeModel.Load(Models.Build(args[1]));
-    using var r = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1));
+    using var r = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1), fuseBlocks);
     r.Invoke();
     var per = Enumerable.Repeat(double.MaxValue, m.Ops.Count).ToArray();
     for (int k = 0; k < 20; k++)
@@ -158,14 +163,15 @@ int[] threads = Opt("--threads", "1,2").Split(',').Select(int.Parse).ToArray();
 int runs = IntOpt("--runs", 50);
 int warmup = IntOpt("--warmup", 5);
 KernelIsa[] isas = Opt("--isas", "Auto").Split(',').Select(Enum.Parse<KernelIsa>).ToArray();
+bool[] fuses = Opt("--fuse", fuseBlocks ? "on" : "off").Split(',').Select(f => f == "on").ToArray();
 string onnxDir = Opt("--onnx-dir", Path.Combine(AppContext.BaseDirectory, "../../../../models"));
 string? jsonPath = Opt("--json", "") is { Length: > 0 } j ? j : null;
 
 var json = new StringBuilder("[\n");
 Console.WriteLine($"# {Environment.ProcessorCount} cores, best ISA {KernelSelector.Best}, {runs} runs after {warmup} warm-ups, medians in ms; " +
     "first = the first inference of a fresh interpreter (after a JIT warm-up on another one), first/median target ≤ 1.2");
-Console.WriteLine("| model | threads | ours ISA | ours median | ours first | first/median | ORT float | ORT int8 (QDQ) | ours/ORT float | ours/ORT int8 |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+Console.WriteLine("| model | threads | ours ISA | fused blocks | arena + scratch bytes | ours median | ours first | first/median | ORT float | ORT int8 (QDQ) | ours/ORT float | ours/ORT int8 |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
 foreach (string name in names)
 {
     var model = EdgeModel.Load(Models.Build(name));
@@ -179,19 +185,20 @@ foreach (string name in names)
         if (File.Exists(q)) using (var o = new OrtRunner(q, t)) ortQ = Latency.Measure(o.Invoke, warmup, runs).MedianMs;
 #endif
         foreach (var isa in isas)
+        foreach (bool fuse in fuses)
         {
             // The JIT compiles on first use; NativeAOT (the device) does not. One inference on a throw-away interpreter
             // first, so that "first" below is the first inference after load, as on the device.
-            using (var jit = new EdgeRunner(model, isa, t)) jit.Invoke();
-            using var r = new EdgeRunner(model, isa, t);
+            using (var jit = new EdgeRunner(model, isa, t, fuse)) jit.Invoke();
+            using var r = new EdgeRunner(model, isa, t, fuse);
             // The reference is slow on big models: a few runs are enough to show the "before".
             int n = r.Isa == KernelIsa.Scalar ? Math.Min(runs, 3) : runs;
             var m = Latency.Measure(r.Invoke, r.Isa == KernelIsa.Scalar ? 1 : warmup, n);
             long c = r.OutputChecksum();
             if (checksum is long prev && prev != c) throw new InvalidOperationException($"{name}: ISA {r.Isa} on {t} threads gives other output bytes");
             checksum = c;
-            Console.WriteLine($"| {name} | {t} | {r.Isa} | {m.MedianMs:F2} | {m.FirstMs:F2} | {m.FirstOverMedian:F2} | {ortF:F2} | {ortQ:F2} | {m.MedianMs / ortF:F2} | {m.MedianMs / ortQ:F2} |");
-            json.Append($"  {{\"model\":\"{name}\",\"threads\":{t},\"isa\":\"{r.Isa}\",\"median_ms\":{m.MedianMs:F4},\"first_ms\":{m.FirstMs:F4}," +
+            Console.WriteLine($"| {name} | {t} | {r.Isa} | {r.FusedBlocks} | {r.ArenaBytes} + {r.ScratchBytes} | {m.MedianMs:F2} | {m.FirstMs:F2} | {m.FirstOverMedian:F2} | {ortF:F2} | {ortQ:F2} | {m.MedianMs / ortF:F2} | {m.MedianMs / ortQ:F2} |");
+            json.Append($"  {{\"model\":\"{name}\",\"threads\":{t},\"isa\":\"{r.Isa}\",\"fused_blocks\":{r.FusedBlocks},\"arena_bytes\":{r.ArenaBytes},\"scratch_bytes\":{r.ScratchBytes},\"median_ms\":{m.MedianMs:F4},\"first_ms\":{m.FirstMs:F4}," +
                 $"\"ort_float_median_ms\":{Num(ortF)},\"ort_int8_median_ms\":{Num(ortQ)}}},\n");
         }
     }

@@ -40,7 +40,13 @@ public static class AccuracyEvaluator
     public static AccuracyReport Evaluate(QGraph floatGraph, byte[] edgeModel, IEnumerable<(float[] Input, int Label)> samples, InterpreterOptions? options = null)
     {
         var model = EdgeModel.Load(edgeModel);
-        using var interp = new Interpreter(model, options);
+        // Every layer is compared, so none may be fused away (the output bytes are the same either way).
+        options ??= new InterpreterOptions();
+        using var interp = new Interpreter(model, new InterpreterOptions
+        {
+            BudgetBytes = options.BudgetBytes, Isa = options.Isa, Threads = options.Threads, MinWorkPerChunk = options.MinWorkPerChunk,
+            WarmUp = options.WarmUp, FuseBlocks = false,
+        });
         var eval = new FloatEvaluator(floatGraph);
         var inInfo = model.Tensors[model.Inputs[0]];
         var outInfo = model.Tensors[model.Outputs[0]];

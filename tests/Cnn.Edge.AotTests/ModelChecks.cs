@@ -66,6 +66,39 @@ public static class ModelChecks
         Expect.True(disposer.Join(TimeSpan.FromSeconds(30)), "Dispose of a 3-thread interpreter returned within 30 s");
     }
 
+    /// <summary>
+    /// Fused inverted-residual blocks under NativeAOT: fused on 1-3 threads gives the Scalar bytes (and the unfused ISA's) with every ISA,
+    /// and a fused inference, on one thread or three, allocates nothing.
+    /// </summary>
+    public static void FusedBlocksMatchScalarAndAllocateNothing()
+    {
+        var rng = new Random(808);
+        for (int c = 0; c < 8; c++)
+        {
+            var (file, what) = RandomModels.InvertedResiduals(rng);
+            var model = EdgeModel.Load(file);
+            var input = RandomModels.Int8(rng, model.Tensors[model.Inputs[0]].ElementCount);
+            var expected = Run(model, KernelIsa.Scalar, input);
+            foreach (var isa in Cpu.SupportedIsas())
+            {
+                if (isa == KernelIsa.Scalar) continue;
+                Expect.SameBytes(expected, Run(model, isa, input, fuse: false), $"case {c} {isa} unfused vs Scalar, {what}");
+                for (int t = 1; t <= 3; t++)
+                {
+                    using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = t, MinWorkPerChunk = 1 });
+                    Expect.Equal(2, interp.FusedBlocks, $"fused blocks, case {c} {isa}, {what}");
+                    input.CopyTo(interp.InputInt8());
+                    interp.Invoke();
+                    Expect.SameBytes(expected, interp.OutputInt8(), $"case {c} {isa} fused on {t} threads vs Scalar, {what}");
+                    long before = GC.GetTotalAllocatedBytes(precise: true);
+                    for (int i = 0; i < 20; i++) interp.Invoke();
+                    long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+                    Expect.True(allocated < 1024, $"20 fused invokes on {t} threads allocated {allocated} bytes in the process ({isa}, {what})");
+                }
+            }
+        }
+    }
+
     /// <summary>A budget below the plan is refused at construction, naming the missing bytes.</summary>
     public static void BudgetBelowPlanIsRefused()
     {
@@ -95,9 +128,9 @@ public static class ModelChecks
         }
     }
 
-    private static sbyte[] Run(EdgeModel model, KernelIsa isa, sbyte[] input, int threads = 1)
+    private static sbyte[] Run(EdgeModel model, KernelIsa isa, sbyte[] input, int threads = 1, bool fuse = true)
     {
-        using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = threads > 1 ? 1 : InterpreterOptions.DefaultMinWorkPerChunk });
+        using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = threads > 1 ? 1 : InterpreterOptions.DefaultMinWorkPerChunk, FuseBlocks = fuse });
         input.CopyTo(interp.InputInt8());
         interp.Invoke();
         return interp.OutputInt8().ToArray();

@@ -129,6 +129,28 @@ public static class RandomModels
         return (b.Build(), $"network h={h} w={w} c={c} c1={c1} classes={classes}");
     }
 
+    /// <summary>Two MobileNetV2 inverted-residual blocks (1x1 expand → 3x3 depthwise → 1x1 project; the second stride 1 with a residual Add,
+    /// the first stride 1 or 2), which the interpreter fuses into row-streaming ops (InterpreterOptions.FuseBlocks).</summary>
+    public static (byte[] File, string Description) InvertedResiduals(Random rng)
+    {
+        int h = rng.Next(1, 20), w = rng.Next(1, 20), c = rng.Next(1, 24), e = rng.Next(1, 100), c2 = rng.Next(1, 24), stride = rng.Next(1, 3);
+        const float s = 0.05f;
+        var b = new ModelBuilder();
+        int x = b.AddInput("image", TensorType.Int8, [1, h, w, c], s, rng.Next(-20, 20));
+        int Conv(string name, int input, int cin, int cout, int k, int st, int groups, int zp, int lo, int hi) =>
+            b.Conv2D(name, input, b.AddConstantInt8(name + ".w", [cout, k, k, cin / groups], Int8(rng, cout * k * k * (cin / groups), -127, 127), Scales(rng, cout)),
+                b.AddConstantInt32(name + ".b", [cout], RandomBias(rng, cout)),
+                new ConvParams(st, st, 1, 1, k / 2, k / 2, k / 2, k / 2, groups, lo, hi), s * 2, zp);
+        int y = Conv("b1.expand", x, c, e, 1, 1, 1, -128, -128, -8);
+        y = Conv("b1.dw", y, e, e, 3, stride, e, -128, -128, -8);
+        int y1 = Conv("b1.project", y, e, c2, 1, 1, 1, 0, -128, 127);
+        y = Conv("b2.expand", y1, c2, e, 1, 1, 1, -128, -128, -8);
+        y = Conv("b2.dw", y, e, e, 3, 1, e, -128, -128, -8);
+        y = Conv("b2.project", y, e, c2, 1, 1, 1, 0, -128, 127);
+        b.MarkOutput(b.Add("b2.add", y, y1, s * 3, 0));
+        return (b.Build(), $"inverted residuals h={h} w={w} c={c} expanded={e} out={c2} stride={stride}");
+    }
+
     private static int[] RandomBias(Random rng, int count)
     {
         var bd = new int[count];

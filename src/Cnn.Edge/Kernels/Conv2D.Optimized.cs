@@ -208,17 +208,31 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>Output pixels [p0, p1) of the channel part <paramref name="part"/> (the pointwise path).</summary>
     private void RunPointwise(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part, int p0, int p1)
     {
-        GemmPlan plan = _plans[part];
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
-        {
-            sbyte* c = y + (long)p0 * _s.OutputChannels + _n0[part];
-            if (Isa == KernelIsa.Avx2)
-                Avx2Gemm.RunRows(plan, x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0, c, _s.OutputChannels);
-            else
-                Int8Gemm.RunRows(plan, x + (long)p0 * _s.InputChannels, _s.InputChannels, p1 - p0, c, _s.OutputChannels, (sbyte*)t);
-        }
+            RunPointwiseRows(part, x + (long)p0 * _s.InputChannels, y + (long)p0 * _s.OutputChannels + _n0[part], t, p1 - p0);
+    }
+
+    /// <summary><paramref name="pixels"/> pixels at x (InputChannels bytes apart) into c (OutputChannels apart), channel part <paramref name="part"/>.</summary>
+    private void RunPointwiseRows(int part, sbyte* x, sbyte* c, byte* t, int pixels)
+    {
+        GemmPlan plan = _plans[part];
+        if (Isa == KernelIsa.Avx2) Avx2Gemm.RunRows(plan, x, _s.InputChannels, pixels, c, _s.OutputChannels);
+        else Int8Gemm.RunRows(plan, x, _s.InputChannels, pixels, c, _s.OutputChannels, (sbyte*)t);
+    }
+
+    /// <summary>Whether this convolution runs the pointwise path (1x1, stride 1, no padding, one group).</summary>
+    internal bool IsPointwise => _kind == Kind.Pointwise;
+
+    /// <summary>
+    /// Row-level entry point of the pointwise path (fused blocks, <see cref="Runtime.Ops.FusedInvertedResidualOp"/>): <paramref name="pixels"/>
+    /// NHWC pixels at <paramref name="x"/> (InputChannels bytes apart) into <paramref name="y"/> (OutputChannels apart), every channel
+    /// part, with the GEMM and requantization the whole layer runs; <paramref name="scratch"/> holds <see cref="ScratchBytes"/>.
+    /// </summary>
+    internal void RunPointwisePixels(sbyte* x, sbyte* y, byte* scratch, int pixels)
+    {
+        for (int part = 0; part < _plans.Length; part++) RunPointwiseRows(part, x, y + _n0[part], scratch, pixels);
     }
 
     /// <summary>Output pixels gathered at once on x86: each weight is read once per panel (per 8 pixels, a 3x3x256 -> 512 layer

@@ -42,6 +42,9 @@ internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, T
     private const int Vector = 16;
     private readonly byte[]? _tables = AddOptimized.PrepareTables(isa, p);
 
+    /// <summary>What a fused block's Add runs on its rows (<see cref="FusedInvertedResidualOp"/>).</summary>
+    internal (KernelIsa Isa, AddParams Params, byte[]? Tables) Kernel => (isa, p, _tables);
+
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => AddOptimized.Run(isa, p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena), AddOptimized.X86AddPath.Vbmi, _tables);
 
@@ -67,6 +70,10 @@ internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, T
 internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : PreparedOp
 {
     private Conv2DOptimized kernel = kernel;
+
+    /// <summary>The prepared kernel and data (a fused block runs the kernel on rows: <see cref="FusedInvertedResidualOp"/>).</summary>
+    internal Conv2DOptimized Kernel => kernel;
+    internal Conv2DData Data => d;
 
     public override int ScratchBytes => kernel.ScratchBytes;
 
@@ -162,6 +169,9 @@ internal sealed class DepthwiseOptimizedOp(Conv2DData d, DepthwiseConv kernel) :
     internal const double BlockGain = 0.10;
 
     private int Rows => d.Shape.Batch * d.Shape.OutputHeight;
+
+    /// <summary>The layer's data (a fused block prepares its own kernel for rows of scratch from it: <see cref="FusedInvertedResidualOp"/>).</summary>
+    internal Conv2DData Data => d;
 
     /// <summary>Channel blocks per work unit row: all of them in one unit (1) unless <see cref="PlanChunks"/> chose to split rows.</summary>
     internal int BlocksPerRow { get; private set; } = 1;

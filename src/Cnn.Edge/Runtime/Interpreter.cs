@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cnn.Edge.Kernels;
 using Cnn.Edge.Runtime;
+using Cnn.Edge.Runtime.Ops;
 
 namespace Cnn.Edge;
 
@@ -30,6 +31,13 @@ public sealed class InterpreterOptions
     /// Costs one inference's time at load.
     /// </summary>
     public bool WarmUp { get; init; } = true;
+    /// <summary>
+    /// Fuse inverted-residual blocks (1x1 expand → depthwise → 1x1 project [→ residual Add]) into one op that streams rows through
+    /// per-thread scratch, so the expanded tensors never reach the arena (default true; optimized ISAs only). The output bytes are
+    /// the same either way; the fused blocks' intermediate tensors are then not readable (<see cref="Interpreter.IsMaterialized"/>):
+    /// turn it off to inspect every layer.
+    /// </summary>
+    public bool FuseBlocks { get; init; } = true;
 
     /// <summary>A few µs of int8 convolution on a workstation core, tens of µs on a Cortex-A72: several times the cost of handing a chunk to a spinning worker.</summary>
     public const int DefaultMinWorkPerChunk = 32 * 1024;
@@ -45,6 +53,9 @@ public sealed class InterpreterOptions
 public sealed class Interpreter : IDisposable, IChunkWork
 {
     private PreparedOp[] _ops;
+    /// <summary>The model's tensors with this interpreter's arena offsets (the model's own unless blocks were fused).</summary>
+    private readonly IReadOnlyList<TensorInfo> _tensors;
+    private readonly bool[]? _fusedAway;
     private readonly int[] _chunks;
     private byte[] _arena;
     private readonly int _arenaStart, _arenaBytes;
@@ -68,18 +79,28 @@ public sealed class Interpreter : IDisposable, IChunkWork
             throw new ArgumentOutOfRangeException(nameof(options), options.MinWorkPerChunk, "InterpreterOptions.MinWorkPerChunk must be at least 1");
         Threads = options.Threads;
 
+        // Block fusion: an arena planned without the fused blocks' intermediates (each op is still prepared, and so validated, alone).
+        List<BlockFusion.Block> blocks = options.FuseBlocks && Isa != KernelIsa.Scalar ? BlockFusion.Find(model) : [];
+        ArenaPlan plan = model.Plan;
+        _tensors = model.Tensors;
+        if (blocks.Count > 0) (_tensors, plan) = BlockFusion.Replan(model, blocks, out _fusedAway);
+        Plan = plan;
+        FusedBlocks = blocks.Count;
         _ops = new PreparedOp[model.Ops.Count];
+        for (int i = 0; i < _ops.Length; i++) _ops[i] = OpFactory.Prepare(model.Ops[i], _tensors, Isa);
+        foreach (BlockFusion.Block b in blocks) BlockFusion.Apply(b, _ops, model, _tensors);
         _chunks = new int[_ops.Length];
         int scratch = 0;
         bool split = false;
         for (int i = 0; i < _ops.Length; i++)
         {
-            _ops[i] = OpFactory.Prepare(model.Ops[i], model.Tensors, Isa);
             _chunks[i] = Threads == 1 ? 1 : _ops[i].PlanChunks(Threads, options.MinWorkPerChunk);
             split |= _chunks[i] > 1;
             scratch = Math.Max(scratch, _ops[i].ScratchBytes);
         }
-        _arenaBytes = model.Plan.ArenaBytes;
+        // Fused blocks' strips grow into the scratch every thread gets anyway.
+        foreach (PreparedOp op in _ops) (op as FusedInvertedResidualOp)?.FitStrip(scratch);
+        _arenaBytes = plan.ArenaBytes;
         _scratchBytes = scratch;
         // Each thread gets its own scratch, 64-byte aligned so no two threads write one cache line.
         _scratchStride = (scratch + 63) & ~63;
@@ -89,11 +110,10 @@ public sealed class Interpreter : IDisposable, IChunkWork
         long required = _arenaBytes + scratchTotal;
         if (options.BudgetBytes is long budget && required > budget)
         {
-            ArenaPlan plan = model.Plan;
             var alive = new List<string>();
             foreach (int t in plan.AliveAt(plan.PeakOpIndex))
             {
-                TensorInfo ti = model.Tensors[t];
+                TensorInfo ti = _tensors[t];
                 alive.Add($"{ti.Name} {ti.Type}[{string.Join('x', ti.Shape)}] {ti.ByteLength} bytes");
             }
             throw new ArenaBudgetException(required, budget, plan.PeakOpIndex, model.Ops[plan.PeakOpIndex].Name, alive, _arenaBytes, required - _arenaBytes);
@@ -120,6 +140,16 @@ public sealed class Interpreter : IDisposable, IChunkWork
     /// <summary>The instruction set the kernels were prepared for.</summary>
     public KernelIsa Isa { get; }
     public int ArenaBytes => _arenaBytes;
+    /// <summary>This interpreter's arena plan: the model's, or with <see cref="InterpreterOptions.FuseBlocks"/> one without the fused blocks' intermediates.</summary>
+    public ArenaPlan Plan { get; }
+    /// <summary>Inverted-residual blocks run as one fused op (see <see cref="InterpreterOptions.FuseBlocks"/>).</summary>
+    public int FusedBlocks { get; }
+    /// <summary>Whether the tensor has bytes to read: false for the intermediates of fused blocks (constants: true).</summary>
+    public bool IsMaterialized(int tensorIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)tensorIndex, (uint)Model.Tensors.Count, nameof(tensorIndex));
+        return _fusedAway is null || !_fusedAway[tensorIndex];
+    }
     /// <summary>Scratch of all threads (each thread that runs chunks has its own, the largest op's ScratchBytes); ArenaBytes + ScratchBytes is what the budget counts.</summary>
     public int ScratchBytes => _scratchTotal;
     /// <summary>Threads an inference runs on, the calling thread included.</summary>
@@ -183,7 +213,8 @@ public sealed class Interpreter : IDisposable, IChunkWork
         _ops[i].InvokeChunk(chunk, _chunks[i], Arena, new Span<byte>(_scratch, _scratchStart + worker * _scratchStride, _scratchBytes));
     }
 
-    /// <summary>Runs every op and calls <paramref name="afterOp"/> after each, while that op's tensors are alive (see <see cref="TensorBytes"/>).</summary>
+    /// <summary>Runs every op and calls <paramref name="afterOp"/> after each, while that op's tensors are alive (see <see cref="TensorBytes"/>).
+    /// A fused block runs whole at the index of its last op; its other ops do nothing and their outputs are not readable.</summary>
     public void Invoke(Action<int> afterOp)
     {
         if (_disposed) return;
@@ -212,7 +243,9 @@ public sealed class Interpreter : IDisposable, IChunkWork
         ObjectDisposedException.ThrowIf(_disposed, this);
         if ((uint)tensorIndex >= (uint)Model.Tensors.Count)
             throw new ArgumentOutOfRangeException(nameof(tensorIndex), tensorIndex, $"the model has {Model.Tensors.Count} tensors");
-        TensorInfo t = Model.Tensors[tensorIndex];
+        TensorInfo t = _tensors[tensorIndex];
+        if (!IsMaterialized(tensorIndex))
+            throw new InvalidOperationException($"tensor {tensorIndex} '{t.Name}' is inside a fused block and never materialized: construct the interpreter with FuseBlocks = false to read it");
         return t.IsConstant ? t.Data.Span : Arena.Slice(t.ArenaOffset, t.ByteLength);
     }
 
@@ -221,7 +254,7 @@ public sealed class Interpreter : IDisposable, IChunkWork
         ObjectDisposedException.ThrowIf(_disposed, this);
         if ((uint)i >= (uint)list.Length)
             throw new ArgumentOutOfRangeException(nameof(i), i, $"the model has {list.Length} {what}s");
-        TensorInfo t = Model.Tensors[list[i]];
+        TensorInfo t = _tensors[list[i]];
         if (t.Type != type)
             throw new InvalidOperationException($"model {what} {i} '{t.Name}' is {t.Type}, not {type}: use the {what} accessor for {t.Type}");
         return Arena.Slice(t.ArenaOffset, t.ByteLength);
