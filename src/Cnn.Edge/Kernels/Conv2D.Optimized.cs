@@ -37,6 +37,8 @@ public sealed unsafe class Conv2DOptimized
     private readonly DepthwiseConv? _depthwise;
     private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
+    /// <summary>The receptive-field copy of the gathered path (ISAs other than Avx2).</summary>
+    private readonly PatchGather _gather;
     /// <summary>Output pixels per GEMM tile: 8 for the x86 kernel (<see cref="Avx2Gemm.Tile8"/>), 4 for the others.</summary>
     private readonly int _mr;
 
@@ -96,7 +98,8 @@ public sealed unsafe class Conv2DOptimized
             }
         ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
             : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) // a panel of rows of K int16 (even)
-            : GemmPlan.MR * _plans[0].Kp;
+            : GemmPlan.MR * (_plans[0].Kp + PatchGather.Slack);
+        _gather = new PatchGather(s);
     }
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
@@ -321,77 +324,73 @@ public sealed unsafe class Conv2DOptimized
         if (j < count) Avx2.ConvertToVector256Int16(src + count - 16).Store(dst + count - 16);
     }
 
-    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2).</summary>
+    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2): tiles of 4 pixels whose
+    /// receptive fields <see cref="PatchGather"/> copies into the 4 x Kp scratch, then one GEMM tile, group by group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
-        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
-        int kp = _plans[0].Kp;
-        int ohw = s.OutputHeight * s.OutputWidth;
-        sbyte zp = (sbyte)_inZp;
+        ref readonly PatchGather gather = ref _gather;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup, cout = s.OutputChannels;
+        int ow = s.OutputWidth, oh = s.OutputHeight, ohw = oh * ow;
+        int sh = s.StrideH, sw = s.StrideW, pt = s.PadTop, pl = s.PadLeft;
+        int ts = _plans[0].Kp + PatchGather.Slack; // tile row stride
+        long imageBytes = (long)s.InputHeight * s.InputWidth * s.InputChannels;
+        Vector128<sbyte> zp = Vector128.Create((sbyte)_inZp);
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
         {
-            sbyte* tile = (sbyte*)t;
+            sbyte* tile = (sbyte*)t, end = x + input.Length;
+            // Rows past the valid ones (the last tile of a range) are computed from stale scratch and not stored.
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
-            int* pix = stackalloc int[GemmPlan.MR];
-            new Span<sbyte>(tile, GemmPlan.MR * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
-            for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
+            for (int r = 0; r < GemmPlan.MR; r++) ar[r] = tile + r * ts;
+            int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / ow, ox0 = p0 - n0 * ohw - oy0 * ow;
+            for (int g = 0; g < s.Groups; g++)
             {
-                int valid = Math.Min(GemmPlan.MR, p1 - m0);
-                for (int r = 0; r < GemmPlan.MR; r++)
+                GemmPlan p = _plans[g];
+                fixed (sbyte* w = p.W)
+                fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
                 {
-                    pix[r] = m0 + Math.Min(r, valid - 1);
-                    ar[r] = tile + (r < valid ? r : valid - 1) * kp;
-                }
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    for (int r = 0; r < valid; r++)
+                    // (n, oy, ox) of the tile's first pixel, stepped: no divisions per pixel (the stems have 2,304-12,544 of them).
+                    int n = n0, oy = oy0, ox = ox0;
+                    for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
                     {
-                        int pIndex = pix[r];
-                        int n = pIndex / ohw, rem = pIndex - n * ohw;
-                        int oy = rem / s.OutputWidth, ox = rem - oy * s.OutputWidth;
-                        sbyte* dst = tile + r * kp;
-                        sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
-                        int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
-                        // One group with unit column dilation and the window inside the row: a kernel row's taps are
-                        // KW adjacent pixels, KW * Cin contiguous bytes, copied at once (the 7x7 stem: 21 bytes, not 7 x 3).
-                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
-                        for (int ky = 0; ky < s.KernelHeight; ky++)
+                        int valid = Math.Min(GemmPlan.MR, p1 - m0);
+                        sbyte* c = y + (long)m0 * cout + g * coutG;
+                        if (valid == GemmPlan.MR)
                         {
-                            int iy = iy0 + ky * s.DilationH;
-                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
+                            cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
+                        }
+                        else
+                        {
+                            for (int r = 0; r < GemmPlan.MR; r++) cr[r] = c + (long)Math.Min(r, valid - 1) * cout;
+                        }
+                        if (valid == GemmPlan.MR && ox + GemmPlan.MR <= ow
+                            && gather.Tile4(tile, ts, x + n * imageBytes + g * cg, end, oy * sh - pt, ox * sw - pl))
+                        {
+                            ox += GemmPlan.MR;
+                        }
+                        else
+                        {
+                            for (int r = 0; r < valid; r++, ox++)
                             {
-                                int bytes = s.KernelWidth * cg;
-                                Buffer.MemoryCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, bytes, bytes);
-                                dst += bytes;
-                                continue;
-                            }
-                            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
-                            {
-                                int ix = ix0 + kx * s.DilationW;
-                                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
+                                if (ox == ow)
                                 {
-                                    sbyte* src = inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels;
-                                    if (cg <= 8) for (int i = 0; i < cg; i++) dst[i] = src[i]; // the stem's 3 channels: no call
-                                    else Buffer.MemoryCopy(src, dst, cg, cg);
+                                    ox = 0;
+                                    if (++oy == oh) { oy = 0; n++; }
                                 }
-                                else
-                                {
-                                    for (int i = 0; i < cg; i++) dst[i] = zp; // padding is the real value 0
-                                }
+                                gather.Pixel(tile + r * ts, x + n * imageBytes + g * cg, end, oy * sh - pt, ox * sw - pl, zp);
                             }
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
-                    }
-                    for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
-                    GemmPlan p = _plans[g];
-                    fixed (sbyte* w = p.W)
-                    fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
+                        if (ox == ow)
+                        {
+                            ox = 0;
+                            if (++oy == oh) { oy = 0; n++; }
+                        }
                         Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
+                    }
                 }
             }
         }
