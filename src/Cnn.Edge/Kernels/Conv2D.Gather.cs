@@ -8,7 +8,7 @@ namespace Cnn.Edge.Kernels;
 /// like the weights) into a row of a GEMM tile, for the 4-pixel gathered path of <see cref="Conv2DOptimized"/> (all ISAs
 /// but Avx2). Padding positions get the input zero point (the real value 0).
 /// <para>Cost model (the 3-channel stems: K = 27, one 3x3 pixel is 9 bytes): a field whose rows lie inside the image is
-/// KH wide loads and stores of 16 bytes, nothing per byte (<see cref="Tile4"/>: 4 fields at once). To allow that, a copy or
+/// KH wide loads and stores of 16 bytes, nothing per byte (<see cref="Copy4"/>: 4 fields at once). To allow that, a copy or
 /// fill of fewer than 16 bytes stores 16, up to 15 bytes past its end. Writes go in increasing order within a tile row, so
 /// every byte below K ends with its own value (a later write starts where the earlier one should have ended); what spills
 /// past K lands in the K..Kp tail (it meets zero weights) or in the <see cref="Slack"/> bytes each tile row has past Kp.
@@ -27,12 +27,13 @@ internal readonly unsafe struct PatchGather
     private readonly bool _rowsContiguous;
     /// <summary>Input bytes between two kernel rows (DH input rows).</summary>
     private readonly long _kyStride;
-    /// <summary><see cref="Tile4"/> applies: contiguous kernel rows of at most 16 bytes.</summary>
-    private readonly bool _shortRows;
-    /// <summary>Input columns from the first tap of a 4-pixel tile to its last (3 SW + KW - 1), and input bytes between two
-    /// horizontally adjacent windows (SW Cin).</summary>
-    private readonly int _tileColumns, _pixelStep;
-    /// <summary>Offset of the last 16-byte load of a <see cref="Tile4"/> from its first.</summary>
+    /// <summary>Output columns [_oxFirst, _oxEnd) and rows [_oyFirst, _oyEnd) whose windows lie inside the image, for
+    /// <see cref="Copy4"/> (an empty column range when it does not apply: kernel rows longer than 16 bytes or not contiguous).</summary>
+    private readonly int _oxFirst, _oxEnd, _oyFirst, _oyEnd;
+    private readonly int _sh, _sw, _pt, _pl;
+    /// <summary>Input bytes between two horizontally adjacent windows (SW Cin).</summary>
+    private readonly int _pixelStep;
+    /// <summary>Offset of the last 16-byte load of a <see cref="Copy4"/> from its first.</summary>
     private readonly long _tileLastLoad;
 
     public PatchGather(in Conv2DShape s)
@@ -43,37 +44,79 @@ internal readonly unsafe struct PatchGather
         _rowBytes = _kw * _cg;
         _rowsContiguous = s.Groups == 1 && s.DilationW == 1;
         _kyStride = (long)s.DilationH * s.InputWidth * s.InputChannels;
-        _shortRows = _rowsContiguous && _rowBytes <= 16;
-        _tileColumns = (GemmPlan.MR - 1) * s.StrideW + _kw - 1;
+        _sh = s.StrideH; _sw = s.StrideW; _pt = s.PadTop; _pl = s.PadLeft;
+        (_oxFirst, _oxEnd) = Inside(s.PadLeft, s.StrideW, (_kw - 1) * _dw, _w, s.OutputWidth);
+        (_oyFirst, _oyEnd) = Inside(s.PadTop, s.StrideH, (_kh - 1) * _dh, _h, s.OutputHeight);
+        if (!_rowsContiguous || _rowBytes > 16) _oxEnd = 0;
         _pixelStep = s.StrideW * s.InputChannels;
         _tileLastLoad = (_kh - 1) * _kyStride + (long)(GemmPlan.MR - 1) * _pixelStep;
     }
 
+    /// <summary>Outputs [first, end) along one axis whose window (first tap at o stride - pad, last span taps later) lies in [0, size).</summary>
+    private static (int First, int End) Inside(int pad, int stride, int span, int size, int outputs)
+    {
+        int first = (pad + stride - 1) / stride;
+        int last = size - 1 - span + pad; // the largest o stride allowed
+        int end = last < 0 ? 0 : Math.Min(outputs, last / stride + 1);
+        return (Math.Min(first, outputs), Math.Max(end, 0));
+    }
+
+    /// <summary>Input bytes from the first window of a 4-pixel tile to the first of the next one (4 SW Cin).</summary>
+    public long TileStep => GemmPlan.MR * (long)_pixelStep;
+
     /// <summary>
-    /// The fields of 4 horizontally adjacent windows of one output row, the first at (iy0, ix0), into rows <paramref name="rowStride"/>
-    /// apart (at least K + 16 - KW Cin: each field's last 16-byte store stays in its own row) when all of them lie inside the
-    /// image and the kernel rows are short and contiguous (the stems): KH 16-byte moves per pixel, no per-tap work. Returns
-    /// false, writing nothing, otherwise.
+    /// How many whole 4-pixel tiles from output (oy, ox) on, within <paramref name="pixels"/> pixels, have all their windows inside
+    /// the image and can be read with 16-byte loads without passing <paramref name="end"/> (0 when <see cref="Copy4"/> does not
+    /// apply: kernel rows longer than 16 bytes or not contiguous). They lie in one output row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Tile4(sbyte* dst, long rowStride, sbyte* image, sbyte* end, int iy0, int ix0)
+    public int InsideTiles(sbyte* image, sbyte* end, int oy, int ox, int pixels)
+    {
+        if (oy < _oyFirst || oy >= _oyEnd || ox < _oxFirst) return 0;
+        int tiles = Math.Min(_oxEnd - ox, pixels) / GemmPlan.MR;
+        if (tiles <= 0) return 0;
+        sbyte* last = Origin(image, oy, ox) + (tiles - 1) * TileStep + _tileLastLoad + 16;
+        while (tiles > 0 && last > end) { tiles--; last -= TileStep; } // only near the end of the input
+        return tiles;
+    }
+
+    /// <summary>The top-left tap of output (oy, ox)'s window (inside the image when <see cref="InsideTiles"/> counted it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public sbyte* Origin(sbyte* image, int oy, int ox) => image + ((long)(oy * _sh - _pt) * _w + (ox * _sw - _pl)) * _cin;
+
+    /// <summary>
+    /// The fields of the 4 horizontally adjacent windows whose first starts at <paramref name="src"/> (a tile that
+    /// <see cref="InsideTiles"/> counted) into rows <paramref name="rowStride"/> apart (at least K + 16 - KW Cin: each field's
+    /// last 16-byte store stays in its own row): KH 16-byte moves per pixel, no per-tap work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Copy4(sbyte* src, sbyte* dst, long rowStride)
     {
         int kh = _kh, rowBytes = _rowBytes;
         long kyStride = _kyStride, step = _pixelStep;
-        if (!_shortRows || ix0 < 0 || ix0 + _tileColumns >= _w || iy0 < 0 || iy0 + (kh - 1) * _dh >= _h) return false;
-        sbyte* src = image + ((long)iy0 * _w + ix0) * _cin;
-        if (src + _tileLastLoad + 16 > end) return false;
         long step2 = 2 * step, step3 = 3 * step, row2 = 2 * rowStride, row3 = 3 * rowStride;
-        for (int ky = 0; ky < kh; ky++, src += kyStride, dst += rowBytes)
+        if (kh == 3)
         {
-            Vector128<sbyte> v0 = Vector128.Load(src), v1 = Vector128.Load(src + step);
-            Vector128<sbyte> v2 = Vector128.Load(src + step2), v3 = Vector128.Load(src + step3);
-            v0.Store(dst);
-            v1.Store(dst + rowStride);
-            v2.Store(dst + row2);
-            v3.Store(dst + row3);
+            // 3x3 (the stems): 12 moves at offsets fixed for the layer.
+            Move4(src, step, step2, step3, dst, rowStride, row2, row3);
+            Move4(src + kyStride, step, step2, step3, dst + rowBytes, rowStride, row2, row3);
+            Move4(src + 2 * kyStride, step, step2, step3, dst + 2 * rowBytes, rowStride, row2, row3);
+            return;
         }
-        return true;
+        for (int ky = 0; ky < kh; ky++, src += kyStride, dst += rowBytes)
+            Move4(src, step, step2, step3, dst, rowStride, row2, row3);
+    }
+
+    /// <summary>One kernel row of 4 windows: 16 bytes from src + {0, s1, s2, s3} to dst + {0, d1, d2, d3}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Move4(sbyte* src, long s1, long s2, long s3, sbyte* dst, long d1, long d2, long d3)
+    {
+        Vector128<sbyte> v0 = Vector128.Load(src), v1 = Vector128.Load(src + s1);
+        Vector128<sbyte> v2 = Vector128.Load(src + s2), v3 = Vector128.Load(src + s3);
+        v0.Store(dst);
+        v1.Store(dst + d1);
+        v2.Store(dst + d2);
+        v3.Store(dst + d3);
     }
 
     /// <summary>

@@ -327,6 +327,7 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2): tiles of 4 pixels whose
     /// receptive fields <see cref="PatchGather"/> copies into the 4 x Kp scratch, then one GEMM tile, group by group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    [SkipLocalsInit] // the tile pointers are all set before use
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
@@ -355,25 +356,30 @@ public sealed unsafe class Conv2DOptimized
                 {
                     // (n, oy, ox) of the tile's first pixel, stepped: no divisions per pixel (the stems have 2,304-12,544 of them).
                     int n = n0, oy = oy0, ox = ox0;
-                    for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
+                    for (int m0 = p0; m0 < p1;)
                     {
-                        int valid = Math.Min(GemmPlan.MR, p1 - m0);
+                        sbyte* image = x + n * imageBytes + g * cg;
                         sbyte* c = y + (long)m0 * cout + g * coutG;
-                        if (valid == GemmPlan.MR)
+                        int inside = gather.InsideTiles(image, end, oy, ox, p1 - m0);
+                        if (inside > 0)
                         {
-                            cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
+                            // A run of tiles of one output row with every window inside the image (the stems' interior).
+                            sbyte* src = gather.Origin(image, oy, ox);
+                            long srcStep = gather.TileStep, cStep = GemmPlan.MR * (long)cout;
+                            for (int i = 0; i < inside; i++, src += srcStep, c += cStep)
+                            {
+                                gather.Copy4(src, tile, ts);
+                                cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
+                                Int8Gemm.RunTile(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
+                            }
+                            m0 += inside * GemmPlan.MR;
+                            ox += inside * GemmPlan.MR;
                         }
                         else
                         {
+                            // One tile window by window (borders, long or grouped kernel rows, tiles across output rows).
+                            int valid = Math.Min(GemmPlan.MR, p1 - m0);
                             for (int r = 0; r < GemmPlan.MR; r++) cr[r] = c + (long)Math.Min(r, valid - 1) * cout;
-                        }
-                        if (valid == GemmPlan.MR && ox + GemmPlan.MR <= ow
-                            && gather.Tile4(tile, ts, x + n * imageBytes + g * cg, end, oy * sh - pt, ox * sw - pl))
-                        {
-                            ox += GemmPlan.MR;
-                        }
-                        else
-                        {
                             for (int r = 0; r < valid; r++, ox++)
                             {
                                 if (ox == ow)
@@ -383,13 +389,14 @@ public sealed unsafe class Conv2DOptimized
                                 }
                                 gather.Pixel(tile + r * ts, x + n * imageBytes + g * cg, end, oy * sh - pt, ox * sw - pl, zp);
                             }
+                            Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
+                            m0 += GemmPlan.MR;
                         }
                         if (ox == ow)
                         {
                             ox = 0;
                             if (++oy == oh) { oy = 0; n++; }
                         }
-                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
                     }
                 }
             }
