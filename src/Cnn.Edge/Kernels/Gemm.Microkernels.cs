@@ -189,15 +189,10 @@ internal static unsafe class Int8Gemm
         t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes
         t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
         t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
-        // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
-        t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
-        t.TailQuads = (p.K - t.KFull + 3) / 4;
-        // Smlal16: K in whole 8-k blocks, then the k of the last partial block.
-        t.K8Full = p.K / 8 * 8;
-        t.Tail8 = p.K - t.K8Full;
+        t.KFull = p.KFull16; t.TailQuads = p.TailQuads; t.K8Full = p.KFull8; t.Tail8 = p.Tail8;
         t.Zp = Vector128.Create(p.OutZp); t.Lo = Vector128.Create((sbyte)p.ActMin); t.Hi = Vector128.Create((sbyte)p.ActMax);
-        int wide = p.N / GemmPlan.NRDp + (p.N % GemmPlan.NRDp > GemmPlan.NRDp / 2 ? 1 : 0);
-        bool narrow = wide * GemmPlan.NRDp < p.N;
+        int wide = p.WideGroups;
+        bool narrow = p.NarrowGroup;
         if (p.Dp16)
         {
             if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
