@@ -363,15 +363,17 @@ public sealed unsafe class Conv2DOptimized
                         int inside = gather.InsideTiles(image, end, oy, ox, p1 - m0);
                         if (inside > 0)
                         {
-                            // A run of tiles of one output row with every window inside the image (the stems' interior).
+                            // A run of tiles of one output row with every window inside the image (the stems' interior); the
+                            // 4x16 NEON tiles called straight, their requantization variant chosen once per run.
                             sbyte* src = gather.Origin(image, oy, ox);
-                            long srcStep = gather.TileStep, cStep = GemmPlan.MR * (long)cout;
-                            for (int i = 0; i < inside; i++, src += srcStep, c += cStep)
-                            {
-                                gather.Copy4(src, tile, ts);
-                                cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
-                                Int8Gemm.RunTile(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
-                            }
+                            if (!p.Dp16 && !p.Smlal16)
+                                RunInside<AdvSimdRequant, No>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else if (p.RequantKind == ArmRequantKind.RightShiftOnly)
+                                RunInside<AdvSimdRequantRight, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else if (p.RequantKind == ArmRequantKind.NoLeftShift)
+                                RunInside<AdvSimdRequantNoLeft, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else
+                                RunInside<AdvSimdRequant, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
                             m0 += inside * GemmPlan.MR;
                             ox += inside * GemmPlan.MR;
                         }
@@ -400,6 +402,26 @@ public sealed unsafe class Conv2DOptimized
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="tiles"/> 4-pixel tiles of one output row whose windows lie inside the image (<see cref="PatchGather.InsideTiles"/>),
+    /// the first window at <paramref name="src"/>, the first output pixel at <paramref name="c"/>: each copied with
+    /// <see cref="PatchGather.Copy4"/>, then one GEMM tile (<typeparamref name="TDp16"/>: the plan's 4x16 NEON tile called straight
+    /// with the requantization <typeparamref name="TReq"/>; otherwise through <see cref="Int8Gemm.RunTile"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunInside<TReq, TDp16>(in PatchGather gather, GemmPlan p, sbyte* src, sbyte* c, int cout, int tiles, sbyte** ar, sbyte** cr,
+        long ts, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg) where TReq : struct, IRequant4 where TDp16 : struct, IFlag
+    {
+        long srcStep = gather.TileStep, cStep = GemmPlan.MR * (long)cout;
+        for (int i = 0; i < tiles; i++, src += srcStep, c += cStep)
+        {
+            gather.Copy4(src, ar[0], ts);
+            cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
+            if (TDp16.Value) Int8Gemm.TileDp16<Yes, TReq>(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
+            else Int8Gemm.RunTile(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
         }
     }
 }
