@@ -14,7 +14,8 @@ namespace Cnn.Edge.Kernels;
 /// that layers of few pixels split by (channel part, pixel tile) pairs;</item>
 /// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
 /// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
-/// hold the input zero point), so no whole-image im2col is ever materialized;</item>
+/// hold the input zero point; <see cref="PatchGather"/> on ISAs other than Avx2: 16-byte moves per kernel row where the
+/// windows lie inside the image), so no whole-image im2col is ever materialized;</item>
 /// <item>on x86 (Avx2), 3x3 stride 1 with one group: exact integer Winograd F(2x2, 3x3) (<see cref="WinogradConv3x3"/>),
 /// 2.25 times fewer multiplies, when the weights keep its int32 bound.</item>
 /// </list>
@@ -325,7 +326,8 @@ public sealed unsafe class Conv2DOptimized
     }
 
     /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2): tiles of 4 pixels whose
-    /// receptive fields <see cref="PatchGather"/> copies into the 4 x Kp scratch, then one GEMM tile, group by group.</summary>
+    /// receptive fields <see cref="PatchGather"/> copies into the scratch (4 rows of Kp + 16 bytes), then one GEMM tile, group
+    /// by group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
     [SkipLocalsInit] // the tile pointers are all set before use
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
