@@ -14,7 +14,8 @@ namespace Cnn.Edge.Kernels;
 /// that layers of few pixels split by (channel part, pixel tile) pairs;</item>
 /// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
 /// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
-/// hold the input zero point), so no whole-image im2col is ever materialized;</item>
+/// hold the input zero point; <see cref="PatchGather"/> on ISAs other than Avx2: 16-byte moves per kernel row where the
+/// windows lie inside the image), so no whole-image im2col is ever materialized;</item>
 /// <item>on x86 (Avx2), 3x3 stride 1 with one group: exact integer Winograd F(2x2, 3x3) (<see cref="WinogradConv3x3"/>),
 /// 2.25 times fewer multiplies, when the weights keep its int32 bound.</item>
 /// </list>
@@ -37,6 +38,8 @@ public sealed unsafe class Conv2DOptimized
     private readonly DepthwiseConv? _depthwise;
     private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
+    /// <summary>The receptive-field copy of the gathered path (ISAs other than Avx2).</summary>
+    private readonly PatchGather _gather;
     /// <summary>Output pixels per GEMM tile: 8 for the x86 kernel (<see cref="Avx2Gemm.Tile8"/>), 4 for the others.</summary>
     private readonly int _mr;
 
@@ -96,7 +99,8 @@ public sealed unsafe class Conv2DOptimized
             }
         ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
             : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) // a panel of rows of K int16 (even)
-            : GemmPlan.MR * _plans[0].Kp;
+            : GemmPlan.MR * (_plans[0].Kp + PatchGather.Slack);
+        _gather = new PatchGather(s);
     }
 
     /// <summary>Prepares the optimized kernel, or returns null for the Scalar ISA (the reference runs then).</summary>
@@ -335,79 +339,105 @@ public sealed unsafe class Conv2DOptimized
         if (j < count) Avx2.ConvertToVector256Int16(src + count - 16).Store(dst + count - 16);
     }
 
-    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2).</summary>
+    /// <summary>Output pixels [p0, p1) (flattened n, oy, ox) of the gathered path (ISAs other than Avx2): tiles of 4 pixels whose
+    /// receptive fields <see cref="PatchGather"/> copies into the scratch (4 rows of Kp + 16 bytes), then one GEMM tile, group
+    /// by group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    [SkipLocalsInit] // the tile pointers are all set before use
     private void RunGathered(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
-        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
-        int kp = _plans[0].Kp;
-        int ohw = s.OutputHeight * s.OutputWidth;
-        sbyte zp = (sbyte)_inZp;
+        ref readonly PatchGather gather = ref _gather;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup, cout = s.OutputChannels;
+        int ow = s.OutputWidth, oh = s.OutputHeight, ohw = oh * ow;
+        int sh = s.StrideH, sw = s.StrideW, pt = s.PadTop, pl = s.PadLeft;
+        int ts = _plans[0].Kp + PatchGather.Slack; // tile row stride
+        long imageBytes = (long)s.InputHeight * s.InputWidth * s.InputChannels;
+        Vector128<sbyte> zp = Vector128.Create((sbyte)_inZp);
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
         {
-            sbyte* tile = (sbyte*)t;
+            sbyte* tile = (sbyte*)t, end = x + input.Length;
+            // Rows past the valid ones (the last tile of a range) are computed from stale scratch and not stored.
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
-            int* pix = stackalloc int[GemmPlan.MR];
-            new Span<sbyte>(tile, GemmPlan.MR * kp).Clear(); // the K..Kp tail stays zero (it meets zero weights)
-            for (int m0 = p0; m0 < p1; m0 += GemmPlan.MR)
+            for (int r = 0; r < GemmPlan.MR; r++) ar[r] = tile + r * ts;
+            int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / ow, ox0 = p0 - n0 * ohw - oy0 * ow;
+            for (int g = 0; g < s.Groups; g++)
             {
-                int valid = Math.Min(GemmPlan.MR, p1 - m0);
-                for (int r = 0; r < GemmPlan.MR; r++)
+                GemmPlan p = _plans[g];
+                fixed (sbyte* w = p.W)
+                fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
                 {
-                    pix[r] = m0 + Math.Min(r, valid - 1);
-                    ar[r] = tile + (r < valid ? r : valid - 1) * kp;
-                }
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    for (int r = 0; r < valid; r++)
+                    // (n, oy, ox) of the tile's first pixel, stepped: no divisions per pixel (the stems have 2,304-12,544 of them).
+                    int n = n0, oy = oy0, ox = ox0;
+                    for (int m0 = p0; m0 < p1;)
                     {
-                        int pIndex = pix[r];
-                        int n = pIndex / ohw, rem = pIndex - n * ohw;
-                        int oy = rem / s.OutputWidth, ox = rem - oy * s.OutputWidth;
-                        sbyte* dst = tile + r * kp;
-                        sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
-                        int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
-                        // One group with unit column dilation and the window inside the row: a kernel row's taps are
-                        // KW adjacent pixels, KW * Cin contiguous bytes, copied at once (the 7x7 stem: 21 bytes, not 7 x 3).
-                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
-                        for (int ky = 0; ky < s.KernelHeight; ky++)
+                        sbyte* image = x + n * imageBytes + g * cg;
+                        sbyte* c = y + (long)m0 * cout + g * coutG;
+                        int inside = gather.InsideTiles(image, end, oy, ox, p1 - m0);
+                        if (inside > 0)
                         {
-                            int iy = iy0 + ky * s.DilationH;
-                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
-                            {
-                                int bytes = s.KernelWidth * cg;
-                                Buffer.MemoryCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, bytes, bytes);
-                                dst += bytes;
-                                continue;
-                            }
-                            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
-                            {
-                                int ix = ix0 + kx * s.DilationW;
-                                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
-                                {
-                                    sbyte* src = inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels;
-                                    if (cg <= 8) for (int i = 0; i < cg; i++) dst[i] = src[i]; // the stem's 3 channels: no call
-                                    else Buffer.MemoryCopy(src, dst, cg, cg);
-                                }
-                                else
-                                {
-                                    for (int i = 0; i < cg; i++) dst[i] = zp; // padding is the real value 0
-                                }
-                            }
+                            // A run of tiles of one output row with every window inside the image (the stems' interior); the
+                            // 4x16 NEON tiles called straight, their requantization variant chosen once per run.
+                            sbyte* src = gather.Origin(image, oy, ox);
+                            if (!p.Dp16 && !p.Smlal16)
+                                RunInside<AdvSimdRequant, No>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else if (p.RequantKind == ArmRequantKind.RightShiftOnly)
+                                RunInside<AdvSimdRequantRight, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else if (p.RequantKind == ArmRequantKind.NoLeftShift)
+                                RunInside<AdvSimdRequantNoLeft, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else
+                                RunInside<AdvSimdRequant, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            m0 += inside * GemmPlan.MR;
+                            ox += inside * GemmPlan.MR;
                         }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
+                        else
+                        {
+                            // One tile window by window (borders, long or grouped kernel rows, tiles across output rows).
+                            int valid = Math.Min(GemmPlan.MR, p1 - m0);
+                            for (int r = 0; r < GemmPlan.MR; r++) cr[r] = c + (long)Math.Min(r, valid - 1) * cout;
+                            for (int r = 0; r < valid; r++, ox++)
+                            {
+                                if (ox == ow)
+                                {
+                                    ox = 0;
+                                    if (++oy == oh) { oy = 0; n++; }
+                                }
+                                gather.Pixel(tile + r * ts, x + n * imageBytes + g * cg, end, oy * sh - pt, ox * sw - pl, zp);
+                            }
+                            Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
+                            m0 += GemmPlan.MR;
+                        }
+                        if (ox == ow)
+                        {
+                            ox = 0;
+                            if (++oy == oh) { oy = 0; n++; }
+                        }
                     }
-                    for (int r = valid; r < GemmPlan.MR; r++) cr[r] = cr[valid - 1];
-                    GemmPlan p = _plans[g];
-                    fixed (sbyte* w = p.W)
-                    fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
-                        Int8Gemm.RunTile(p, ar, cr, valid, w, bias, mult, left, rpos, rneg);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="tiles"/> 4-pixel tiles of one output row whose windows lie inside the image (<see cref="PatchGather.InsideTiles"/>),
+    /// the first window at <paramref name="src"/>, the first output pixel at <paramref name="c"/>: each copied with
+    /// <see cref="PatchGather.Copy4"/>, then one GEMM tile (<typeparamref name="TDp16"/>: the plan's 4x16 NEON tile called straight
+    /// with the requantization <typeparamref name="TReq"/>; otherwise through <see cref="Int8Gemm.RunTile"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunInside<TReq, TDp16>(in PatchGather gather, GemmPlan p, sbyte* src, sbyte* c, int cout, int tiles, sbyte** ar, sbyte** cr,
+        long ts, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg) where TReq : struct, IRequant4 where TDp16 : struct, IFlag
+    {
+        long srcStep = gather.TileStep, cStep = GemmPlan.MR * (long)cout;
+        for (int i = 0; i < tiles; i++, src += srcStep, c += cStep)
+        {
+            gather.Copy4(src, ar[0], ts);
+            cr[0] = c; cr[1] = c + cout; cr[2] = c + 2 * cout; cr[3] = c + 3 * cout;
+            if (TDp16.Value) Int8Gemm.TileDp16<Yes, TReq>(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
+            else Int8Gemm.RunTile(p, ar, cr, GemmPlan.MR, w, bias, mult, left, rpos, rneg);
         }
     }
 }

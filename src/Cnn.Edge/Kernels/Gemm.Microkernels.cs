@@ -178,6 +178,7 @@ internal static unsafe class Int8Gemm
     /// narrows commute with a clamp inside [-128, 127]) into one 16-byte store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // kernels run optimized from the first inference (no tier-0 JIT)
+    [SkipLocalsInit] // every field of the DpTile is set below: no zeroing per tile
     internal static void TileDp16<TFour, TReq>(GemmPlan p, sbyte** a, sbyte** c, int rows, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg)
         where TFour : struct, IFlag where TReq : struct, IRequant4
     {
@@ -188,12 +189,10 @@ internal static unsafe class Int8Gemm
         t.W16 = (short*)w; // Smlal16 plans hold int16 weights in W's bytes
         t.Bias = bias; t.Mult = mult; t.Left = left; t.RPos = rpos; t.RNeg = rneg;
         t.Kp = p.Kp; t.K8 = p.K8; t.N = p.N; t.Rows = rows;
-        // K in whole 16-byte blocks, then the quads (4 k) of the last partial block that hold real weights.
-        t.KFull = p.K / GemmPlan.KBlock * GemmPlan.KBlock;
-        t.TailQuads = (p.K - t.KFull + 3) / 4;
+        t.KFull = p.KFull16; t.TailQuads = p.TailQuads; t.K8Full = p.KFull8; t.Tail8 = p.Tail8;
         t.Zp = Vector128.Create(p.OutZp); t.Lo = Vector128.Create((sbyte)p.ActMin); t.Hi = Vector128.Create((sbyte)p.ActMax);
-        int wide = p.N / GemmPlan.NRDp + (p.N % GemmPlan.NRDp > GemmPlan.NRDp / 2 ? 1 : 0);
-        bool narrow = wide * GemmPlan.NRDp < p.N;
+        int wide = p.WideGroups;
+        bool narrow = p.NarrowGroup;
         if (p.Dp16)
         {
             if (wide > 0) GroupsDp16<TFour, Yes, TReq>(&t, 0, wide);
@@ -212,7 +211,7 @@ internal static unsafe class Int8Gemm
         public sbyte* A0, A1, A2, A3, D0, D1, D2, D3, W;
         public short* W16;
         public int* Bias, Mult, Left, RPos, RNeg;
-        public int Kp, K8, KFull, TailQuads, N, Rows;
+        public int Kp, K8, KFull, TailQuads, K8Full, Tail8, N, Rows;
         public Vector128<int> Zp;
         public Vector128<sbyte> Lo, Hi;
     }
@@ -310,7 +309,7 @@ internal static unsafe class Int8Gemm
         where TFour : struct, IFlag where TWide : struct, IFlag where TReq : struct, IRequant4
     {
         sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3;
-        int k8 = t->K8, width = TWide.Value ? 16 : 8;
+        int k8 = t->K8, k8Full = t->K8Full, tail8 = t->Tail8, width = TWide.Value ? 16 : 8;
         for (int g = g0; g < g1; g++)
         {
             int n0 = g * GemmPlan.NRDp;
@@ -318,26 +317,43 @@ internal static unsafe class Int8Gemm
                 out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
                 out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
             short* wk = t->W16 + (long)n0 * k8;
-            for (int ko = 0; ko < k8; ko += 8, wk += 8 * width)
+            int ko = 0;
+            for (; ko < k8Full; ko += 8, wk += 8 * width)
             {
                 Vector128<short> x0 = AdvSimd.SignExtendWideningLower(Vector64.Load(a0 + ko));
                 Vector128<short> x1 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a1 + ko)) : default;
                 Vector128<short> x2 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a2 + ko)) : default;
                 Vector128<short> x3 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a3 + ko)) : default;
                 K1<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(1, wk + width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(2, wk + 2 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(3, wk + 3 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(4, wk + 4 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(5, wk + 5 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(6, wk + 6 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
-                K1<TFour, TWide>(7, wk + 7 * width, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(4, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(5, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(6, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                K1<TFour, TWide>(7, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            }
+            if (tail8 > 0)
+            {
+                // The last partial block: the k past K meet zero weights, so they are skipped (K = 27: 3 of 8).
+                Vector128<short> x0 = AdvSimd.SignExtendWideningLower(Vector64.Load(a0 + ko));
+                Vector128<short> x1 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a1 + ko)) : default;
+                Vector128<short> x2 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a2 + ko)) : default;
+                Vector128<short> x3 = TFour.Value ? AdvSimd.SignExtendWideningLower(Vector64.Load(a3 + ko)) : default;
+                K1<TFour, TWide>(0, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 1) K1<TFour, TWide>(1, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 2) K1<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 3) K1<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 4) K1<TFour, TWide>(4, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 5) K1<TFour, TWide>(5, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                if (tail8 > 6) K1<TFour, TWide>(6, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
             EpilogueRows<TFour, TWide, TReq>(t, n0, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
     }
 
-    /// <summary>One k (lane i of the rows' int16 vectors) against the 16 (or 8) int16 weights of that k.</summary>
+    /// <summary>k = i of an 8-k block (lane i of the rows' int16 vectors) against its 16 (or 8) int16 weights, i rows of
+    /// weights past the block's base <paramref name="wq"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void K1<TFour, TWide>([ConstantExpected(Min = 0, Max = 7)] byte i, short* wq, Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
         ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
@@ -346,27 +362,32 @@ internal static unsafe class Int8Gemm
         ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag
     {
-        Rows4Smlal<TFour>(i, Vector64.Load(wq), Vector128.Load(wq), x0, x1, x2, x3, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
-        if (TWide.Value) Rows4Smlal<TFour>(i, Vector64.Load(wq + 8), Vector128.Load(wq + 8), x0, x1, x2, x3, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33);
+        // Channels 0-3, 4-7 (8-11, 12-15) of k = i as 64-bit vectors at constant offsets from the block's base (the JIT pairs
+        // them into LDP): every multiply takes a whole 64-bit register, so there are no copies and no address adds.
+        int o = i * (TWide.Value ? 16 : 8);
+        Vector64<short> w0 = Vector64.Load(wq + o), w1 = Vector64.Load(wq + o + 4);
+        Vector64<short> w2 = TWide.Value ? Vector64.Load(wq + o + 8) : default, w3 = TWide.Value ? Vector64.Load(wq + o + 12) : default;
+        Rows4Smlal<TFour>(i, w0, w1, x0, x1, x2, x3, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
+        if (TWide.Value) Rows4Smlal<TFour>(i, w2, w3, x0, x1, x2, x3, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33);
     }
 
-    /// <summary>8 int16 weights (channels 0-3 from the lower half, loaded as its own 64-bit vector so no copy is needed, 4-7
-    /// from the upper half) against lane i of each row: SMLAL and SMLAL2 by element.</summary>
+    /// <summary>8 int16 weights (channels 0-3 in <paramref name="wl"/>, 4-7 in <paramref name="wh"/>) against lane i of each row:
+    /// SMLAL by element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows4Smlal<TFour>([ConstantExpected(Min = 0, Max = 7)] byte i, Vector64<short> wl, Vector128<short> w,
+    private static void Rows4Smlal<TFour>([ConstantExpected(Min = 0, Max = 7)] byte i, Vector64<short> wl, Vector64<short> wh,
         Vector128<short> x0, Vector128<short> x1, Vector128<short> x2, Vector128<short> x3,
         ref Vector128<int> lo0, ref Vector128<int> hi0, ref Vector128<int> lo1, ref Vector128<int> hi1,
         ref Vector128<int> lo2, ref Vector128<int> hi2, ref Vector128<int> lo3, ref Vector128<int> hi3) where TFour : struct, IFlag
     {
         lo0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo0, wl, x0, i);
-        hi0 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi0, w, x0, i);
+        hi0 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(hi0, wh, x0, i);
         if (!TFour.Value) return;
         lo1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo1, wl, x1, i);
-        hi1 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi1, w, x1, i);
+        hi1 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(hi1, wh, x1, i);
         lo2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo2, wl, x2, i);
-        hi2 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi2, w, x2, i);
+        hi2 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(hi2, wh, x2, i);
         lo3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(lo3, wl, x3, i);
-        hi3 = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(hi3, w, x3, i);
+        hi3 = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(hi3, wh, x3, i);
     }
 
     /// <summary>One quad q (4 k) of the 16-k block: the weight vectors of 4 channels each against lane q of every row.</summary>

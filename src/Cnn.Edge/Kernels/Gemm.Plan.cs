@@ -42,6 +42,11 @@ internal sealed class GemmPlan
     public readonly bool Smlal16;
     public const int SmlalMaxK = 64;
     public readonly int K8;
+    /// <summary>The 4x16 tiles' loop bounds, fixed at load: K in whole 16-k blocks and the quads (4 k) of the last partial
+    /// block that hold real weights (Dp16); K in whole 8-k blocks and the k of the last partial one (Smlal16); channel groups
+    /// 16 wide, and whether one 8 wide follows.</summary>
+    public readonly int KFull16, TailQuads, KFull8, Tail8, WideGroups;
+    public readonly bool NarrowGroup;
     /// <summary>Which NEON requantization the shifts allow.</summary>
     public readonly ArmRequantKind RequantKind;
 
@@ -64,6 +69,12 @@ internal sealed class GemmPlan
         bool avx2 = isa == KernelIsa.Avx2;
         Dp16 = isa == KernelIsa.AdvSimdDp;
         K8 = (k + 7) / 8 * 8;
+        KFull16 = k / KBlock * KBlock;
+        TailQuads = (k - KFull16 + 3) / 4;
+        KFull8 = k / 8 * 8;
+        Tail8 = k - KFull8;
+        WideGroups = n / NRDp + (n % NRDp > NRDp / 2 ? 1 : 0);
+        NarrowGroup = WideGroups * NRDp < n;
         Smlal16 = isa == KernelIsa.AdvSimd && k <= SmlalMaxK;
         NarrowWeights = avx2 && oneRow;
         W = new sbyte[avx2 ? Avx2Gemm.PackedBytes(n, k, NarrowWeights) : Dp16 ? np * Kp : Smlal16 ? 2 * np * K8 : Groups * KBlocks * NR * KBlock];
