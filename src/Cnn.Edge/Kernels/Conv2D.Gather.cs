@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Cnn.Edge.Kernels;
 
 /// <summary>
 /// Copies the receptive field of one output pixel of a general convolution (K = KH x KW x Cg bytes, ordered [ky][kx][c]
 /// like the weights) into a row of a GEMM tile, for the 4-pixel gathered path of <see cref="Conv2DOptimized"/> (all ISAs
-/// but Avx2). Padding positions get the input zero point (the real value 0).
+/// but Avx2). Padding positions get the input zero point (the real value 0). On Avx2 the same plan of inside windows
+/// (<see cref="InsidePixels"/>) feeds <see cref="WidenRun"/>, which widens fields to int16 panel rows.
 /// <para>Cost model (the 3-channel stems: K = 27, one 3x3 pixel is 9 bytes): a field whose rows lie inside the image is
 /// KH wide loads and stores of 16 bytes, nothing per byte (<see cref="Copy4"/>: 4 fields at once). To allow that, a copy or
 /// fill of fewer than 16 bytes stores 16, up to 15 bytes past its end. Writes go in increasing order within a tile row, so
@@ -33,8 +35,8 @@ internal readonly unsafe struct PatchGather
     private readonly int _sh, _sw, _pt, _pl;
     /// <summary>Input bytes between two horizontally adjacent windows (SW Cin).</summary>
     private readonly int _pixelStep;
-    /// <summary>Offset of the last 16-byte load of a <see cref="Copy4"/> from its first.</summary>
-    private readonly long _tileLastLoad;
+    /// <summary>Offset of the last 16-byte load of a window's field from its first ((KH - 1) kernel rows down).</summary>
+    private readonly long _lastRowLoad;
 
     public PatchGather(in Conv2DShape s)
     {
@@ -49,7 +51,7 @@ internal readonly unsafe struct PatchGather
         (_oyFirst, _oyEnd) = Inside(s.PadTop, s.StrideH, (_kh - 1) * _dh, _h, s.OutputHeight);
         if (!_rowsContiguous || _rowBytes > 16) _oxEnd = 0;
         _pixelStep = s.StrideW * s.InputChannels;
-        _tileLastLoad = (_kh - 1) * _kyStride + (long)(GemmPlan.MR - 1) * _pixelStep;
+        _lastRowLoad = (_kh - 1) * _kyStride;
     }
 
     /// <summary>Outputs [first, end) along one axis whose window (first tap at o stride - pad, last span taps later) lies in [0, size).</summary>
@@ -71,13 +73,22 @@ internal readonly unsafe struct PatchGather
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int InsideTiles(sbyte* image, sbyte* end, int oy, int ox, int pixels)
+        => InsidePixels(image, end, oy, ox, pixels) / GemmPlan.MR; // a tile counts when its last pixel does
+
+    /// <summary>
+    /// How many output pixels from (oy, ox) on, within <paramref name="pixels"/> pixels, have their windows inside the image
+    /// and can be read with 16-byte loads per kernel row without passing <paramref name="end"/> (0 when kernel rows are longer
+    /// than 16 bytes or not contiguous). They lie in one output row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int InsidePixels(sbyte* image, sbyte* end, int oy, int ox, int pixels)
     {
         if (oy < _oyFirst || oy >= _oyEnd || ox < _oxFirst) return 0;
-        int tiles = Math.Min(_oxEnd - ox, pixels) / GemmPlan.MR;
-        if (tiles <= 0) return 0;
-        sbyte* last = Origin(image, oy, ox) + (tiles - 1) * TileStep + _tileLastLoad + 16;
-        while (tiles > 0 && last > end) { tiles--; last -= TileStep; } // only near the end of the input
-        return tiles;
+        int count = Math.Min(_oxEnd - ox, pixels);
+        if (count <= 0) return 0;
+        sbyte* last = Origin(image, oy, ox) + (long)(count - 1) * _pixelStep + _lastRowLoad + 16;
+        while (count > 0 && last > end) { count--; last -= _pixelStep; } // only near the end of the input
+        return count;
     }
 
     /// <summary>The top-left tap of output (oy, ox)'s window (inside the image when <see cref="InsideTiles"/> counted it).</summary>
@@ -105,6 +116,39 @@ internal readonly unsafe struct PatchGather
         }
         for (int ky = 0; ky < kh; ky++, src += kyStride, dst += rowBytes)
             Move4(src, step, step2, step3, dst, rowStride, row2, row3);
+    }
+
+    /// <summary>
+    /// x86: the fields of <paramref name="pixels"/> horizontally adjacent windows, the first at <paramref name="src"/> (pixels that
+    /// <see cref="InsidePixels"/> counted), widened to int16 rows <paramref name="rowStride"/> int16 apart: one VPMOVSXBW of
+    /// 16 bytes per kernel row, stored as 16 int16, so up to 15 past the row's end. Rows are written in increasing order, so a
+    /// spill is overwritten by the next kernel row or pixel; the last pixel's spills up to 15 int16 past its K (the panel
+    /// needs that slack).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WidenRun(sbyte* src, int pixels, short* dst, int rowStride)
+    {
+        long kyStride = _kyStride, step = _pixelStep;
+        int rowBytes = _rowBytes;
+        if (_kh == 3)
+        {
+            // 3x3 (the stems): 3 loads per pixel at offsets fixed for the layer.
+            long ky2 = 2 * kyStride;
+            int row2 = 2 * rowBytes;
+            for (int i = 0; i < pixels; i++, src += step, dst += rowStride)
+            {
+                Avx2.ConvertToVector256Int16(src).Store(dst);
+                Avx2.ConvertToVector256Int16(src + kyStride).Store(dst + rowBytes);
+                Avx2.ConvertToVector256Int16(src + ky2).Store(dst + row2);
+            }
+            return;
+        }
+        for (int i = 0; i < pixels; i++, src += step, dst += rowStride)
+        {
+            sbyte* s = src;
+            short* d = dst;
+            for (int ky = 0; ky < _kh; ky++, s += kyStride, d += rowBytes) Avx2.ConvertToVector256Int16(s).Store(d);
+        }
     }
 
     /// <summary>One kernel row of 4 windows: 16 bytes from src + {0, s1, s2, s3} to dst + {0, d1, d2, d3}.</summary>

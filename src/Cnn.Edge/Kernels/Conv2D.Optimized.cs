@@ -14,8 +14,8 @@ namespace Cnn.Edge.Kernels;
 /// that layers of few pixels split by (channel part, pixel tile) pairs;</item>
 /// <item>everything else (KxK, strides, dilations, padding, groups, depthwise multipliers): the same GEMM on
 /// tiles of 4 output pixels whose receptive fields are gathered into a 4 x Kp scratch (padding positions
-/// hold the input zero point; <see cref="PatchGather"/> on ISAs other than Avx2: 16-byte moves per kernel row where the
-/// windows lie inside the image), so no whole-image im2col is ever materialized;</item>
+/// hold the input zero point; <see cref="PatchGather"/>: 16-byte moves per kernel row where the windows lie inside the image,
+/// on Avx2 widened to int16 on the way), so no whole-image im2col is ever materialized;</item>
 /// <item>on x86 (Avx2), 3x3 stride 1 with one group: exact integer Winograd F(2x2, 3x3) (<see cref="WinogradConv3x3"/>),
 /// 2.25 times fewer multiplies, when the weights keep its int32 bound.</item>
 /// </list>
@@ -38,7 +38,7 @@ public sealed unsafe class Conv2DOptimized
     private readonly DepthwiseConv? _depthwise;
     private readonly WinogradConv3x3? _winograd;
     private readonly int _inZp;
-    /// <summary>The receptive-field copy of the gathered path (ISAs other than Avx2).</summary>
+    /// <summary>The receptive-field copy of the gathered path (on Avx2 its plan of inside windows and <see cref="PatchGather.WidenRun"/>).</summary>
     private readonly PatchGather _gather;
     /// <summary>Output pixels per GEMM tile: 8 for the x86 kernel (<see cref="Avx2Gemm.Tile8"/>), 4 for the others.</summary>
     private readonly int _mr;
@@ -98,7 +98,7 @@ public sealed unsafe class Conv2DOptimized
                     multipliers.Slice(oc0, n), shifts.Slice(oc0, n), inZp, outZp, actMin, actMax);
             }
         ScratchBytes = pointwise ? Int8Gemm.RowsScratchBytes(_plans[0])
-            : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) // a panel of rows of K int16 (even)
+            : isa == KernelIsa.Avx2 ? Panel * (k + 1) / 2 * sizeof(int) + PatchGather.Slack * sizeof(short) // a panel of rows of K int16 (even), the last row's spill
             : GemmPlan.MR * (_plans[0].Kp + PatchGather.Slack);
         _gather = new PatchGather(s);
     }
@@ -245,8 +245,10 @@ public sealed unsafe class Conv2DOptimized
 
     /// <summary>
     /// The gathered path on x86: receptive fields of a panel of 64 output pixels widened to int16 while they are gathered
-    /// (16 channels per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), then for each pair of 16-channel blocks
-    /// the 8-pixel tiles of <see cref="Avx2Gemm.TileWide8(GemmPlan, int*, int, sbyte**, int, sbyte*, int*, int*, int*, int*, int, int)"/>
+    /// (runs of windows inside the image: <see cref="PatchGather.WidenRun"/>, one VPMOVSXBW per kernel row of ≤ 16 bytes; other
+    /// windows position by position, 16 channels per VPMOVSXBW, a tail as the last 16 bytes again, overlapping), then for each
+    /// pair of 16-channel blocks the 8-pixel tiles of
+    /// <see cref="Avx2Gemm.TileWide8(GemmPlan, int*, int, sbyte**, int, sbyte*, int*, int*, int*, int*, int, int)"/>
     /// multiplies (rows past the valid ones are read as the last valid row). The pad of an odd K keeps a stale value: it meets
     /// zero weights.
     /// </summary>
@@ -254,57 +256,53 @@ public sealed unsafe class Conv2DOptimized
     private void RunGatheredAvx2(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> scratch, int part0, int part1, int p0, int p1)
     {
         ref readonly Conv2DShape s = ref _s;
-        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup;
+        ref readonly PatchGather gather = ref _gather;
+        int cg = s.InputChannelsPerGroup, coutG = s.OutputChannelsPerGroup, cout = s.OutputChannels;
         int k2 = (s.KernelHeight * s.KernelWidth * cg + 1) / 2;
-        int ohw = s.OutputHeight * s.OutputWidth;
+        int ow = s.OutputWidth, oh = s.OutputHeight, ohw = oh * ow;
+        long imageBytes = (long)s.InputHeight * s.InputWidth * s.InputChannels;
         const int mr = Panel;
         fixed (sbyte* x = input)
         fixed (sbyte* y = output)
         fixed (byte* t = scratch)
         {
             int* rowsBuf = (int*)t;
+            sbyte* end = x + input.Length; // the limit of 16-byte loads
             sbyte** cr = stackalloc sbyte*[mr];
             sbyte** cp = stackalloc sbyte*[mr]; // cr plus a channel part's first channel
-            // (n, oy, ox) of pixel p0, then stepped pixel by pixel: no divisions per pixel (the 3-channel stems have 12,544 of them).
-            int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / s.OutputWidth, ox0 = p0 - n0 * ohw - oy0 * s.OutputWidth;
+            // (n, oy, ox) of pixel p0, then stepped: no divisions per pixel (the 3-channel stems have 12,544 of them).
+            int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / ow, ox0 = p0 - n0 * ohw - oy0 * ow;
             for (int m0 = p0; m0 < p1; m0 += mr)
             {
                 int valid = Math.Min(mr, p1 - m0);
                 for (int g = 0; g < s.Groups; g++)
                 {
-                    int n = n0, oy = oy0, ox = ox0 - 1;
-                    for (int r = 0; r < valid; r++)
+                    int n = n0, oy = oy0, ox = ox0;
+                    for (int r = 0; r < valid;)
                     {
-                        int pIndex = m0 + r;
-                        if (++ox == s.OutputWidth)
+                        sbyte* image = x + n * imageBytes + g * cg;
+                        short* dst = (short*)(rowsBuf + r * k2);
+                        sbyte* c = y + (long)(m0 + r) * cout + g * coutG;
+                        int inside = gather.InsidePixels(image, end, oy, ox, valid - r);
+                        if (inside > 0)
+                        {
+                            // Windows of one output row inside the image (the stems' interior): whole kernel rows.
+                            gather.WidenRun(gather.Origin(image, oy, ox), inside, dst, 2 * k2);
+                            for (int i = 0; i < inside; i++, c += cout) cr[r + i] = c;
+                            r += inside;
+                            ox += inside;
+                        }
+                        else
+                        {
+                            GatherWide(image, dst, oy * s.StrideH - s.PadTop, ox * s.StrideW - s.PadLeft);
+                            cr[r++] = c;
+                            ox++;
+                        }
+                        if (ox == ow)
                         {
                             ox = 0;
-                            if (++oy == s.OutputHeight) { oy = 0; n++; }
+                            if (++oy == oh) { oy = 0; n++; }
                         }
-                        short* dst = (short*)(rowsBuf + r * k2);
-                        sbyte* inBatch = x + (long)n * s.InputHeight * s.InputWidth * s.InputChannels + g * cg;
-                        int iy0 = oy * s.StrideH - s.PadTop, ix0 = ox * s.StrideW - s.PadLeft;
-                        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
-                        for (int ky = 0; ky < s.KernelHeight; ky++)
-                        {
-                            int iy = iy0 + ky * s.DilationH;
-                            if (wholeRows && (uint)iy < (uint)s.InputHeight)
-                            {
-                                int count = s.KernelWidth * cg;
-                                WidenCopy(inBatch + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, count);
-                                dst += count;
-                                continue;
-                            }
-                            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
-                            {
-                                int ix = ix0 + kx * s.DilationW;
-                                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
-                                    WidenCopy(inBatch + ((long)iy * s.InputWidth + ix) * s.InputChannels, dst, cg);
-                                else
-                                    new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
-                            }
-                        }
-                        cr[r] = y + (long)pIndex * s.OutputChannels + g * coutG;
                     }
                     for (int part = part0; part < part1; part++)
                     {
@@ -319,8 +317,37 @@ public sealed unsafe class Conv2DOptimized
                                     Avx2Gemm.TileWide8(p, rowsBuf + r0 * k2, k2, cp + r0, Math.Min(Avx2Gemm.MR, valid - r0), w, bias, mult, left, rpos,
                                         b0, Math.Min(b0 + 2, blocks));
                     }
-                    if (g == s.Groups - 1) { n0 = n; oy0 = oy; ox0 = ox + 1; }
+                    if (g == s.Groups - 1) { n0 = n; oy0 = oy; ox0 = ox; }
                 }
+            }
+        }
+    }
+
+    /// <summary>The field of the window whose top-left tap is (iy0, ix0) (may lie in the padding) widened to K int16 at dst,
+    /// position by position (borders, dilated, grouped or long kernel rows); <paramref name="image"/> is this image and group's first byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void GatherWide(sbyte* image, short* dst, int iy0, int ix0)
+    {
+        ref readonly Conv2DShape s = ref _s;
+        int cg = s.InputChannelsPerGroup;
+        bool wholeRows = s.Groups == 1 && s.DilationW == 1 && ix0 >= 0 && ix0 + s.KernelWidth <= s.InputWidth;
+        for (int ky = 0; ky < s.KernelHeight; ky++)
+        {
+            int iy = iy0 + ky * s.DilationH;
+            if (wholeRows && (uint)iy < (uint)s.InputHeight)
+            {
+                int count = s.KernelWidth * cg;
+                WidenCopy(image + ((long)iy * s.InputWidth + ix0) * s.InputChannels, dst, count);
+                dst += count;
+                continue;
+            }
+            for (int kx = 0; kx < s.KernelWidth; kx++, dst += cg)
+            {
+                int ix = ix0 + kx * s.DilationW;
+                if ((uint)iy < (uint)s.InputHeight && (uint)ix < (uint)s.InputWidth)
+                    WidenCopy(image + ((long)iy * s.InputWidth + ix) * s.InputChannels, dst, cg);
+                else
+                    new Span<short>(dst, cg).Fill((short)_inZp); // padding is the real value 0
             }
         }
     }

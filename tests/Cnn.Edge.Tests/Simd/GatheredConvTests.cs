@@ -7,7 +7,8 @@ namespace Cnn.Edge.Tests.Simd;
 /// <summary>
 /// The gathered (KxK, strided, dilated, padded, grouped) path of <see cref="Conv2DOptimized"/> on the shapes its receptive-field
 /// copy (<see cref="PatchGather"/>) specializes: few input channels (the 3-channel stems: whole 16-byte kernel rows, 4 windows
-/// at a time), wider kernel rows, windows at every border, and inputs that end where a 16-byte load would cross a no-access page.
+/// at a time; on Avx2 widened to int16 a kernel row per VPMOVSXBW), wider kernel rows, windows at every border, and inputs and
+/// scratch that end where a 16-byte load or a 32-byte store would cross a no-access page.
 /// </summary>
 public partial class GatheredConvTests
 {
@@ -51,12 +52,14 @@ public partial class GatheredConvTests
     }
 
     [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
-    public unsafe void InputsEndingAtANoAccessPageAreNotReadPast(KernelIsa isa)
+    public unsafe void InputsAndScratchEndingAtANoAccessPageAreNotReadOrWrittenPast(KernelIsa isa)
     {
         SkipUnlessSupported(isa);
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the no-access page is made with mmap/mprotect (Linux)");
         var rng = new Random(13 + (int)isa);
         // No bottom/right padding: the last windows reach the input's last bytes, where a 16-byte row load would cross the end.
+        // The first shape's images have 64 output pixels (one x86 panel) whose last window lies inside the image, not at the
+        // input's end: its widened rows spill past the panel's last row, into the scratch's slack.
         Conv2DShape[] shapes =
         [
             ConvShape(2, 17, 17, 3, 24, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1),
@@ -79,9 +82,10 @@ public partial class GatheredConvTests
             Assert.NotNull(kernel);
             var got = new sbyte[expected.Length];
             using (var guarded = new GuardedBuffer(inputBytes))
+            using (var scratch = new GuardedBuffer(kernel.ScratchBytes))
             {
                 x.CopyTo(guarded.Span);
-                kernel.Run(guarded.Span, got, new byte[kernel.ScratchBytes]);
+                kernel.Run(guarded.Span, got, new Span<byte>(scratch.Start, kernel.ScratchBytes));
             }
             int d = FirstDifference(got, expected);
             Assert.True(d < 0, $"{isa} {s}: output[{d}] differs from the reference");
