@@ -58,6 +58,8 @@ public sealed class Network
     /// Runs each BatchNorm2d → ReLU/ReLU6/LeakyReLU pair whose activation is the only consumer of the
     /// BatchNorm's output as one pass over memory each way (default). The nodes, their outputs and the ONNX
     /// export stay as they are, and the results are bit-identical; false runs the layers separately.
+    /// A BatchNorm's per-plane statistics are then also reduced by the convolution that writes its input, and its
+    /// gradient sums by the convolution that reads its output, each sample while it is still in cache.
     /// </summary>
     public bool FuseBatchNormActivations
     {
@@ -67,12 +69,40 @@ public sealed class Network
             _fuse = value;
             // Layers may have been fused by another network built from them: reset every pair first.
             foreach (var n in _nodes)
-                if (n.Layer is BatchNorm2d bn) bn.Fuse(null);
+                if (n.Layer is BatchNorm2d bn) { bn.Fuse(null); bn.DeferInputGradient = false; }
                 else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
+                else if (n.Layer is Conv2d conv) { conv.OutputObserver = null; conv.InputGradientObserver = null; conv.OutputGradientWriter = null; }
             if (!value) return;
-            foreach (var n in _nodes)
-                if (n.Layer is Activation act && n.Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
+            var output = new int[_nodes.Count];
+            for (int i = 0; i < _nodes.Count; i++) output[i] = i;
+            for (int i = 0; i < _nodes.Count; i++)
+                if (_nodes[i].Layer is Activation act && _nodes[i].Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
+                {
                     bn.Fuse(act);
+                    output[j] = i;
+                }
+            // The statistics of a BatchNorm read from the convolution writing its input, which also writes the BatchNorm's
+            // dx as it reads it; its gradient sums from the convolution that alone reads its output (through the fused
+            // activation) and writes the gradient it gets.
+            for (int j = 0; j < _nodes.Count; j++)
+            {
+                if (_nodes[j].Layer is not BatchNorm2d bn) continue;
+                if (_nodes[j].Inputs is [int i] && i >= 0 && _consumers[i] == 1 && _nodes[i].Layer is Conv2d producer)
+                {
+                    producer.OutputObserver = bn.InputStats;
+                    // The producer alone reads the BatchNorm's dx: it has each sample written as it reads it.
+                    producer.OutputGradientWriter = bn.InputGradient;
+                    bn.DeferInputGradient = true;
+                }
+                int o = output[j];
+                if (_consumers[o] != 1) continue;
+                for (int m = o + 1; m < _nodes.Count; m++)
+                    if (_nodes[m].Inputs.Contains(o))
+                    {
+                        if (_nodes[m].Layer is Conv2d consumer && _nodes[m].Inputs is [_] && _needInput[m][0]) consumer.InputGradientObserver = bn.GradientSums;
+                        break;
+                    }
+            }
         }
     }
 

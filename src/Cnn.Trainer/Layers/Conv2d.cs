@@ -23,6 +23,17 @@ public sealed class Conv2d : Layer, IChunked
     private readonly ChunkGradients _grad = new();
     private DepthwisePlan? _dwPlan;
     private DepthwiseScratch[] _dwScratch = [];
+    private ISampleObserver? _observeY, _observeDx;
+    private IDeferredGradient? _writeDy;
+
+    /// <summary>Writes the output gradient sample by sample when this layer reads it (the BatchNorm2d reading the output; set by <see cref="Network"/>).</summary>
+    internal IDeferredGradient? OutputGradientWriter { get; set; }
+
+    /// <summary>Reduces each output sample right after it is written (the BatchNorm2d reading the output; set by <see cref="Network"/>).</summary>
+    internal ISampleObserver? OutputObserver { get; set; }
+
+    /// <summary>Reduces each input-gradient sample right after it is written (set by <see cref="Network"/>).</summary>
+    internal ISampleObserver? InputGradientObserver { get; set; }
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1,
         int groups = 1, bool bias = true, Random? rng = null)
@@ -87,7 +98,9 @@ public sealed class Conv2d : Layer, IChunked
         int chunks = Par.Chunks(x.N, ctx.Threads);
         EnsureScratch(chunks, Geometry.IsPointwise || IsDepthwise ? 1 : ColumnRows * oh * ow, 1);
         if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
+        _observeY = OutputObserver is { } o && o.Begin(_y!, ctx) ? o : null;
         Par.ForChunks(x.N, ctx.Threads, this, OpForward);
+        _observeY?.End(_y!);
         return _y!;
     }
 
@@ -101,7 +114,11 @@ public sealed class Conv2d : Layer, IChunked
         _dy = dy;
         _dxOut = need[0] ? Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W) : null;
         if (_dwT.Length != chunks) _dwT = [.. Enumerable.Range(0, chunks).Select(_ => new float[Weight.Value.Length])];
+        _observeDx = _dxOut is not null && InputGradientObserver is { } o && o.Begin(_dxOut, ctx) ? o : null;
+        _writeDy = OutputGradientWriter is { } wd && wd.IsPending(dy) ? wd : null;
         _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
+        if (_dxOut is not null) _observeDx?.End(_dxOut);
+        _writeDy?.Complete(dy);
         _grads[0] = _dxOut;
         return _grads;
     }
@@ -130,19 +147,20 @@ public sealed class Conv2d : Layer, IChunked
             var xs = x.Sample(n);
             var ys = y.Sample(n);
             if (IsDepthwise)
-            {
                 for (int c = 0; c < OutChannels; c++)
                     Depthwise.Forward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), b is null ? 0f : b[c], ys.Slice(c * ohw, ohw));
-                continue;
-            }
-            for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
-            for (int g = 0; g < Groups; g++)
+            else
             {
-                var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
-                ReadOnlySpan<float> src = xg;
-                if (!Geometry.IsPointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
-                Gemm.NN(coutG, ohw, kk, w.AsSpan(g * coutG * kk), kk, 1, src, ohw, ys.Slice(g * coutG * ohw), ohw);
+                for (int oc = 0; oc < OutChannels; oc++) ys.Slice(oc * ohw, ohw).Fill(b is null ? 0f : b[oc]);
+                for (int g = 0; g < Groups; g++)
+                {
+                    var xg = xs.Slice(g * cinG * x.Plane, cinG * x.Plane);
+                    ReadOnlySpan<float> src = xg;
+                    if (!Geometry.IsPointwise) { Im2Col.Forward(xg, cinG, x.H, x.W, Geometry, col); src = col; }
+                    Gemm.NN(coutG, ohw, kk, w.AsSpan(g * coutG * kk), kk, 1, src, ohw, ys.Slice(g * coutG * ohw), ohw);
+                }
             }
+            _observeY?.Sample(n, ys);
         }
     }
 
@@ -161,6 +179,7 @@ public sealed class Conv2d : Layer, IChunked
         for (int n = n0; n < n1; n++)
         {
             var xs = x.Sample(n);
+            _writeDy?.WriteSample(n);
             var dys = dy.Sample(n);
             if (Bias is not null)
                 for (int oc = 0; oc < OutChannels; oc++) db[oc] += Vec.Sum(dys.Slice(oc * ohw, ohw));
@@ -172,6 +191,7 @@ public sealed class Conv2d : Layer, IChunked
                 for (int c = 0; c < OutChannels; c++)
                     Depthwise.Backward(_dwPlan!, _dwScratch[chunk], xs.Slice(c * x.Plane, x.Plane), w.AsSpan(c * kk, kk), dys.Slice(c * ohw, ohw),
                         dw.AsSpan(c * kk, kk), dx is null ? default : dxs.Slice(c * x.Plane, x.Plane));
+                _observeDx?.Sample(n, dxs);
                 continue;
             }
             for (int g = 0; g < Groups; g++)
@@ -209,6 +229,7 @@ public sealed class Conv2d : Layer, IChunked
                     Im2Col.Backward(dc, cinG, x.H, x.W, Geometry, dxg);
                 }
             }
+            _observeDx?.Sample(n, dxs);
         }
         if (!transposedDw) return;
         for (int g = 0; g < Groups; g++)

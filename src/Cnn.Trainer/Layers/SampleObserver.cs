@@ -1,0 +1,36 @@
+namespace Cnn.Trainer.Layers;
+
+/// <summary>
+/// A reduction over a tensor that the layer writing it runs sample by sample, right after each sample is
+/// written and still in cache, instead of a later pass over the whole tensor from memory. A BatchNorm2d
+/// takes its batch statistics from the convolution before it this way (forward) and its gradient sums from
+/// the convolution after it (backward); see <see cref="Network.FuseBatchNormActivations"/>.
+/// </summary>
+internal interface ISampleObserver
+{
+    /// <summary>Before the producer's parallel region that writes <paramref name="t"/>: false when nothing is wanted this time.</summary>
+    bool Begin(Tensor t, RunContext ctx);
+
+    /// <summary>Sample <paramref name="n"/> of the tensor has been written (called from any thread; samples are disjoint).</summary>
+    void Sample(int n, ReadOnlySpan<float> sample);
+
+    /// <summary>After the region: every sample was observed, the reductions belong to <paramref name="t"/>.</summary>
+    void End(Tensor t);
+}
+
+/// <summary>
+/// A gradient tensor whose samples the layer reading it has written on demand, just before it reads each one,
+/// instead of one pass over memory that it would read back later (a BatchNorm2d's dx, read by the convolution
+/// that produced the BatchNorm's input).
+/// </summary>
+internal interface IDeferredGradient
+{
+    /// <summary>True when <paramref name="t"/> is the gradient this writer still owes.</summary>
+    bool IsPending(Tensor t);
+
+    /// <summary>Writes sample <paramref name="n"/> (called from any thread; samples are disjoint).</summary>
+    void WriteSample(int n);
+
+    /// <summary>Every sample has been written.</summary>
+    void Complete(Tensor t);
+}
