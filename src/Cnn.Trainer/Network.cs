@@ -69,9 +69,14 @@ public sealed class Network
             _fuse = value;
             // Layers may have been fused by another network built from them: reset every pair first.
             foreach (var n in _nodes)
-                if (n.Layer is BatchNorm2d bn) { bn.Fuse(null); bn.DeferInputGradient = false; }
+                if (n.Layer is BatchNorm2d bn) { bn.Fuse(null); bn.InputGradient.Active = false; bn.Output.Active = false; }
                 else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
-                else if (n.Layer is Conv2d conv) { conv.OutputObserver = null; conv.InputGradientObserver = null; conv.OutputGradientWriter = null; }
+                else if (n.Layer is Conv2d conv)
+                {
+                    if (conv.InputWriter is { } wx) wx.Active = false;
+                    if (conv.OutputGradientWriter is { } wd) wd.Active = false;
+                    conv.OutputObserver = null; conv.InputGradientObserver = null; conv.OutputGradientWriter = null; conv.InputWriter = null;
+                }
             if (!value) return;
             var output = new int[_nodes.Count];
             for (int i = 0; i < _nodes.Count; i++) output[i] = i;
@@ -83,7 +88,8 @@ public sealed class Network
                 }
             // The statistics of a BatchNorm read from the convolution writing its input, which also writes the BatchNorm's
             // dx as it reads it; its gradient sums from the convolution that alone reads its output (through the fused
-            // activation) and writes the gradient it gets.
+            // activation) and writes the gradient it gets, and which has each sample of the BatchNorm's output written as
+            // it reads it.
             for (int j = 0; j < _nodes.Count; j++)
             {
                 if (_nodes[j].Layer is not BatchNorm2d bn) continue;
@@ -92,14 +98,17 @@ public sealed class Network
                     producer.OutputObserver = bn.InputStats;
                     // The producer alone reads the BatchNorm's dx: it has each sample written as it reads it.
                     producer.OutputGradientWriter = bn.InputGradient;
-                    bn.DeferInputGradient = true;
+                    bn.InputGradient.Active = true;
                 }
                 int o = output[j];
                 if (_consumers[o] != 1) continue;
                 for (int m = o + 1; m < _nodes.Count; m++)
                     if (_nodes[m].Inputs.Contains(o))
                     {
-                        if (_nodes[m].Layer is Conv2d consumer && _nodes[m].Inputs is [_] && _needInput[m][0]) consumer.InputGradientObserver = bn.GradientSums;
+                        if (_nodes[m].Layer is not Conv2d consumer || _nodes[m].Inputs is not [_]) break;
+                        consumer.InputWriter = bn.Output;
+                        bn.Output.Active = true;
+                        if (_needInput[m][0]) consumer.InputGradientObserver = bn.GradientSums;
                         break;
                     }
             }

@@ -31,7 +31,7 @@ public sealed class BatchNorm2d : Layer, IChunked
     private readonly float[] _mean, _invStd, _scale, _shift;
     // dx = α·g + β·x + γ per channel (backward), kept for a deferred dx; _dxPending: dx not written yet.
     private readonly float[] _ka, _kb, _kc;
-    private Tensor? _dxPending;
+    private Tensor? _dxPending, _yPending;
     private bool _trainedForward;
     // Per (sample, channel) plane: Σx, Σx² (forward) and Σg, Σg·(x − mean) (backward), when a producer supplied
     // them for the tensor in _statsFor / _sumsFor (cleared once used).
@@ -55,17 +55,18 @@ public sealed class BatchNorm2d : Layer, IChunked
         _ka = new float[channels]; _kb = new float[channels]; _kc = new float[channels];
         InputStats = new StatsObserver(this);
         GradientSums = new SumsObserver(this);
+        InputGradient = new Deferred(this, output: false);
+        Output = new Deferred(this, output: true);
     }
 
     /// <summary>
-    /// Leaves dx to <see cref="InputGradient"/>: the convolution that writes this layer's input, and alone reads it,
-    /// has each sample of dx written just before it reads it, so dx does not go to memory and back (set by <see cref="Network"/>).
+    /// Writes dx sample by sample, while <see cref="IDeferredTensor.Active"/>, for the convolution that writes this
+    /// layer's input and alone reads dx, just before it reads each sample: dx does not go to memory and back.
     /// </summary>
-    internal bool DeferInputGradient { get; set; }
+    internal IDeferredTensor InputGradient { get; }
 
-    /// <summary>The writer of a deferred dx (see <see cref="DeferInputGradient"/>).</summary>
-    internal IDeferredGradient InputGradient => _deferredDx ??= new DeferredDx(this);
-    private DeferredDx? _deferredDx;
+    /// <summary>Writes y sample by sample, while active, for the convolution that alone reads it (through the fused activation).</summary>
+    internal IDeferredTensor Output { get; }
 
     /// <summary>Takes this layer's batch statistics (per-plane Σx, Σx²) from the convolution that writes its input.</summary>
     internal ISampleObserver InputStats { get; }
@@ -156,7 +157,9 @@ public sealed class BatchNorm2d : Layer, IChunked
         _statsProduced = batchStats && ReferenceEquals(_statsFor, x);
         _statsFor = null;
         // Channels split in fixed chunks; each channel is reduced alone, in sample order, so results do not depend on threads.
-        Par.ForChunks(Channels, ctx.Threads, this, OpForward);
+        _yPending = Output.Active ? y : null;
+        // With the statistics produced (or the running ones) and y deferred only per-channel arithmetic is left.
+        Par.ForChunks(Channels, _yPending is not null && (_statsProduced || !batchStats) ? 1 : ctx.Threads, this, OpForward);
         return y;
     }
 
@@ -167,7 +170,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         _dy = dy; _needDx = need[0];
         _sumsProduced = ReferenceEquals(_sumsFor, dy);
         _sumsFor = null;
-        _dxPending = DeferInputGradient && need[0] ? dx : null;
+        _dxPending = InputGradient.Active && need[0] ? dx : null;
         // With the sums produced and dx deferred only per-channel arithmetic is left: not worth a second thread.
         Par.ForChunks(Channels, _sumsProduced && (_dxPending is not null || !need[0]) ? 1 : ctx.Threads, this, OpBackward);
         _grads[0] = need[0] ? dx : null;
@@ -184,10 +187,9 @@ public sealed class BatchNorm2d : Layer, IChunked
 
     private void ForwardChunk(int c0, int c1)
     {
-        var x = _x!; var y = _y!;
+        var x = _x!;
         int plane = x.Plane, n = x.N, cs = x.SampleSize;
         bool batchStats = _trainedForward;
-        var act = FusedActivation;
         for (int c = c0; c < c1; c++)
         {
             float mean, invStd;
@@ -216,12 +218,8 @@ public sealed class BatchNorm2d : Layer, IChunked
             // y = (x − mean)·inv·g + b = x·scale + shift; x̂ is not stored, backward recomputes it from x.
             float scale = Gamma.Value[c] * invStd, shift = Beta.Value[c] - mean * scale;
             _scale[c] = scale; _shift[c] = shift;
-            for (int i = 0; i < n; i++)
-            {
-                int o = i * cs + c * plane;
-                if (act is null) Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift);
-                else Vec.AffineActivate(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), scale, shift, act.Slope0, act.High);
-            }
+            if (_yPending is not null) continue;
+            for (int i = 0; i < n; i++) WriteOutputPlane(i, c);
         }
     }
 
@@ -267,16 +265,34 @@ public sealed class BatchNorm2d : Layer, IChunked
         else Vec.MaskedAffine2(dy.Data.AsSpan(o, plane), x.Data.AsSpan(o, plane), dx.Data.AsSpan(o, plane), _ka[c], _kb[c], _kc[c], _scale[c], _shift[c], act.Slope0, act.High);
     }
 
-    /// <summary>Writes dx sample by sample for the convolution that alone reads it (its input's producer), just before it reads each.</summary>
-    private sealed class DeferredDx(BatchNorm2d bn) : IDeferredGradient
+    /// <summary>y of one plane from the forward's scale and shift: act(x·scale + shift).</summary>
+    private void WriteOutputPlane(int i, int c)
     {
-        public bool IsPending(Tensor t) => ReferenceEquals(bn._dxPending, t);
+        var x = _x!; var y = _y!;
+        int plane = x.Plane, o = i * x.SampleSize + c * plane;
+        var act = FusedActivation;
+        if (act is null) Vec.Affine(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), _scale[c], _shift[c]);
+        else Vec.AffineActivate(x.Data.AsSpan(o, plane), y.Data.AsSpan(o, plane), _scale[c], _shift[c], act.Slope0, act.High);
+    }
+
+    /// <summary>Writes y or dx sample by sample for the convolution that alone reads it, just before it reads each.</summary>
+    private sealed class Deferred(BatchNorm2d bn, bool output) : IDeferredTensor
+    {
+        public bool Active { get; set; }
+
+        public bool IsPending(Tensor t) => ReferenceEquals(output ? bn._yPending : bn._dxPending, t);
 
         public void WriteSample(int n)
         {
-            for (int c = 0; c < bn.Channels; c++) bn.WritePlane(n, c);
+            for (int c = 0; c < bn.Channels; c++)
+                if (output) bn.WriteOutputPlane(n, c);
+                else bn.WritePlane(n, c);
         }
 
-        public void Complete(Tensor t) => bn._dxPending = null;
+        public void Complete()
+        {
+            if (output) bn._yPending = null;
+            else bn._dxPending = null;
+        }
     }
 }

@@ -24,10 +24,13 @@ public sealed class Conv2d : Layer, IChunked
     private DepthwisePlan? _dwPlan;
     private DepthwiseScratch[] _dwScratch = [];
     private ISampleObserver? _observeY, _observeDx;
-    private IDeferredGradient? _writeDy;
+    private IDeferredTensor? _writeX, _writeDy;
 
-    /// <summary>Writes the output gradient sample by sample when this layer reads it (the BatchNorm2d reading the output; set by <see cref="Network"/>).</summary>
-    internal IDeferredGradient? OutputGradientWriter { get; set; }
+    /// <summary>Writes the input sample by sample as this layer reads it (the BatchNorm2d before it; set by <see cref="Network"/>).</summary>
+    internal IDeferredTensor? InputWriter { get; set; }
+
+    /// <summary>Writes the output gradient sample by sample as this layer reads it (the BatchNorm2d reading the output; set by <see cref="Network"/>).</summary>
+    internal IDeferredTensor? OutputGradientWriter { get; set; }
 
     /// <summary>Reduces each output sample right after it is written (the BatchNorm2d reading the output; set by <see cref="Network"/>).</summary>
     internal ISampleObserver? OutputObserver { get; set; }
@@ -99,8 +102,10 @@ public sealed class Conv2d : Layer, IChunked
         EnsureScratch(chunks, Geometry.IsPointwise || IsDepthwise ? 1 : ColumnRows * oh * ow, 1);
         if (IsDepthwise) EnsureDepthwise(chunks, x.H, x.W);
         _observeY = OutputObserver is { } o && o.Begin(_y!, ctx) ? o : null;
+        _writeX = InputWriter is { } wx && wx.IsPending(x) ? wx : null;
         Par.ForChunks(x.N, ctx.Threads, this, OpForward);
         _observeY?.End(_y!);
+        _writeX?.Complete();
         return _y!;
     }
 
@@ -118,7 +123,7 @@ public sealed class Conv2d : Layer, IChunked
         _writeDy = OutputGradientWriter is { } wd && wd.IsPending(dy) ? wd : null;
         _grad.Run(this, OpBackward, x.N, ctx.Threads, Weight, Bias, OutChannels);
         if (_dxOut is not null) _observeDx?.End(_dxOut);
-        _writeDy?.Complete(dy);
+        _writeDy?.Complete();
         _grads[0] = _dxOut;
         return _grads;
     }
@@ -144,6 +149,7 @@ public sealed class Conv2d : Layer, IChunked
         var col = _col[chunk];
         for (int n = n0; n < n1; n++)
         {
+            _writeX?.WriteSample(n);
             var xs = x.Sample(n);
             var ys = y.Sample(n);
             if (IsDepthwise)

@@ -19,18 +19,24 @@ internal interface ISampleObserver
 }
 
 /// <summary>
-/// A gradient tensor whose samples the layer reading it has written on demand, just before it reads each one,
-/// instead of one pass over memory that it would read back later (a BatchNorm2d's dx, read by the convolution
-/// that produced the BatchNorm's input).
+/// A tensor whose samples the layer reading it has written on demand, just before it reads each one, instead of
+/// one pass over memory that it would read back later: a BatchNorm2d's output (read by the convolution after it)
+/// and its dx (read by the convolution that produced its input).
 /// </summary>
-internal interface IDeferredGradient
+internal interface IDeferredTensor
 {
-    /// <summary>True when <paramref name="t"/> is the gradient this writer still owes.</summary>
+    /// <summary>
+    /// The owner leaves the tensor to this writer (set by <see cref="Network"/> when it wires the reader; cleared
+    /// by either side's reset, so a layer taken into another network never waits for a reader it lost).
+    /// </summary>
+    bool Active { get; set; }
+
+    /// <summary>True when <paramref name="t"/> is the tensor this writer still owes.</summary>
     bool IsPending(Tensor t);
 
     /// <summary>Writes sample <paramref name="n"/> (called from any thread; samples are disjoint).</summary>
     void WriteSample(int n);
 
     /// <summary>Every sample has been written.</summary>
-    void Complete(Tensor t);
+    void Complete();
 }
