@@ -71,11 +71,13 @@ public sealed class Network
             foreach (var n in _nodes)
                 if (n.Layer is BatchNorm2d bn) { bn.Fuse(null); bn.InputGradient.Active = false; bn.Output.Active = false; }
                 else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
-                else if (n.Layer is Conv2d conv)
+                else if (n.Layer is ISampleReader reader)
                 {
-                    if (conv.InputWriter is { } wx) wx.Active = false;
+                    if (reader.InputWriter is { } wx) wx.Active = false;
+                    reader.InputWriter = null; reader.InputGradientObserver = null;
+                    if (n.Layer is not Conv2d conv) continue;
                     if (conv.OutputGradientWriter is { } wd) wd.Active = false;
-                    conv.OutputObserver = null; conv.InputGradientObserver = null; conv.OutputGradientWriter = null; conv.InputWriter = null;
+                    conv.OutputObserver = null; conv.OutputGradientWriter = null;
                 }
             if (!value) return;
             var output = new int[_nodes.Count];
@@ -87,9 +89,9 @@ public sealed class Network
                     output[j] = i;
                 }
             // The statistics of a BatchNorm read from the convolution writing its input, which also writes the BatchNorm's
-            // dx as it reads it; its gradient sums from the convolution that alone reads its output (through the fused
-            // activation) and writes the gradient it gets, and which has each sample of the BatchNorm's output written as
-            // it reads it.
+            // dx as it reads it; its gradient sums from the convolution (or global average pooling) that alone reads its
+            // output (through the fused activation) and writes the gradient it gets, and which has each sample of the
+            // BatchNorm's output written as it reads it.
             for (int j = 0; j < _nodes.Count; j++)
             {
                 if (_nodes[j].Layer is not BatchNorm2d bn) continue;
@@ -105,7 +107,7 @@ public sealed class Network
                 for (int m = o + 1; m < _nodes.Count; m++)
                     if (_nodes[m].Inputs.Contains(o))
                     {
-                        if (_nodes[m].Layer is not Conv2d consumer || _nodes[m].Inputs is not [_]) break;
+                        if (_nodes[m].Layer is not ISampleReader { ReadsSamples: true } consumer || _nodes[m].Inputs is not [_]) break;
                         consumer.InputWriter = bn.Output;
                         bn.Output.Active = true;
                         if (_needInput[m][0]) consumer.InputGradientObserver = bn.GradientSums;

@@ -7,7 +7,7 @@ namespace Cnn.Trainer.Layers;
 /// Forward per sample and group: col[Cin_g*KH*KW, OH*OW] = im2col(x); y_g[Cout_g, OH*OW] = W_g · col.
 /// Batch split into fixed chunks (one per thread); weight gradients are summed per chunk then in chunk order.
 /// </summary>
-public sealed class Conv2d : Layer, IChunked
+public sealed class Conv2d : Layer, IChunked, ISampleReader
 {
     public int InChannels { get; }
     public int OutChannels { get; }
@@ -37,6 +37,10 @@ public sealed class Conv2d : Layer, IChunked
 
     /// <summary>Reduces each input-gradient sample right after it is written (set by <see cref="Network"/>).</summary>
     internal ISampleObserver? InputGradientObserver { get; set; }
+
+    bool ISampleReader.ReadsSamples => true;
+    IDeferredTensor? ISampleReader.InputWriter { get => InputWriter; set => InputWriter = value; }
+    ISampleObserver? ISampleReader.InputGradientObserver { get => InputGradientObserver; set => InputGradientObserver = value; }
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1,
         int groups = 1, bool bias = true, Random? rng = null)

@@ -40,3 +40,16 @@ internal interface IDeferredTensor
     /// <summary>Every sample has been written.</summary>
     void Complete();
 }
+
+/// <summary>A layer that reads its input sample by sample, so the layer before can write it, and reduce its gradient, per sample.</summary>
+internal interface ISampleReader
+{
+    /// <summary>False where this layer's kernels do not run by samples (then the hooks below stay unset).</summary>
+    bool ReadsSamples { get; }
+
+    /// <summary>Writes the input sample by sample as this layer reads it (set by <see cref="Network"/>).</summary>
+    IDeferredTensor? InputWriter { get; set; }
+
+    /// <summary>Reduces each input-gradient sample right after this layer writes it (set by <see cref="Network"/>).</summary>
+    ISampleObserver? InputGradientObserver { get; set; }
+}
