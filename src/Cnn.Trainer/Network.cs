@@ -143,15 +143,21 @@ public sealed class Network
     {
         if (input.C != InputShape.C || input.H != InputShape.H || input.W != InputShape.W)
             throw new ArgumentException($"input {input} does not match the network input {InputShape}");
-        for (int i = 0; i < _nodes.Count; i++)
+        bool outer = ctx.InNetwork;
+        ctx.InNetwork = true;
+        try
         {
-            var node = _nodes[i];
-            var ins = _inputScratch[i];
-            for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
-            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            _outs[i] = node.Layer.Forward(ins, ctx);
-            Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            for (int i = 0; i < _nodes.Count; i++)
+            {
+                var node = _nodes[i];
+                var ins = _inputScratch[i];
+                for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
+                long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+                _outs[i] = node.Layer.Forward(ins, ctx);
+                Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
         }
+        finally { ctx.InNetwork = outer; }
         return _outs[Outputs[0]]!;
     }
 
@@ -166,18 +172,24 @@ public sealed class Network
         Array.Clear(_grads);
         for (int o = 0; o < Outputs.Length; o++)
             if (outputGrads[o] is { } g) Accumulate(Outputs[o], g);
-        for (int i = _nodes.Count - 1; i >= 0; i--)
+        bool outer = ctx.InNetwork;
+        ctx.InNetwork = true;
+        try
         {
-            var g = _grads[i];
-            if (g is null) continue;
-            var node = _nodes[i];
-            var need = _needInput[i];
-            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            var dins = node.Layer.Backward(g, need, ctx);
-            Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            for (int k = 0; k < need.Length; k++)
-                if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
+            for (int i = _nodes.Count - 1; i >= 0; i--)
+            {
+                var g = _grads[i];
+                if (g is null) continue;
+                var node = _nodes[i];
+                var need = _needInput[i];
+                long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+                var dins = node.Layer.Backward(g, need, ctx);
+                Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                for (int k = 0; k < need.Length; k++)
+                    if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
+            }
         }
+        finally { ctx.InNetwork = outer; }
     }
 
     private void Accumulate(int node, Tensor g)

@@ -223,4 +223,39 @@ public class FusionTests
             }
         Assert.True(checkedCount > 20);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LayersCalledOnTheirOwnDoAllTheirWork(bool training)
+    {
+        // Outside Network.Forward/Backward (as the CLI demo runs the first conv → BN → ReLU for its feature maps) a
+        // wired BatchNorm must write its output and dx itself: nobody else will.
+        var wired = Zoo.Create("mobilenet", new Shape(1, 28, 28), 10, 4);
+        var plain = Zoo.Create("mobilenet", new Shape(1, 28, 28), 10, 4);
+        plain.FuseBatchNormActivations = false;
+        Assert.True(((BatchNorm2d)wired["stem.bn"]).Output.Active);
+        var rng = new Random(2);
+        var x = new Tensor(3, 1, 28, 28);
+        for (int i = 0; i < x.Length; i++) x.Data[i] = (float)rng.NextDouble();
+        var dy = new Tensor(3, 32, 28, 28);
+        for (int i = 0; i < dy.Length; i++) dy.Data[i] = (float)(rng.NextDouble() - 0.5);
+        float[] Run(Network net, out float[] dx)
+        {
+            var ctx = new RunContext { Training = training, Threads = 2 };
+            var y = net["stem.conv"].Forward([x], ctx);
+            y = net["stem.bn"].Forward([y], ctx);
+            y = net["stem.relu"].Forward([y], ctx);
+            var result = y.Data.AsSpan(0, y.Length).ToArray();
+            var g = net["stem.relu"].Backward(dy, [true], ctx)[0]!;
+            var d = net["stem.bn"].Backward(g, [true], ctx)[0]!;
+            dx = d.Data.AsSpan(0, d.Length).ToArray();
+            return result;
+        }
+        var yPlain = Run(plain, out var dxPlain);
+        var yWired = Run(wired, out var dxWired);
+        Assert.Equal(yPlain, yWired);
+        Assert.Equal(dxPlain, dxWired);
+        Assert.Contains(yWired, v => v > 0);
+    }
 }

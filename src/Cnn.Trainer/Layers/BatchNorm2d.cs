@@ -79,7 +79,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         public bool Begin(Tensor t, RunContext ctx)
         {
             bn._statsFor = null;
-            if (!ctx.Training || (bn.Gamma.Frozen && bn.Beta.Frozen) || t.C != bn.Channels) return false;
+            if (!ctx.InNetwork || !ctx.Training || (bn.Gamma.Frozen && bn.Beta.Frozen) || t.C != bn.Channels) return false;
             if (bn._ps.Length < t.N * t.C) { bn._ps = new float[t.N * t.C]; bn._ps2 = new float[t.N * t.C]; }
             return true;
         }
@@ -99,7 +99,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         public bool Begin(Tensor t, RunContext ctx)
         {
             bn._sumsFor = null;
-            if (bn._x is not { } x || !x.SameShape(t)) return false;
+            if (!ctx.InNetwork || bn._x is not { } x || !x.SameShape(t)) return false;
             if (bn._gs.Length < t.N * t.C) { bn._gs = new float[t.N * t.C]; bn._gd = new float[t.N * t.C]; }
             return true;
         }
@@ -157,7 +157,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         _statsProduced = batchStats && ReferenceEquals(_statsFor, x);
         _statsFor = null;
         // Channels split in fixed chunks; each channel is reduced alone, in sample order, so results do not depend on threads.
-        _yPending = Output.Active ? y : null;
+        _yPending = Output.Active && ctx.InNetwork ? y : null;
         // With the statistics produced (or the running ones) and y deferred only per-channel arithmetic is left.
         Par.ForChunks(Channels, _yPending is not null && (_statsProduced || !batchStats) ? 1 : ctx.Threads, this, OpForward);
         return y;
@@ -170,7 +170,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         _dy = dy; _needDx = need[0];
         _sumsProduced = ReferenceEquals(_sumsFor, dy);
         _sumsFor = null;
-        _dxPending = InputGradient.Active && need[0] ? dx : null;
+        _dxPending = InputGradient.Active && need[0] && ctx.InNetwork ? dx : null;
         // With the sums produced and dx deferred only per-channel arithmetic is left: not worth a second thread.
         Par.ForChunks(Channels, _sumsProduced && (_dxPending is not null || !need[0]) ? 1 : ctx.Threads, this, OpBackward);
         _grads[0] = need[0] ? dx : null;
