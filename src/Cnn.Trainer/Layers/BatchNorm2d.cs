@@ -12,7 +12,9 @@ namespace Cnn.Trainer.Layers;
 /// and so the ONNX export, still has both nodes; the fused results equal the unfused ones bit for bit.
 /// The per-plane sums of both reductions can also come from the neighbouring convolutions, computed while each
 /// sample is still in their cache (<see cref="InputStats"/>, <see cref="GradientSums"/>): the same function on the
-/// same plane, reduced here in the same order, so the results do not change, and the pass over memory goes.
+/// same plane, reduced here in the same order, so the results do not change, and the pass over memory goes;
+/// and they can write this layer's output and dx sample by sample as they read them (<see cref="Output"/>,
+/// <see cref="InputGradient"/>), inside <see cref="Network"/> runs only.
 /// </summary>
 public sealed class BatchNorm2d : Layer, IChunked
 {
