@@ -245,6 +245,7 @@ internal static class Depthwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, float bias, Span<float> y)
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
@@ -276,6 +277,7 @@ internal static class Depthwise
         return Vector128.Sum(Unsafe.As<TV, Vector128<float>>(ref v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Backward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, ReadOnlySpan<float> dy,
         Span<float> dk, Span<float> dx)
         where TV : unmanaged where TO : struct, ISimd<TV>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cnn.Trainer.Kernels;
 
 namespace Cnn.Trainer.Layers;
@@ -119,6 +120,7 @@ public sealed class BatchNorm2d : Layer, IChunked
     }
 
     /// <summary>(Σg, Σg·(x − mean)) of one plane, g = dy behind the fused activation's mask (or dy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (float Sum, float Dot) PlaneSums(int c, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
     {
         var act = FusedActivation;
@@ -187,6 +189,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         else BackwardChunk(c0, c1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardChunk(int c0, int c1)
     {
         var x = _x!;
@@ -225,6 +228,7 @@ public sealed class BatchNorm2d : Layer, IChunked
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardChunk(int c0, int c1)
     {
         var x = _x!; var dy = _dy!; var dx = _dx!;
@@ -258,6 +262,7 @@ public sealed class BatchNorm2d : Layer, IChunked
     }
 
     /// <summary>dx of one plane from the coefficients of <see cref="BackwardChunk"/>: α·g + β·x + γ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WritePlane(int i, int c)
     {
         var x = _x!; var dy = _dy!; var dx = _dx!;
@@ -268,6 +273,7 @@ public sealed class BatchNorm2d : Layer, IChunked
     }
 
     /// <summary>y of one plane from the forward's scale and shift: act(x·scale + shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteOutputPlane(int i, int c)
     {
         var x = _x!; var y = _y!;

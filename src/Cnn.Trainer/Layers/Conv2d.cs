@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cnn.Trainer.Kernels;
 
 namespace Cnn.Trainer.Layers;
@@ -174,6 +175,7 @@ public sealed class Conv2d : Layer, IChunked, ISampleReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardPacked(int chunk, int n0, int n1)
     {
         var x = _x!; var y = _y!;
@@ -193,6 +195,7 @@ public sealed class Conv2d : Layer, IChunked, ISampleReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardChunk(int chunk, int n0, int n1)
     {
         if (Packs(_y!.Plane)) { ForwardPacked(chunk, n0, n1); return; }
@@ -225,6 +228,7 @@ public sealed class Conv2d : Layer, IChunked, ISampleReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardChunk(int chunk, int n0, int n1)
     {
         var x = _x!; var dy = _dy!; var dx = _dxOut;
@@ -311,6 +315,7 @@ public sealed class Conv2d : Layer, IChunked, ISampleReader
     }
 
     /// <summary>dX = Wᵀ · dY for <paramref name="count"/> samples side by side (see <see cref="Packs"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardPackedDx(int chunk, int n, int count)
     {
         var dy = _dy!; var dx = _dxOut!;
