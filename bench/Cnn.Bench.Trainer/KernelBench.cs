@@ -49,7 +49,7 @@ internal static class KernelBench
             ("lenet conv2 dW (colT)", 16, 150, 100, false), ("lenet conv2 dWt (dyT)", 150, 16, 100, false),
             ("stem fwd", 32, 784, 9, false), ("ds1.pw fwd", 64, 196, 32, false), ("ds1.pw dx", 32, 196, 64, true),
             ("ds2.pw fwd", 128, 49, 64, false), ("ds2.pw dx", 64, 49, 128, true), ("ds2.pw dW", 128, 64, 49, false),
-            ("ds3.pw fwd", 128, 49, 128, false), ("n=48", 128, 48, 128, false), ("n=64", 128, 64, 128, false), ("n=32", 128, 32, 128, false), ("ds3.pw dx", 128, 49, 128, true), ("ds3.pw dW", 128, 128, 49, false),
+            ("ds3.pw fwd", 128, 49, 128, false), ("n=48", 128, 48, 128, false), ("n=64", 128, 64, 128, false), ("n=32", 128, 32, 128, false), ("4 samples", 128, 196, 128, false), ("8 samples", 128, 392, 128, false), ("16 samples", 128, 784, 128, false), ("ds3.pw dx", 128, 49, 128, true), ("ds3.pw dW", 128, 128, 49, false),
         ];
         foreach (var (name, m, n, k, transA) in nn)
         {

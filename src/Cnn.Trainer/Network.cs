@@ -58,6 +58,8 @@ public sealed class Network
     /// Runs each BatchNorm2d → ReLU/ReLU6/LeakyReLU pair whose activation is the only consumer of the
     /// BatchNorm's output as one pass over memory each way (default). The nodes, their outputs and the ONNX
     /// export stay as they are, and the results are bit-identical; false runs the layers separately.
+    /// A BatchNorm's per-plane statistics are then also reduced by the convolution that writes its input, and its
+    /// gradient sums by the convolution that reads its output, each sample while it is still in cache.
     /// </summary>
     public bool FuseBatchNormActivations
     {
@@ -67,12 +69,51 @@ public sealed class Network
             _fuse = value;
             // Layers may have been fused by another network built from them: reset every pair first.
             foreach (var n in _nodes)
-                if (n.Layer is BatchNorm2d bn) bn.Fuse(null);
+                if (n.Layer is BatchNorm2d bn) { bn.Fuse(null); bn.InputGradient.Active = false; bn.Output.Active = false; }
                 else if (n.Layer is Activation { FusedInto: { } owner }) owner.Fuse(null);
+                else if (n.Layer is ISampleReader reader)
+                {
+                    if (reader.InputWriter is { } wx) wx.Active = false;
+                    reader.InputWriter = null; reader.InputGradientObserver = null;
+                    if (n.Layer is not Conv2d conv) continue;
+                    if (conv.OutputGradientWriter is { } wd) wd.Active = false;
+                    conv.OutputObserver = null; conv.OutputGradientWriter = null;
+                }
             if (!value) return;
-            foreach (var n in _nodes)
-                if (n.Layer is Activation act && n.Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
+            var output = new int[_nodes.Count];
+            for (int i = 0; i < _nodes.Count; i++) output[i] = i;
+            for (int i = 0; i < _nodes.Count; i++)
+                if (_nodes[i].Layer is Activation act && _nodes[i].Inputs is [int j] && j >= 0 && _consumers[j] == 1 && _nodes[j].Layer is BatchNorm2d bn)
+                {
                     bn.Fuse(act);
+                    output[j] = i;
+                }
+            // The statistics of a BatchNorm read from the convolution writing its input, which also writes the BatchNorm's
+            // dx as it reads it; its gradient sums from the convolution (or global average pooling) that alone reads its
+            // output (through the fused activation) and writes the gradient it gets, and which has each sample of the
+            // BatchNorm's output written as it reads it.
+            for (int j = 0; j < _nodes.Count; j++)
+            {
+                if (_nodes[j].Layer is not BatchNorm2d bn) continue;
+                if (_nodes[j].Inputs is [int i] && i >= 0 && _consumers[i] == 1 && _nodes[i].Layer is Conv2d producer)
+                {
+                    producer.OutputObserver = bn.InputStats;
+                    // The producer alone reads the BatchNorm's dx: it has each sample written as it reads it.
+                    producer.OutputGradientWriter = bn.InputGradient;
+                    bn.InputGradient.Active = true;
+                }
+                int o = output[j];
+                if (_consumers[o] != 1) continue;
+                for (int m = o + 1; m < _nodes.Count; m++)
+                    if (_nodes[m].Inputs.Contains(o))
+                    {
+                        if (_nodes[m].Layer is not ISampleReader { ReadsSamples: true } consumer || _nodes[m].Inputs is not [_]) break;
+                        consumer.InputWriter = bn.Output;
+                        bn.Output.Active = true;
+                        if (_needInput[m][0]) consumer.InputGradientObserver = bn.GradientSums;
+                        break;
+                    }
+            }
         }
     }
 
@@ -102,15 +143,21 @@ public sealed class Network
     {
         if (input.C != InputShape.C || input.H != InputShape.H || input.W != InputShape.W)
             throw new ArgumentException($"input {input} does not match the network input {InputShape}");
-        for (int i = 0; i < _nodes.Count; i++)
+        bool outer = ctx.InNetwork;
+        ctx.InNetwork = true;
+        try
         {
-            var node = _nodes[i];
-            var ins = _inputScratch[i];
-            for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
-            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            _outs[i] = node.Layer.Forward(ins, ctx);
-            Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            for (int i = 0; i < _nodes.Count; i++)
+            {
+                var node = _nodes[i];
+                var ins = _inputScratch[i];
+                for (int k = 0; k < ins.Length; k++) ins[k] = node.Inputs[k] < 0 ? input : _outs[node.Inputs[k]]!;
+                long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+                _outs[i] = node.Layer.Forward(ins, ctx);
+                Profile?.Invoke(i, false, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
         }
+        finally { ctx.InNetwork = outer; }
         return _outs[Outputs[0]]!;
     }
 
@@ -125,18 +172,24 @@ public sealed class Network
         Array.Clear(_grads);
         for (int o = 0; o < Outputs.Length; o++)
             if (outputGrads[o] is { } g) Accumulate(Outputs[o], g);
-        for (int i = _nodes.Count - 1; i >= 0; i--)
+        bool outer = ctx.InNetwork;
+        ctx.InNetwork = true;
+        try
         {
-            var g = _grads[i];
-            if (g is null) continue;
-            var node = _nodes[i];
-            var need = _needInput[i];
-            long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            var dins = node.Layer.Backward(g, need, ctx);
-            Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            for (int k = 0; k < need.Length; k++)
-                if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
+            for (int i = _nodes.Count - 1; i >= 0; i--)
+            {
+                var g = _grads[i];
+                if (g is null) continue;
+                var node = _nodes[i];
+                var need = _needInput[i];
+                long t0 = Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+                var dins = node.Layer.Backward(g, need, ctx);
+                Profile?.Invoke(i, true, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                for (int k = 0; k < need.Length; k++)
+                    if (need[k] && dins[k] is { } d) Accumulate(node.Inputs[k], d);
+            }
         }
+        finally { ctx.InNetwork = outer; }
     }
 
     private void Accumulate(int node, Tensor g)

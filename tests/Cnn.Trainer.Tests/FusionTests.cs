@@ -5,8 +5,10 @@ using Cnn.Trainer.Optim;
 namespace Cnn.Trainer.Tests;
 
 /// <summary>
-/// BatchNorm2d with its following activation fused into one pass each way: gradients against finite
-/// differences, and a network trained fused against the same network trained unfused (bit for bit).
+/// BatchNorm2d with its following activation fused into one pass each way, and its passes taken over by the
+/// neighbouring convolutions (statistics, gradient sums, y and dx written sample by sample as they are read):
+/// gradients against finite differences, and a network trained fused against the same network trained unfused
+/// (which runs every layer on its own), bit for bit.
 /// </summary>
 [Collection(nameof(SerialCollection))]
 public class FusionTests
@@ -129,5 +131,131 @@ public class FusionTests
         Assert.DoesNotContain(net.Nodes, nd => nd.Layer is BatchNorm2d { FusedActivation: not null } or Activation { FusedInto: not null });
         net.FuseBatchNormActivations = true;
         Assert.Equal(fusedCount, net.Nodes.Count(nd => nd.Layer is Activation { FusedInto: not null }));
+    }
+
+    [Fact]
+    public void ConvolutionsTakeOverTheBatchNormPasses()
+    {
+        var net = Zoo.Create("mobilenet", new Shape(1, 28, 28), 10, 1);
+        Conv2d Conv(string name) => (Conv2d)net[name];
+        BatchNorm2d Bn(string name) => (BatchNorm2d)net[name];
+        foreach (var (bn, producer, consumer) in new[] { ("stem.bn", "stem.conv", "ds1.dw.conv"), ("ds1.dw.bn", "ds1.dw.conv", "ds1.pw.conv"),
+            ("ds1.pw.bn", "ds1.pw.conv", "ds2.dw.conv"), ("ds2.dw.bn", "ds2.dw.conv", "ds2.pw.conv"), ("ds2.pw.bn", "ds2.pw.conv", "ds3.dw.conv"),
+            ("ds3.dw.bn", "ds3.dw.conv", "ds3.pw.conv"), ("ds3.pw.bn", "ds3.pw.conv", "gap") })
+        {
+            Assert.Same(Bn(bn).InputStats, Conv(producer).OutputObserver);
+            Assert.Same(Bn(bn).InputGradient, Conv(producer).OutputGradientWriter);
+            Assert.True(Bn(bn).InputGradient.Active, bn);
+            var reader = (ISampleReader)net[consumer];
+            Assert.Same(Bn(bn).GradientSums, reader.InputGradientObserver);
+            Assert.Same(Bn(bn).Output, reader.InputWriter);
+            Assert.True(Bn(bn).Output.Active, bn);
+        }
+        Assert.Null(Conv("stem.conv").InputGradientObserver);
+        Assert.Null(Conv("stem.conv").InputWriter);
+
+        net.FuseBatchNormActivations = false;
+        foreach (var node in net.Nodes)
+            if (node.Layer is Conv2d c) Assert.True(c.OutputObserver is null && c.InputGradientObserver is null && c.InputWriter is null && c.OutputGradientWriter is null, c.Name);
+            else if (node.Layer is ISampleReader r) Assert.True(r.InputWriter is null && r.InputGradientObserver is null, node.Layer.Name);
+            else if (node.Layer is BatchNorm2d b) Assert.False(b.Output.Active || b.InputGradient.Active, b.Name);
+
+        // A BatchNorm read by two layers (custom net's c.bn) writes its own output; its producer still takes over the rest.
+        var custom = Custom(1);
+        var cbn = (BatchNorm2d)custom["c.bn"];
+        Assert.False(cbn.Output.Active);
+        Assert.True(cbn.InputGradient.Active);
+        Assert.Same(cbn.InputStats, ((Conv2d)custom["c.conv"]).OutputObserver);
+    }
+
+    /// <summary>conv → BN → ReLU → global average pooling (which writes the BatchNorm's output and reduces its gradient) → fc.</summary>
+    private static Network PooledTail(int seed)
+    {
+        var b = new NetworkBuilder(new Shape(2, 9, 9), seed);
+        int x = b.ConvBnAct(NetworkBuilder.Input, 5, 1, name: "a");
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 4));
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    public void NetworkWithTheConvolutionHooksMatchesFiniteDifferences(bool pooledTail, int threads)
+    {
+        // Custom: conv → BN → ReLU6 → depthwise conv → BN → LeakyReLU → pointwise conv → BN (two consumers) → ReLU + Add → pool → fc.
+        var net = pooledTail ? PooledTail(3) : Custom(3);
+        if (pooledTail) Assert.True(((BatchNorm2d)net["a.bn"]).Output.Active);
+        var rng = new Random(11);
+        const int n = 3;
+        var x = new Tensor(n, 2, 9, 9);
+        for (int i = 0; i < x.Length; i++) x.Data[i] = (float)(rng.NextDouble() * 2 - 1);
+        var r = new Tensor(n, net.Classes, 1, 1);
+        for (int i = 0; i < r.Length; i++) r.Data[i] = (float)(rng.NextDouble() * 2 - 1);
+        var ctx = new RunContext { Training = true, Threads = threads };
+        double Loss()
+        {
+            var y = net.Forward(x, ctx);
+            double s = 0;
+            for (int i = 0; i < r.Length; i++) s += (double)y.Data[i] * r.Data[i];
+            return s;
+        }
+        Loss();
+        net.ZeroGrad();
+        net.Backward([r], ctx);
+        const float eps = 1e-3f;
+        int checkedCount = 0;
+        foreach (var node in net.Nodes)
+            foreach (var p in node.Layer.Parameters)
+            {
+                var grad = (float[])p.Grad.Clone();
+                for (int t = 0; t < Math.Min(p.Value.Length, 12); t++)
+                {
+                    int i = t * 7919 % p.Value.Length;
+                    float old = p.Value[i];
+                    p.Value[i] = old + eps; double lp = Loss();
+                    p.Value[i] = old - eps; double lm = Loss();
+                    p.Value[i] = old;
+                    double numeric = (lp - lm) / (2 * eps);
+                    double err = Math.Abs(numeric - grad[i]) / Math.Max(1.0, Math.Abs(numeric) + Math.Abs(grad[i]));
+                    Assert.True(err < 2e-2, $"{node.Layer.Name}.{p.Name}[{i}]: analytic {grad[i]}, numeric {numeric}, rel err {err}");
+                    checkedCount++;
+                }
+            }
+        Assert.True(checkedCount > 20);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LayersCalledOnTheirOwnDoAllTheirWork(bool training)
+    {
+        // Outside Network.Forward/Backward (as the CLI demo runs the first conv → BN → ReLU for its feature maps) a
+        // wired BatchNorm must write its output and dx itself: nobody else will.
+        var wired = Zoo.Create("mobilenet", new Shape(1, 28, 28), 10, 4);
+        var plain = Zoo.Create("mobilenet", new Shape(1, 28, 28), 10, 4);
+        plain.FuseBatchNormActivations = false;
+        Assert.True(((BatchNorm2d)wired["stem.bn"]).Output.Active);
+        var rng = new Random(2);
+        var x = new Tensor(3, 1, 28, 28);
+        for (int i = 0; i < x.Length; i++) x.Data[i] = (float)rng.NextDouble();
+        var dy = new Tensor(3, 32, 28, 28);
+        for (int i = 0; i < dy.Length; i++) dy.Data[i] = (float)(rng.NextDouble() - 0.5);
+        float[] Run(Network net, out float[] dx)
+        {
+            var ctx = new RunContext { Training = training, Threads = 2 };
+            var y = net["stem.conv"].Forward([x], ctx);
+            y = net["stem.bn"].Forward([y], ctx);
+            y = net["stem.relu"].Forward([y], ctx);
+            var result = y.Data.AsSpan(0, y.Length).ToArray();
+            var g = net["stem.relu"].Backward(dy, [true], ctx)[0]!;
+            var d = net["stem.bn"].Backward(g, [true], ctx)[0]!;
+            dx = d.Data.AsSpan(0, d.Length).ToArray();
+            return result;
+        }
+        var yPlain = Run(plain, out var dxPlain);
+        var yWired = Run(wired, out var dxWired);
+        Assert.Equal(yPlain, yWired);
+        Assert.Equal(dxPlain, dxWired);
+        Assert.Contains(yWired, v => v > 0);
     }
 }

@@ -139,6 +139,37 @@ public class KernelTests
                 Assert.True(Math.Abs(dk[t] - dkRef[t]) < 1e-4 * (1 + Math.Abs(dkRef[t])), $"{what}: dk[{t}] = {dk[t]}, scalar {dkRef[t]}");
         }
     });
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void PackedPointwiseConvEqualsOneGemmPerSampleBitForBit(SimdWidth width) => At(width, () =>
+    {
+        // 7×7 and 5×6 planes take the packed path (samples side by side); 9 samples over 1 or 2 threads leave partial groups.
+        var rng = new Random(21);
+        foreach (var (cin, cout, h, w, threads) in new[] { (20, 33, 7, 7, 1), (20, 33, 7, 7, 2), (7, 5, 5, 6, 2), (16, 16, 1, 3, 2) })
+        {
+            const int n = 9;
+            var conv = new Layers.Conv2d(cin, cout, 1, bias: true, rng: rng);
+            var x = new Tensor(n, cin, h, w);
+            Random(rng, x.Length).CopyTo(x.Data, 0);
+            var ctx = new Layers.RunContext { Training = true, Threads = threads };
+            var y = conv.Forward([x], ctx);
+            var dy = new Tensor(n, cout, h, w);
+            Random(rng, dy.Length).CopyTo(dy.Data, 0);
+            var dx = conv.Backward(dy, [true], ctx)[0]!;
+            int plane = h * w;
+            for (int i = 0; i < n; i++)
+            {
+                var yRef = new float[cout * plane];
+                for (int oc = 0; oc < cout; oc++) yRef.AsSpan(oc * plane, plane).Fill(conv.Bias!.Value[oc]);
+                Gemm.NN(cout, plane, cin, conv.Weight.Value, cin, 1, x.Sample(i), plane, yRef, plane);
+                Assert.True(yRef.AsSpan().SequenceEqual(y.Sample(i)), $"{cin}->{cout} {h}x{w} {threads} threads {width}: y of sample {i}");
+                var dxRef = new float[cin * plane];
+                Gemm.NN(cin, plane, cout, conv.Weight.Value, 1, cin, dy.Sample(i), plane, dxRef, plane);
+                Assert.True(dxRef.AsSpan().SequenceEqual(dx.Sample(i)), $"{cin}->{cout} {h}x{w} {threads} threads {width}: dx of sample {i}");
+            }
+        }
+    });
 }
 
 /// <summary>Tests that set the process-wide <see cref="Simd.Width"/> or count allocations run alone.</summary>

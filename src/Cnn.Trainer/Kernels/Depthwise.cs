@@ -212,12 +212,6 @@ internal static class Depthwise
         }
     }
 
-    /// <summary>rows × cols floats between row strides (short rows: <see cref="Vec.CopyShort"/>).</summary>
-    private static void CopyRows(ref float src, int srcStride, ref float dst, int dstStride, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++) Vec.CopyShort(ref Unsafe.Add(ref src, r * srcStride), ref Unsafe.Add(ref dst, r * dstStride), cols);
-    }
-
     /// <summary>
     /// dst[c] = init + Σ_i k[kIndex[i]]·src[offset[i] + c] for c in [0, len) (len a multiple of the vector width), one FMA
     /// chain per c over i = i0 .. i1 − 1 in order; four vectors of c at a time share each broadcast weight.
@@ -251,6 +245,7 @@ internal static class Depthwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, float bias, Span<float> y)
         where TV : unmanaged where TO : struct, ISimd<TV>
     {
@@ -258,7 +253,7 @@ internal static class Depthwise
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
         ref float Wd = ref MemoryMarshal.GetArrayDataReference(s.Wide);
         TapSums<TV, TO>(ref P, p.Tap, p.TapOrder, 0, p.Tap.Length, k, TO.Splat(bias), ref Wd, p.Wide);
-        CopyRows(ref Wd, p.Wq, ref MemoryMarshal.GetReference(y), p.OW, p.OH, p.OW);
+        Vec.CopyRows(ref Wd, p.Wq, ref MemoryMarshal.GetReference(y), p.OW, p.OH, p.OW);
     }
 
     /// <summary>
@@ -282,6 +277,7 @@ internal static class Depthwise
         return Vector128.Sum(Unsafe.As<TV, Vector128<float>>(ref v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Backward<TV, TO>(DepthwisePlan p, DepthwiseScratch s, ReadOnlySpan<float> x, ReadOnlySpan<float> k, ReadOnlySpan<float> dy,
         Span<float> dk, Span<float> dx)
         where TV : unmanaged where TO : struct, ISimd<TV>
@@ -290,7 +286,7 @@ internal static class Depthwise
         // dy in the wide layout after DyPad zeros, with zero junk columns and tail (Forward left junk there), so they add nothing below.
         Array.Clear(s.Wide);
         ref float D = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Wide), p.DyPad);
-        CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref D, p.Wq, p.OH, p.OW);
+        Vec.CopyRows(ref MemoryMarshal.GetReference(dy), p.OW, ref D, p.Wq, p.OH, p.OW);
         ref float P = ref MemoryMarshal.GetArrayDataReference(s.Phases);
         var taps = p.Tap;
         // dk: four taps at a time share each load of dy.

@@ -31,6 +31,12 @@ internal static class Vec
             for (int j = 0; j < n; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref s, j);
     }
 
+    /// <summary>rows × cols floats between row strides (short rows: <see cref="CopyShort"/>).</summary>
+    public static void CopyRows(ref float src, int srcStride, ref float dst, int dstStride, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++) CopyShort(ref Unsafe.Add(ref src, r * srcStride), ref Unsafe.Add(ref dst, r * dstStride), cols);
+    }
+
     /// <summary>(Σx, Σx²) of one plane; float lanes are fine for a plane (≤ a few thousand values), callers accumulate planes in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Sum, float SumSq) SumAndSquares(ReadOnlySpan<float> x)

@@ -13,6 +13,13 @@ public sealed class RunContext
     public bool Training { get; set; }
     public int Threads { get; set; } = 1;
     public Random Rng { get; set; } = new(0);
+
+    /// <summary>
+    /// True while a <see cref="Network"/> runs its nodes: only then may a layer leave work to its neighbours in the
+    /// graph (a BatchNorm's passes to the convolutions beside it), since only then do they surely run next.
+    /// A layer called on its own always does all of its work.
+    /// </summary>
+    internal bool InNetwork { get; set; }
 }
 
 /// <summary>Thrown when a network description is inconsistent; names the layer at fault.</summary>

@@ -10,7 +10,7 @@ namespace Cnn.Trainer.Layers;
 /// count_include_pad=True; the exporter writes count_include_pad=1). Global=true pools the whole plane to 1x1
 /// (adaptive pooling to 1x1, exported as GlobalAveragePool/GlobalMaxPool).
 /// </summary>
-public sealed class Pool2d : Layer, IChunked
+public sealed class Pool2d : Layer, IChunked, ISampleReader
 {
     public bool IsMax { get; }
     public bool Global { get; }
@@ -49,12 +49,27 @@ public sealed class Pool2d : Layer, IChunked
 
     private ConvGeometry Window(Tensor x) => Global ? new ConvGeometry(x.H, x.W, 1, 1, 0, 0, 1, 1) : Geometry;
 
+    // Global average pooling reads and writes whole samples when the BatchNorm before it writes its input, and
+    // reduces its gradient, sample by sample (set by Network); then its chunks are samples instead of planes.
+    private IDeferredTensor? _inputWriter, _writeX;
+    private ISampleObserver? _dxObserver, _observeDx;
+    bool ISampleReader.ReadsSamples => Global && !IsMax;
+    IDeferredTensor? ISampleReader.InputWriter { get => _inputWriter; set => _inputWriter = value; }
+    ISampleObserver? ISampleReader.InputGradientObserver { get => _dxObserver; set => _dxObserver = value; }
+
     public override Tensor Forward(Tensor[] inputs, RunContext ctx)
     {
         var x = _x = inputs[0];
         var g = Window(x);
         var y = Tensor.Ensure(ref _y, x.N, x.C, g.OutH(x.H), g.OutW(x.W));
         if (IsMax && _argmax.Length < y.Length) _argmax = new int[y.Length];
+        _writeX = _inputWriter is { } wx && wx.IsPending(x) ? wx : null;
+        if (_writeX is not null)
+        {
+            Par.ForChunks(x.N, Par.ThreadsFor(ctx.Threads, x.Length), this, OpGlobalAvgSamples);
+            _writeX.Complete();
+            return y;
+        }
         int op = Global && !IsMax ? OpGlobalAvg
             : IsMax && g is { KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 } ? OpMax2x2 : OpForward;
         Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, op);
@@ -65,14 +80,22 @@ public sealed class Pool2d : Layer, IChunked
     {
         var x = _x!;
         _dy = dy;
-        _grads[0] = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
+        var dx = Tensor.Ensure(ref _dx, x.N, x.C, x.H, x.W);
+        _grads[0] = dx;
+        _observeDx = _dxObserver is { } o && o.Begin(dx, ctx) ? o : null;
+        if (_observeDx is not null)
+        {
+            Par.ForChunks(x.N, Par.ThreadsFor(ctx.Threads, x.Length), this, OpGlobalAvgBackSamples);
+            _observeDx.End(dx);
+            return _grads;
+        }
         Par.ForChunks(x.N * x.C, Par.ThreadsFor(ctx.Threads, x.Length), this, Global && !IsMax ? OpGlobalAvgBack : OpBackward);
         return _grads;
     }
 
-    private const int OpForward = 0, OpGlobalAvg = 1, OpMax2x2 = 2, OpBackward = 3, OpGlobalAvgBack = 4;
+    private const int OpForward = 0, OpGlobalAvg = 1, OpMax2x2 = 2, OpBackward = 3, OpGlobalAvgBack = 4, OpGlobalAvgSamples = 5, OpGlobalAvgBackSamples = 6;
 
-    /// <summary>Runs planes [p0, p1) of the batch (plane p = sample p / C, channel p mod C).</summary>
+    /// <summary>Runs planes [p0, p1) of the batch (plane p = sample p / C, channel p mod C), or samples for the *Samples ops.</summary>
     void IChunked.RunChunk(int op, int chunk, int p0, int p1)
     {
         var x = _x!;
@@ -80,16 +103,36 @@ public sealed class Pool2d : Layer, IChunked
         float inv = 1f / (g.KH * g.KW);
         switch (op)
         {
-            case OpGlobalAvg:
-                for (int p = p0; p < p1; p++) _y!.Data[p] = Vec.Sum(x.Data.AsSpan(p * x.Plane, x.Plane)) * inv;
+            case OpGlobalAvgSamples:
+                for (int n = p0; n < p1; n++)
+                {
+                    _writeX!.WriteSample(n);
+                    GlobalAvg(x, inv, n * x.C, (n + 1) * x.C);
+                }
                 break;
-            case OpGlobalAvgBack:
-                for (int p = p0; p < p1; p++) _dx!.Data.AsSpan(p * x.Plane, x.Plane).Fill(_dy!.Data[p] * inv);
+            case OpGlobalAvgBackSamples:
+                for (int n = p0; n < p1; n++)
+                {
+                    GlobalAvgBack(x, inv, n * x.C, (n + 1) * x.C);
+                    _observeDx!.Sample(n, _dx!.Sample(n));
+                }
                 break;
+            case OpGlobalAvg: GlobalAvg(x, inv, p0, p1); break;
+            case OpGlobalAvgBack: GlobalAvgBack(x, inv, p0, p1); break;
             case OpMax2x2: MaxPool2x2(x, _y!, _argmax, p0, p1); break;
             case OpForward: ForwardPlanes(x, _y!, g, inv, p0, p1); break;
             default: BackwardPlanes(x, _dy!, _dx!, g, inv, p0, p1); break;
         }
+    }
+
+    private void GlobalAvg(Tensor x, float inv, int p0, int p1)
+    {
+        for (int p = p0; p < p1; p++) _y!.Data[p] = Vec.Sum(x.Data.AsSpan(p * x.Plane, x.Plane)) * inv;
+    }
+
+    private void GlobalAvgBack(Tensor x, float inv, int p0, int p1)
+    {
+        for (int p = p0; p < p1; p++) _dx!.Data.AsSpan(p * x.Plane, x.Plane).Fill(_dy!.Data[p] * inv);
     }
 
     private void ForwardPlanes(Tensor x, Tensor y, ConvGeometry g, float inv, int p0, int p1)
