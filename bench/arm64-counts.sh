@@ -4,6 +4,8 @@
 #
 #   bench/arm64-counts.sh [BENCH_AOT_DIR]      (default: publishes into artifacts/arm64/bench-aot)
 #   MODELS="mobilenet_v2_0.35_96" CPUS="cortex-a76" KINDS="depthwise pointwise" bench/arm64-counts.sh
+#   NO_FUSE=1 ...                              (our whole inference with inverted-residual blocks unfused: --no-fuse;
+#                                               the per-kind rows are always unfused)
 #
 # Per-inference figure = (count(K=3) - count(K=1)) / 2: start-up, model building, packing and one-off
 # first-inference costs cancel. Needs ../shared/tools/arm64-insn-count (or ARM64_INSN_COUNT) and the
@@ -22,6 +24,7 @@ models=${MODELS:-mobilenet_v2_0.35_96 mobilenet_v2_1.0_224 resnet18_224}
 cpus=${CPUS:-cortex-a72 cortex-a76}
 kinds=${KINDS-pointwise depthwise conv fc pool add}
 onnx_dir=${ONNX_DIR:-bench/models}
+fuse=${NO_FUSE:+--no-fuse}
 aot=${1:-}
 if [ -z "$aot" ]; then
   aot=artifacts/arm64/bench-aot
@@ -48,9 +51,9 @@ echo "| model | cpu | what | MACs per run | instructions per run | MACs/insn |"
 echo "|---|---|---|---|---|---|"
 for m in $models; do
   for cpu in $cpus; do
-    a=$(run "$cpu" "$m" 1 | insns); b=$(run "$cpu" "$m" 3 | insns)
+    a=$(run "$cpu" "$m" 1 $fuse | insns); b=$(run "$cpu" "$m" 3 $fuse | insns)
     ours=$(( (b - a) / 2 ))
-    printf '| %s | %s | inference | | %d | |\n' "$m" "$cpu" "$ours"
+    printf '| %s | %s | inference%s | | %d | |\n' "$m" "$cpu" "${fuse:+ (unfused)}" "$ours"
     for form in onnx qdq.onnx; do
       f=$onnx_dir/$m.$form
       [ -f "$f" ] || { echo "| $m | $cpu | ONNX Runtime $form | | missing $f | |"; continue; }

@@ -4,6 +4,7 @@
 #
 #   bench/arm64-threads.sh [BENCH_AOT_DIR]     (default: publishes Cnn.Bench NativeAOT, without ONNX Runtime, into artifacts/arm64/bench-aot-noort)
 #   MODELS="mobilenet_v2_0.35_96" THREADS="2 4" CPU=cortex-a72 VERBOSE=1 bench/arm64-threads.sh
+#   NO_FUSE=1 bench/arm64-threads.sh           (inverted-residual blocks run as separate ops: Cnn.Bench --no-fuse)
 #
 # `Cnn.Bench chunks MODEL K --threads N --markers` runs every chunk of the interpreter's split for N threads in turn on
 # one thread, each between marker syscalls; bench/arm64-threads/threadcount.c (a QEMU plugin, built here with gcc and
@@ -18,6 +19,7 @@ counter=${ARM64_INSN_COUNT:-$(cd .. && pwd)/shared/tools/arm64-insn-count}
 models=${MODELS:-mobilenet_v2_1.0_224 mobilenet_v2_0.35_96 resnet18_224}
 threads=${THREADS:-1 2 4}
 cpu=${CPU:-cortex-a76}
+fuse=${NO_FUSE:+--no-fuse}
 aot=${1:-}
 if [ -z "$aot" ]; then
   aot=artifacts/arm64/bench-aot-noort
@@ -39,7 +41,7 @@ trap 'rm -rf "$work"' EXIT
 # run MODEL N K: Cnn.Bench's output followed by the plugin's counts.
 run() {
   DOTNET_gcConcurrent=0 QEMU_CPU=$cpu QEMU_LD_PREFIX=$root qemu-aarch64 -plugin "$plugin" -d plugin -D "$work/plugin.log" \
-    "$aot/Cnn.Bench" chunks "$1" "$3" --threads "$2" --markers
+    "$aot/Cnn.Bench" chunks "$1" "$3" --threads "$2" --markers $fuse
   cat "$work/plugin.log"
 }
 echo "| model | CPU | threads | instructions per inference of each thread (M) | total (M) | critical path (M) | bound on speed-up |"
