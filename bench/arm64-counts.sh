@@ -4,7 +4,7 @@
 #
 #   bench/arm64-counts.sh [BENCH_AOT_DIR]      (default: publishes into artifacts/arm64/bench-aot)
 #   MODELS="mobilenet_v2_0.35_96" CPUS="cortex-a76" KINDS="depthwise pointwise" bench/arm64-counts.sh
-#   NO_FUSE=1 ...                              (our whole inference with inverted-residual blocks unfused: --no-fuse;
+#   FUSE=1 ...                                 (our whole inference with inverted-residual blocks fused: --fuse-blocks;
 #                                               the per-kind rows are always unfused)
 #
 # Per-inference figure = (count(K=3) - count(K=1)) / 2: start-up, model building, packing and one-off
@@ -24,7 +24,7 @@ models=${MODELS:-mobilenet_v2_0.35_96 mobilenet_v2_1.0_224 resnet18_224}
 cpus=${CPUS:-cortex-a72 cortex-a76}
 kinds=${KINDS-pointwise depthwise conv fc pool add}
 onnx_dir=${ONNX_DIR:-bench/models}
-fuse=${NO_FUSE:+--no-fuse}
+fuse=${FUSE:+--fuse-blocks}
 aot=${1:-}
 if [ -z "$aot" ]; then
   aot=artifacts/arm64/bench-aot

@@ -4,7 +4,7 @@
 #
 #   bench/arm64-threads.sh [BENCH_AOT_DIR]     (default: publishes Cnn.Bench NativeAOT, without ONNX Runtime, into artifacts/arm64/bench-aot-noort)
 #   MODELS="mobilenet_v2_0.35_96" THREADS="2 4" CPU=cortex-a72 VERBOSE=1 bench/arm64-threads.sh
-#   NO_FUSE=1 bench/arm64-threads.sh           (inverted-residual blocks run as separate ops: Cnn.Bench --no-fuse)
+#   FUSE=1 bench/arm64-threads.sh              (inverted-residual blocks fused: Cnn.Bench --fuse-blocks)
 #
 # `Cnn.Bench chunks MODEL K --threads N --markers` runs every chunk of the interpreter's split for N threads in turn on
 # one thread, each between marker syscalls; bench/arm64-threads/threadcount.c (a QEMU plugin, built here with gcc and
@@ -19,7 +19,7 @@ counter=${ARM64_INSN_COUNT:-$(cd .. && pwd)/shared/tools/arm64-insn-count}
 models=${MODELS:-mobilenet_v2_1.0_224 mobilenet_v2_0.35_96 resnet18_224}
 threads=${THREADS:-1 2 4}
 cpu=${CPU:-cortex-a76}
-fuse=${NO_FUSE:+--no-fuse}
+fuse=${FUSE:+--fuse-blocks}
 aot=${1:-}
 if [ -z "$aot" ]; then
   aot=artifacts/arm64/bench-aot-noort

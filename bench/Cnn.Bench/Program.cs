@@ -10,9 +10,9 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.Error.WriteLine("""
-        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto] [--fuse on,off]
+        usage: Cnn.Bench models [--models a,b] [--threads 1,2] [--runs 50] [--warmup 5] [--isas Auto] [--fuse off,on]
                                 [--onnx-dir bench/models] [--json FILE]
-               (every suite running our interpreter takes --no-fuse: inverted-residual blocks run as separate ops)
+               (every suite running our interpreter takes --fuse-blocks: inverted-residual blocks fused, see InterpreterOptions.FuseBlocks)
                Cnn.Bench count MODEL K [--isa Auto] [--threads 1] [--op I | --kind KIND]   (K inferences, or one inference
                                         then op I, or every op of KIND, K times; for arm64-insn-count, see bench/README.md;
                                         MODEL.onnx: K inferences of ONNX Runtime on 1 thread, the peer)
@@ -34,7 +34,7 @@ string Opt(string name, string def)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : def;
 }
 
-bool fuseBlocks = !args.Contains("--no-fuse");
+bool fuseBlocks = args.Contains("--fuse-blocks"); // the interpreter's default (no budget given): unfused
 
 if (args[0] == "write")
 {

@@ -85,7 +85,7 @@ public static class ModelChecks
                 Expect.SameBytes(expected, Run(model, isa, input, fuse: false), $"case {c} {isa} unfused vs Scalar, {what}");
                 for (int t = 1; t <= 3; t++)
                 {
-                    using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = t, MinWorkPerChunk = 1 });
+                    using var interp = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = t, MinWorkPerChunk = 1, FuseBlocks = true });
                     Expect.Equal(2, interp.FusedBlocks, $"fused blocks, case {c} {isa}, {what}");
                     input.CopyTo(interp.InputInt8());
                     interp.Invoke();

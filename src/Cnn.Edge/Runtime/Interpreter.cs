@@ -33,11 +33,13 @@ public sealed class InterpreterOptions
     public bool WarmUp { get; init; } = true;
     /// <summary>
     /// Fuse inverted-residual blocks (1x1 expand → depthwise → 1x1 project [→ residual Add]) into one op that streams rows through
-    /// per-thread scratch, so the expanded tensors never reach the arena (default true; optimized ISAs only). The output bytes are
-    /// the same either way; the fused blocks' intermediate tensors are then not readable (<see cref="Interpreter.IsMaterialized"/>):
-    /// turn it off to inspect every layer.
+    /// per-thread scratch, so the expanded tensors never reach the arena (optimized ISAs only; the output bytes are the same either
+    /// way). Null (the default): fuse only when <see cref="BudgetBytes"/> is set and the unfused arena and scratch exceed it. Fusion
+    /// trades speed for memory: MobileNetV2 1.0 224 needs 0.59× the memory at one thread, but runs ~1.5 % more instructions on
+    /// ARM64 and its 4-thread work bound drops from 3.9× to 3.4–3.7× (halo rows recomputed per chunk; bench/README.md).
+    /// The fused blocks' intermediate tensors are not readable (<see cref="Interpreter.IsMaterialized"/>).
     /// </summary>
-    public bool FuseBlocks { get; init; } = true;
+    public bool? FuseBlocks { get; init; }
 
     /// <summary>A few µs of int8 convolution on a workstation core, tens of µs on a Cortex-A72: several times the cost of handing a chunk to a spinning worker.</summary>
     public const int DefaultMinWorkPerChunk = 32 * 1024;
@@ -79,35 +81,22 @@ public sealed class Interpreter : IDisposable, IChunkWork
             throw new ArgumentOutOfRangeException(nameof(options), options.MinWorkPerChunk, "InterpreterOptions.MinWorkPerChunk must be at least 1");
         Threads = options.Threads;
 
-        // Block fusion: an arena planned without the fused blocks' intermediates (each op is still prepared, and so validated, alone).
-        List<BlockFusion.Block> blocks = options.FuseBlocks && Isa != KernelIsa.Scalar ? BlockFusion.Find(model) : [];
-        ArenaPlan plan = model.Plan;
-        _tensors = model.Tensors;
-        if (blocks.Count > 0) (_tensors, plan) = BlockFusion.Replan(model, blocks, out _fusedAway);
-        Plan = plan;
-        FusedBlocks = blocks.Count;
-        _ops = new PreparedOp[model.Ops.Count];
-        for (int i = 0; i < _ops.Length; i++) _ops[i] = OpFactory.Prepare(model.Ops[i], _tensors, Isa);
-        foreach (BlockFusion.Block b in blocks) BlockFusion.Apply(b, _ops, model, _tensors);
-        _chunks = new int[_ops.Length];
-        int scratch = 0;
-        bool split = false;
-        for (int i = 0; i < _ops.Length; i++)
+        Layout layout = Lay(model, options, fuse: options.FuseBlocks == true);
+        // Auto: the fused plan only when the unfused one does not fit the budget (and some block fuses).
+        if (options.FuseBlocks is null && options.BudgetBytes is long b0 && layout.Required > b0)
         {
-            _chunks[i] = Threads == 1 ? 1 : _ops[i].PlanChunks(Threads, options.MinWorkPerChunk);
-            split |= _chunks[i] > 1;
-            scratch = Math.Max(scratch, _ops[i].ScratchBytes);
+            Layout fused = Lay(model, options, fuse: true);
+            if (fused.Blocks > 0 && fused.Required < layout.Required) layout = fused;
         }
-        // Fused blocks' strips grow into the scratch every thread gets anyway.
-        foreach (PreparedOp op in _ops) (op as FusedInvertedResidualOp)?.FitStrip(scratch);
+        (_tensors, _fusedAway, _ops, _chunks) = (layout.Tensors, layout.FusedAway, layout.Ops, layout.Chunks);
+        ArenaPlan plan = Plan = layout.Plan;
+        FusedBlocks = layout.Blocks;
+        bool split = layout.Split;
         _arenaBytes = plan.ArenaBytes;
-        _scratchBytes = scratch;
-        // Each thread gets its own scratch, 64-byte aligned so no two threads write one cache line.
-        _scratchStride = (scratch + 63) & ~63;
-        int scratchThreads = split ? Threads : 1;
-
-        long scratchTotal = (long)_scratchStride * (scratchThreads - 1) + _scratchBytes;
-        long required = _arenaBytes + scratchTotal;
+        _scratchBytes = layout.Scratch;
+        _scratchStride = layout.ScratchStride;
+        long scratchTotal = layout.ScratchTotal;
+        long required = layout.Required;
         if (options.BudgetBytes is long budget && required > budget)
         {
             var alive = new List<string>();
@@ -137,6 +126,41 @@ public sealed class Interpreter : IDisposable, IChunkWork
     public const int MaxThreads = 256;
 
     public EdgeModel Model { get; }
+    private readonly record struct Layout(IReadOnlyList<TensorInfo> Tensors, ArenaPlan Plan, bool[]? FusedAway, int Blocks, PreparedOp[] Ops,
+        int[] Chunks, bool Split, int Scratch, int ScratchStride, long ScratchTotal)
+    {
+        public long Required => Plan.ArenaBytes + ScratchTotal;
+    }
+
+    /// <summary>Prepares every op (and so validates it) for this interpreter's ISA and threads, with or without block fusion.</summary>
+    private Layout Lay(EdgeModel model, InterpreterOptions options, bool fuse)
+    {
+        // Block fusion: an arena planned without the fused blocks' intermediates (each op is still prepared, and so validated, alone).
+        List<BlockFusion.Block> blocks = fuse && Isa != KernelIsa.Scalar ? BlockFusion.Find(model) : [];
+        ArenaPlan plan = model.Plan;
+        IReadOnlyList<TensorInfo> tensors = model.Tensors;
+        bool[]? fusedAway = null;
+        if (blocks.Count > 0) (tensors, plan) = BlockFusion.Replan(model, blocks, out fusedAway);
+        var ops = new PreparedOp[model.Ops.Count];
+        for (int i = 0; i < ops.Length; i++) ops[i] = OpFactory.Prepare(model.Ops[i], tensors, Isa);
+        foreach (BlockFusion.Block b in blocks) BlockFusion.Apply(b, ops, model, tensors);
+        var chunks = new int[ops.Length];
+        int scratch = 0;
+        bool split = false;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            chunks[i] = Threads == 1 ? 1 : ops[i].PlanChunks(Threads, options.MinWorkPerChunk);
+            split |= chunks[i] > 1;
+            scratch = Math.Max(scratch, ops[i].ScratchBytes);
+        }
+        // Fused blocks' strips grow into the scratch every thread gets anyway.
+        foreach (PreparedOp op in ops) (op as FusedInvertedResidualOp)?.FitStrip(scratch);
+        // Each thread gets its own scratch, 64-byte aligned so no two threads write one cache line.
+        int stride = (scratch + 63) & ~63;
+        long scratchTotal = (long)stride * ((split ? Threads : 1) - 1) + scratch;
+        return new Layout(tensors, plan, fusedAway, blocks.Count, ops, chunks, split, scratch, stride, scratchTotal);
+    }
+
     /// <summary>The instruction set the kernels were prepared for.</summary>
     public KernelIsa Isa { get; }
     public int ArenaBytes => _arenaBytes;

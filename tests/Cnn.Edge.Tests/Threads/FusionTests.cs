@@ -84,7 +84,7 @@ public class FusionTests
             b.MarkOutput(t.Output);
             var model = EdgeModel.Load(b.Build());
             KernelIsa run = variant == "scalar ISA" ? KernelIsa.Scalar : isa;
-            using var fused = new Interpreter(model, new InterpreterOptions { Isa = run, Threads = 1 });
+            using var fused = new Interpreter(model, new InterpreterOptions { Isa = run, Threads = 1, FuseBlocks = true });
             // A project output used elsewhere leaves the expand → depthwise → project part to fuse, without the Add.
             bool partial = variant.StartsWith("project", StringComparison.Ordinal);
             Assert.True(fused.FusedBlocks == (partial ? 1 : 0), $"{variant}: {fused.FusedBlocks} fused blocks");
@@ -106,7 +106,9 @@ public class FusionTests
         b.MarkOutput(t.Output);
         var model = EdgeModel.Load(b.Build());
         using var unfused = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, FuseBlocks = false });
-        using var fused = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1 });
+        using var fused = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, FuseBlocks = true });
+        using var byDefault = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1 });
+        Assert.Equal(0, byDefault.FusedBlocks); // no budget given: the faster unfused plan
         Assert.Equal(0, unfused.FusedBlocks);
         Assert.Equal(1, fused.FusedBlocks);
         // Unfused, the expanded and depthwise tensors (40x40x96 each) are alive together; fused, only the input and output.
@@ -124,7 +126,9 @@ public class FusionTests
         }
         // A budget that fits the fused plan but not the unfused one.
         int budget = fused.ArenaBytes + fused.ScratchBytes;
-        using (new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, BudgetBytes = budget })) { }
+        // By default (FuseBlocks null) the interpreter fuses only because the unfused plan does not fit; a budget both fit: unfused.
+        using (var auto = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, BudgetBytes = budget })) Assert.Equal(1, auto.FusedBlocks);
+        using (var roomy = new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, BudgetBytes = unfused.ArenaBytes + unfused.ScratchBytes })) Assert.Equal(0, roomy.FusedBlocks);
         Assert.Throws<ArenaBudgetException>(() => new Interpreter(model, new InterpreterOptions { Isa = isa, Threads = 1, BudgetBytes = budget, FuseBlocks = false }));
     }
 
@@ -208,7 +212,7 @@ public class FusionTests
             FusedInvertedResidualOp.StripBudgetBytes = threads % 2 == 1 ? 0 : FusedInvertedResidualOp.DefaultStripBudgetBytes;
             byte[] got;
             int blocks, chunks;
-            try { got = Run(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64 }, input, out blocks, out chunks); }
+            try { got = Run(model, new InterpreterOptions { Isa = isa, Threads = threads, MinWorkPerChunk = 64, FuseBlocks = true }, input, out blocks, out chunks); }
             finally { FusedInvertedResidualOp.StripBudgetBytes = FusedInvertedResidualOp.DefaultStripBudgetBytes; }
             most = Math.Max(most, chunks);
             Assert.True(blocks == expectedBlocks, $"{label}: {blocks} fused blocks, expected {expectedBlocks}");
