@@ -18,37 +18,28 @@ public class Avx2GemmTests
     public void BothVectorWidthsMatchTheReference(bool use512)
     {
         SkipUnlessSupported(KernelIsa.Avx2);
-        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
-        bool saved = Avx2Gemm.Use512;
-        Avx2Gemm.Use512 = use512;
-        try
+        using var switches = Avx2Switches.Set(use512);
+        var rng = new Random(use512 ? 512 : 256);
+        int[] couts = [1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100];
+        for (int i = 0; i < 48; i++)
         {
-            var rng = new Random(use512 ? 512 : 256);
-            int[] couts = [1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100];
-            for (int i = 0; i < 48; i++)
-            {
-                int batch = rng.Next(1, 6), cin = i % 8 == 7 ? rng.Next(2040, 2300) : rng.Next(1, 300), cout = couts[i % couts.Length];
-                int parts = rng.Next(1, 4);
-                var s = new FullyConnectedShape(batch, cin, cout);
-                int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
-                sbyte[] x = RandomInt8(rng, batch * cin);
-                sbyte[] wt = RandomInt8(rng, cout * cin);
-                int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
-                (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
-                if (i % 2 == 0) for (int c = 0; c < cout; c++) shift[c] = Math.Min(shift[c], 0); // the path without left shifts
-                (int actMin, int actMax) = RandomClamp(rng, outZp);
-                var expected = new sbyte[batch * cout];
-                FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
-                var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, parts)!;
-                var got = new sbyte[expected.Length];
-                kernel.Run(x, got, new byte[kernel.ScratchBytes]);
-                int d = FirstDifference(got, expected);
-                Assert.True(d < 0, $"512={use512} case {i}: output[{Math.Max(d, 0)}] differs. {s}, parts={parts}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
-            }
-        }
-        finally
-        {
-            Avx2Gemm.Use512 = saved;
+            int batch = rng.Next(1, 6), cin = i % 8 == 7 ? rng.Next(2040, 2300) : rng.Next(1, 300), cout = couts[i % couts.Length];
+            int parts = rng.Next(1, 4);
+            var s = new FullyConnectedShape(batch, cin, cout);
+            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+            sbyte[] x = RandomInt8(rng, batch * cin);
+            sbyte[] wt = RandomInt8(rng, cout * cin);
+            int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+            (int[] mult, int[] shift) = RandomMultipliers(rng, cout);
+            if (i % 2 == 0) for (int c = 0; c < cout; c++) shift[c] = Math.Min(shift[c], 0); // the path without left shifts
+            (int actMin, int actMax) = RandomClamp(rng, outZp);
+            var expected = new sbyte[batch * cout];
+            FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, parts)!;
+            var got = new sbyte[expected.Length];
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+            int d = FirstDifference(got, expected);
+            Assert.True(d < 0, $"512={use512} case {i}: output[{Math.Max(d, 0)}] differs. {s}, parts={parts}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
         }
     }
 
@@ -60,31 +51,22 @@ public class Avx2GemmTests
     public void SaturatingMultiplierMatchesTheReference(bool use512)
     {
         SkipUnlessSupported(KernelIsa.Avx2);
-        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
-        bool saved = Avx2Gemm.Use512;
-        Avx2Gemm.Use512 = use512;
-        try
-        {
-            var rng = new Random(77);
-            var s = new FullyConnectedShape(3, 40, 20);
-            sbyte[] x = RandomInt8(rng, 3 * 40), wt = RandomInt8(rng, 20 * 40);
-            int[] bias = Enumerable.Range(0, 20).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
-            (int[] mult, int[] shift) = RandomMultipliers(rng, 20, 0);
-            Array.Clear(wt, 3 * 40, 40); // channel 3: acc = bias = int.MinValue exactly
-            bias[3] = int.MinValue; mult[3] = int.MinValue; shift[3] = -1;
-            mult[5] = int.MinValue; shift[5] = -20;
-            var expected = new sbyte[3 * 20];
-            FullyConnectedReference.Run(s, x, 5, wt, bias, mult, shift, -3, -128, 127, expected);
-            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, 5, -3, -128, 127)!;
-            var got = new sbyte[expected.Length];
-            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
-            Assert.Equal(expected, got);
-            Assert.Equal(127, expected[3]); // the saturated product, requantized
-        }
-        finally
-        {
-            Avx2Gemm.Use512 = saved;
-        }
+        using var switches = Avx2Switches.Set(use512);
+        var rng = new Random(77);
+        var s = new FullyConnectedShape(3, 40, 20);
+        sbyte[] x = RandomInt8(rng, 3 * 40), wt = RandomInt8(rng, 20 * 40);
+        int[] bias = Enumerable.Range(0, 20).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
+        (int[] mult, int[] shift) = RandomMultipliers(rng, 20, 0);
+        Array.Clear(wt, 3 * 40, 40); // channel 3: acc = bias = int.MinValue exactly
+        bias[3] = int.MinValue; mult[3] = int.MinValue; shift[3] = -1;
+        mult[5] = int.MinValue; shift[5] = -20;
+        var expected = new sbyte[3 * 20];
+        FullyConnectedReference.Run(s, x, 5, wt, bias, mult, shift, -3, -128, 127, expected);
+        var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, 5, -3, -128, 127)!;
+        var got = new sbyte[expected.Length];
+        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        Assert.Equal(expected, got);
+        Assert.Equal(127, expected[3]); // the saturated product, requantized
     }
 
     /// <summary>
@@ -98,37 +80,26 @@ public class Avx2GemmTests
     public void ConvolutionTilesMatchTheReference(bool use512)
     {
         SkipUnlessSupported(KernelIsa.Avx2);
-        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
-        bool saved = Avx2Gemm.Use512, savedWinograd = Conv2DOptimized.UseWinograd;
-        Avx2Gemm.Use512 = use512;
-        Conv2DOptimized.UseWinograd = false;
-        try
+        using var switches = Avx2Switches.Set(use512, winograd: false);
+        var rng = new Random(use512 ? 1512 : 1256);
+        int[] couts = [1, 15, 16, 17, 31, 32, 33, 47, 64, 65];
+        for (int i = 0; i < 40; i++)
         {
-            var rng = new Random(use512 ? 1512 : 1256);
-            int[] couts = [1, 15, 16, 17, 31, 32, 33, 47, 64, 65];
-            for (int i = 0; i < 40; i++)
+            int cout = couts[i % couts.Length], batch = rng.Next(1, 3), h = rng.Next(1, 9), w = rng.Next(1, 9);
+            Conv2DShape s;
+            if (i % 2 == 0)
             {
-                int cout = couts[i % couts.Length], batch = rng.Next(1, 3), h = rng.Next(1, 9), w = rng.Next(1, 9);
-                Conv2DShape s;
-                if (i % 2 == 0)
-                {
-                    s = ConvShape(batch, h, w, rng.Next(1, 80), cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
-                }
-                else
-                {
-                    int kh = rng.Next(1, 6), kw = rng.Next(1, 6), groups = rng.Next(4) == 0 ? 2 : 1;
-                    int sh = rng.Next(1, 3), sw = rng.Next(1, 3), dh = rng.Next(1, 3), dw = rng.Next(1, 3);
-                    if (i % 4 == 1) { kh = kw = 3; sh = sw = dh = dw = 1; groups = 1; } // the Winograd shape, gathered
-                    s = ConvShape(batch, h, w, groups * rng.Next(1, 24), groups * Math.Max(1, cout / groups), kh, kw, sh, sw, dh, dw,
-                        rng.Next(0, kh), rng.Next(0, kw), rng.Next(0, kh), rng.Next(0, kw), groups);
-                }
-                CheckConv2D(KernelIsa.Avx2, rng, s, $"512={use512} case {i}", i % 3 == 0 ? 2 : -1);
+                s = ConvShape(batch, h, w, rng.Next(1, 80), cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
             }
-        }
-        finally
-        {
-            Avx2Gemm.Use512 = saved;
-            Conv2DOptimized.UseWinograd = savedWinograd;
+            else
+            {
+                int kh = rng.Next(1, 6), kw = rng.Next(1, 6), groups = rng.Next(4) == 0 ? 2 : 1;
+                int sh = rng.Next(1, 3), sw = rng.Next(1, 3), dh = rng.Next(1, 3), dw = rng.Next(1, 3);
+                if (i % 4 == 1) { kh = kw = 3; sh = sw = dh = dw = 1; groups = 1; } // the Winograd shape, gathered
+                s = ConvShape(batch, h, w, groups * rng.Next(1, 24), groups * Math.Max(1, cout / groups), kh, kw, sh, sw, dh, dw,
+                    rng.Next(0, kh), rng.Next(0, kw), rng.Next(0, kh), rng.Next(0, kw), groups);
+            }
+            CheckConv2D(KernelIsa.Avx2, rng, s, $"512={use512} case {i}", i % 3 == 0 ? 2 : -1);
         }
     }
 }
@@ -138,4 +109,24 @@ public class Avx2GemmTests
 public sealed class Avx2Switches
 {
     public const string Name = "x86 kernel switches";
+
+    /// <summary>Sets <see cref="Avx2Gemm.Use512"/> (skipping the test where the CPU has no AVX-512BW for it) and, when given,
+    /// <see cref="Conv2DOptimized.UseWinograd"/>; disposing the result puts both back.</summary>
+    public static Restore Set(bool use512, bool? winograd = null)
+    {
+        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
+        var saved = new Restore(Avx2Gemm.Use512, Conv2DOptimized.UseWinograd);
+        Avx2Gemm.Use512 = use512;
+        if (winograd is bool w) Conv2DOptimized.UseWinograd = w;
+        return saved;
+    }
+
+    public readonly struct Restore(bool use512, bool winograd) : IDisposable
+    {
+        public void Dispose()
+        {
+            Avx2Gemm.Use512 = use512;
+            Conv2DOptimized.UseWinograd = winograd;
+        }
+    }
 }

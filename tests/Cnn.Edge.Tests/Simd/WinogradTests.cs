@@ -18,32 +18,23 @@ public class WinogradTests
     public void MatchesTheReferenceOverRandomShapes(bool use512)
     {
         SkipUnlessSupported(KernelIsa.Avx2);
-        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
-        bool saved = Avx2Gemm.Use512;
-        Avx2Gemm.Use512 = use512;
-        try
+        using var switches = Avx2Switches.Set(use512);
+        var rng = new Random(use512 ? 2512 : 2256);
+        int[] couts = [1, 7, 15, 16, 17, 31, 32, 33, 48, 63, 65];
+        int[] cins = [2, 1, 3, 15, 16, 17, 31, 32, 33, 47, 64, 70];
+        for (int i = 0; i < 40; i++)
         {
-            var rng = new Random(use512 ? 2512 : 2256);
-            int[] couts = [1, 7, 15, 16, 17, 31, 32, 33, 48, 63, 65];
-            int[] cins = [2, 1, 3, 15, 16, 17, 31, 32, 33, 47, 64, 70];
-            for (int i = 0; i < 40; i++)
-            {
-                int cin = i < cins.Length ? cins[i] : rng.Next(1, 80), cout = couts[i % couts.Length];
-                int batch = rng.Next(1, 3), h = rng.Next(1, 12), w = rng.Next(1, 12);
-                int pt = rng.Next(0, 3), pl = rng.Next(0, 3), pb = rng.Next(0, 3), pr = rng.Next(0, 3);
-                var s = ConvShape(batch, h, w, cin, cout, 3, 3, 1, 1, 1, 1, pt, pl, pb, pr, 1);
-                Check(rng, s, $"512={use512} case {i}", rng.Next(1, 4), -128);
-            }
-            // Over 256 tiles (2x2 output pixels): several tile blocks, the last one partial.
-            for (int i = 0; i < 3; i++)
-            {
-                var s = ConvShape(1, rng.Next(33, 41), rng.Next(33, 41), rng.Next(2, 12), couts[rng.Next(couts.Length)], 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
-                Check(rng, s, $"512={use512} large case {i}", rng.Next(1, 5), -128);
-            }
+            int cin = i < cins.Length ? cins[i] : rng.Next(1, 80), cout = couts[i % couts.Length];
+            int batch = rng.Next(1, 3), h = rng.Next(1, 12), w = rng.Next(1, 12);
+            int pt = rng.Next(0, 3), pl = rng.Next(0, 3), pb = rng.Next(0, 3), pr = rng.Next(0, 3);
+            var s = ConvShape(batch, h, w, cin, cout, 3, 3, 1, 1, 1, 1, pt, pl, pb, pr, 1);
+            Check(rng, s, $"512={use512} case {i}", rng.Next(1, 4), -128);
         }
-        finally
+        // Over 256 tiles (2x2 output pixels): several tile blocks, the last one partial.
+        for (int i = 0; i < 3; i++)
         {
-            Avx2Gemm.Use512 = saved;
+            var s = ConvShape(1, rng.Next(33, 41), rng.Next(33, 41), rng.Next(2, 12), couts[rng.Next(couts.Length)], 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+            Check(rng, s, $"512={use512} large case {i}", rng.Next(1, 5), -128);
         }
     }
 

@@ -225,16 +225,9 @@ public class ConvChannelSplitTests
 
     private static void WithSwitches(bool use512, Action body)
     {
-        Assert.SkipWhen(use512 && !System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, "this CPU has no AVX-512BW");
-        bool saved = Avx2Gemm.Use512, savedWinograd = Conv2DOptimized.UseWinograd;
-        Avx2Gemm.Use512 = use512;
-        Conv2DOptimized.UseWinograd = false; // 3x3 stride 1 takes the gathered GEMM here (Winograd has its own split)
-        try { body(); }
-        finally
-        {
-            Avx2Gemm.Use512 = saved;
-            Conv2DOptimized.UseWinograd = savedWinograd;
-        }
+        // 3x3 stride 1 takes the gathered GEMM here (Winograd has its own split)
+        using var switches = Avx2Switches.Set(use512, winograd: false);
+        body();
     }
 
     [Theory, MemberData(nameof(IsaCases))]
