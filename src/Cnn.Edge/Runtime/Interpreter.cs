@@ -20,7 +20,7 @@ public sealed class InterpreterOptions
     /// <summary>
     /// Least work worth one thread's chunk, in multiply-accumulates of a large pointwise convolution on the fastest path (on ARM64
     /// about 1/8 instruction: the SDOT GEMM's MAC), each op's work weighed by its ISA's measured costs (ChunkCosts: on Cortex-A76
-    /// a depthwise MAC counts 5, an Add element 120; without SDOT a pointwise MAC 3; on x86 a depthwise MAC 3, an Add element 32): a layer with less
+    /// a depthwise MAC counts 5, an Add element 120; without SDOT a pointwise MAC 3; on x86 a depthwise MAC 4, an Add element 32): a layer with less
     /// than twice this runs on one thread, since waking a second thread costs about that much. Tests lower it to
     /// split tiny layers.
     /// </summary>
