@@ -20,7 +20,8 @@ public abstract class PreparedOp
     /// <summary>
     /// Called once at load: into how many chunks Invoke splits for <paramref name="threads"/> threads (1 = not split).
     /// An op splits only when each chunk gets at least <paramref name="minWorkPerChunk"/> units of work
-    /// (multiply-accumulates of a pointwise convolution, or their equivalent in cost), so small layers stay on one thread.
+    /// (multiply-accumulates of a pointwise convolution, or their equivalent in cost on the op's ISA: <see cref="ChunkCosts"/>), so small
+    /// layers stay on one thread.
     /// Ops may prepare per-chunk data here.
     /// </summary>
     public virtual int PlanChunks(int threads, int minWorkPerChunk) => 1;
