@@ -29,7 +29,7 @@ internal static class ChunkSuite
         if (chunks.Max() >= 1 << 12) throw new InvalidOperationException("more than 4095 chunks in one op: region ids overflow");
         Console.WriteLine($"model {model} isa={r.Isa} threads={r.Threads} inferences={k} unit={(markers ? "insns" : "ns")}");
         for (int i = 0; i < ops; i++)
-            Console.WriteLine($"op {i} chunks {chunks[i]} kind {LayerKinds.Kind(m.Ops[i], m.Tensors)} macs {LayerKinds.Macs(m.Ops[i], m.Tensors)} name {m.Ops[i].Name}");
+            Console.WriteLine($"op {i} chunks {chunks[i]} kind {LayerKinds.Kind(m.Ops[i], m.Tensors)} macs {LayerKinds.Macs(m.Ops[i], m.Tensors)} name {m.Ops[i].Name} shape {string.Join('x', m.Tensors[m.Ops[i].Outputs[0]].Shape)}");
         if (markers)
         {
             for (int i = 0; i < 64; i++)

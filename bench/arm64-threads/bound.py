@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Work per thread and the bound on the speed-up of one model's thread split, from `Cnn.Bench chunks` output.
 
-    bound.py RUN [--base BASE] [--top 8] [--barrier COST]
+    bound.py RUN [--base BASE] [--top 8] [--barrier COST] [--per-unit]
 
 RUN is the output of `Cnn.Bench chunks MODEL K --threads N` (per-chunk minimum times, ns), or of
 `chunks MODEL K --threads N --markers` under QEMU with threadcount.c appended (per-region instruction counts summed
@@ -14,16 +14,19 @@ thread), which is what the pool's atomic ticket does when every thread runs at t
 critical path = sum over ops of the op's busiest thread; bound = total work / critical path. Costs of the pool itself
 (waking workers, the barrier) are not included: the bound is an upper limit. --barrier COST adds COST (instructions or
 ns) to the critical path for every split op, to see how much a hand-off of that cost would take off the bound.
+--per-unit prints each kind's cost per MAC (convolutions, fully connected) or per output element (the rest), and each op's,
+from the output shapes that `chunks` prints: what the interpreter's per-ISA weights (src/Cnn.Edge/Runtime/ChunkCosts.cs) come from.
 """
 import argparse
-import re
 from collections import defaultdict
+from math import prod
 
 EMPTY, INFERENCE = 0xFFFFFF, 0xFFFFFE
 
 
 def read(path):
     meta, ops, regions = {}, {}, {}
+    elements = {}
     for line in open(path):
         f = line.split()
         if not f:
@@ -33,10 +36,13 @@ def read(path):
             meta["model"] = f[1]
         elif f[0] == "op" and len(f) >= 10:
             ops[int(f[1])] = (int(f[3]), f[5], int(f[7]), f[9])
+            if len(f) >= 12 and f[10] == "shape":
+                elements[int(f[1])] = prod(int(d) for d in f[11].split("x"))
         elif f[0] == "region":
             regions[int(f[1])] = (int(f[3]), int(f[5]))  # cost, calls
     if not meta or not ops:
         raise SystemExit(f"{path}: no `Cnn.Bench chunks` output (model/op lines)")
+    meta["elements"] = elements
     return meta, ops, regions
 
 
@@ -66,6 +72,7 @@ def main():
     ap.add_argument("--base")
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--barrier", type=float, default=0.0)
+    ap.add_argument("--per-unit", action="store_true")
     a = ap.parse_args()
     meta, ops, cost = per_inference(read(a.run), read(a.base) if a.base else None)
     n = int(meta["threads"])
@@ -120,8 +127,28 @@ def main():
     for loss, i, name, kind, chunks, s, span, macs in sorted(losses, reverse=True)[:a.top]:
         print(f"  op {i:3} {name:12} {kind:9} chunks {chunks:3}  work {fmt(s)}  busiest thread {fmt(span)}  loss {fmt(loss)}"
               f" ({100 * loss / critical:.1f} % of the path)")
+    if a.per_unit:
+        per_unit(meta, ops, cost, marker, fmt)
     print(f"bound_line {meta['model']} {n} {' '.join(f'{w + (extra if t == 0 else 0):.0f}' for t, w in enumerate(work))} "
           f"{total + extra:.0f} {critical + extra:.0f} {(total + extra) / (critical + extra):.3f}")
+
+
+def per_unit(meta, ops, cost, marker, fmt):
+    """Each op's and kind's cost per MAC (convolutions, fully connected) or per output element (the rest)."""
+    elements = meta.get("elements", {})
+    if not elements:
+        raise SystemExit("--per-unit needs the output shapes of a newer `Cnn.Bench chunks` (op lines ending in `shape NxHxWxC`)")
+    kinds = defaultdict(lambda: [0.0, 0])
+    print("cost per unit (MAC, or output element where macs = 0):")
+    for i in sorted(ops):
+        chunks, kind, macs, name = ops[i]
+        s = sum(max(0.0, cost.get(i << 12 | c, 0.0) - marker) for c in range(chunks))
+        units = macs or elements.get(i, 0)
+        kinds[kind][0] += s
+        kinds[kind][1] += units
+        print(f"  op {i:3} {name:12} {kind:9} {'mac' if macs else 'element':7} {units:10}  work {fmt(s)}  per unit {s / max(units, 1):.4f}")
+    for kind, (s, units) in sorted(kinds.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {kind:9} work {fmt(s)}  units {units}  per unit {s / max(units, 1):.4f}")
 
 
 if __name__ == "__main__":

@@ -156,9 +156,11 @@ internal sealed unsafe class FusedInvertedResidualOp : PreparedOp
     {
         ref readonly Conv2DShape s = ref _s;
         int rows = Rows, c = s.InputChannels;
-        long expandRow = (long)s.InputWidth * _inputChannels * c;
-        // The op weights of the unfused layers (see DepthwiseOptimizedOp, AddOptimizedOp): a depthwise MAC 4, an Add element 32.
-        long outRow = (long)s.OutputWidth * (4L * c * s.KernelHeight * s.KernelWidth + (long)c * _outputChannels + (_hasAdd ? 32L * _outputChannels : 0));
+        // The weights of the unfused layers (ChunkCosts).
+        ChunkCosts w = ChunkCosts.For(_expand.Isa);
+        long expandRow = (long)w.PointwiseMac * s.InputWidth * _inputChannels * c;
+        long outRow = (long)s.OutputWidth * ((long)w.DepthwiseMac * c * s.KernelHeight * s.KernelWidth + (long)w.PointwiseMac * c * _outputChannels
+            + (_hasAdd ? (long)w.AddElement * _outputChannels : 0));
         long work = rows * outRow + (long)s.Batch * s.InputHeight * expandRow;
         if (threads <= 1) return 1;
         int max = (int)Math.Max(1, Math.Min(Math.Min(work / Math.Max(1, minWorkPerChunk), rows), 4L * threads));

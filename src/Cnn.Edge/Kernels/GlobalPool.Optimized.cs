@@ -153,12 +153,8 @@ internal sealed class GlobalPoolOptimizedOp(GlobalPoolOptimized kernel, TensorVi
 {
     public override void Invoke(Span<byte> arena, Span<byte> scratch) => kernel.Run(input.Int8(arena), output.OutInt8(arena));
 
-    // An element read costs about 8 multiply-accumulates of a pointwise convolution (1 instruction against 0.13 on
-    // Cortex-A76, bench/arm64-threads.sh).
-    private const int WorkPerElement = 8;
-
     public override int PlanChunks(int threads, int minWorkPerChunk)
-        => ChunkCount(WorkPerElement * kernel.Elements, kernel.WorkUnits, threads, minWorkPerChunk);
+        => ChunkCount(ChunkCosts.For(kernel.Isa).PoolElement * kernel.Elements, kernel.WorkUnits, threads, minWorkPerChunk);
 
     public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
     {

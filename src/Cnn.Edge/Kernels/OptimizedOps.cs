@@ -15,7 +15,7 @@ internal static class OptimizedOps
             d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax);
         if (k is null) return null;
         // Depthwise runs its kernel directly, so that its work splits over channel blocks as well as rows.
-        return k.Depthwise is { } dw ? new DepthwiseOptimizedOp(d, dw) : new Conv2DOptimizedOp(d, k);
+        return k.Depthwise is { } dw ? new DepthwiseOptimizedOp(d, dw, k.Isa) : new Conv2DOptimizedOp(d, k);
     }
 
     public static PreparedOp? TryFullyConnected(FullyConnectedData d, KernelIsa isa)
@@ -48,13 +48,9 @@ internal sealed class AddOptimizedOp(KernelIsa isa, AddParams p, TensorView a, T
     public override void Invoke(Span<byte> arena, Span<byte> scratch)
         => AddOptimized.Run(isa, p, a.Int8(arena), b.Int8(arena), output.OutInt8(arena), AddOptimized.X86AddPath.Vbmi, _tables);
 
-    // An element (three requantizations) costs about 32 multiply-accumulates of a pointwise convolution: measured
-    // 15 instructions per element against 0.13 per MAC on Cortex-A76 (bench/arm64-threads.sh), 1.35 ns against
-    // 0.025 ns on the AVX2 workstation.
-    private const int WorkPerElement = 32;
-
+    // An element (three requantizations) weighs ChunkCosts.AddElement.
     public override int PlanChunks(int threads, int minWorkPerChunk)
-        => ChunkCount(WorkPerElement * (long)output.ByteLength, output.ByteLength / Vector, threads, minWorkPerChunk);
+        => ChunkCount(ChunkCosts.For(isa).AddElement * (long)output.ByteLength, output.ByteLength / Vector, threads, minWorkPerChunk);
 
     public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
     {
@@ -91,7 +87,7 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
     /// </summary>
     public override int PlanChunks(int threads, int minWorkPerChunk)
     {
-        long work = kernel.Macs;
+        long work = ChunkCosts.For(kernel.Isa).PointwiseMac * kernel.Macs;
         int tiles = kernel.Tiles, parts = 1;
         if (kernel.CanSplitChannels && threads > 1 && tiles < TilesPerThread * threads)
         {
@@ -117,7 +113,9 @@ internal sealed class Conv2DOptimizedOp(Conv2DData d, Conv2DOptimized kernel) : 
         if (parts != kernel.ChannelParts)
             kernel = Conv2DOptimized.TryCreate(kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
                 d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax, parts)!;
-        return ChunkCount(work, kernel.WorkUnits, threads, minWorkPerChunk);
+        if (kernel.IsWinograd) return ChunkCount(work, kernel.WorkUnits, threads, minWorkPerChunk);
+        Conv2DOptimized k = kernel;
+        return ChunkCount(work, k.WorkUnits, threads, minWorkPerChunk, u => k.CostBefore(u, k.ChannelParts));
     }
 
     public override void InvokeChunk(int chunk, int chunks, Span<byte> arena, Span<byte> scratch)
@@ -139,7 +137,7 @@ internal sealed class FullyConnectedOptimizedOp(FullyConnectedData d, FullyConne
 
     public override int PlanChunks(int threads, int minWorkPerChunk)
     {
-        int chunks = ChunkCount(_kernel.Macs, (d.Shape.OutputChannels + GemmPlan.NR - 1) / GemmPlan.NR, threads, minWorkPerChunk);
+        int chunks = ChunkCount(ChunkCosts.For(_kernel.Isa).PointwiseMac * _kernel.Macs, (d.Shape.OutputChannels + GemmPlan.NR - 1) / GemmPlan.NR, threads, minWorkPerChunk);
         if (chunks != _kernel.Parts)
             _kernel = FullyConnectedOptimized.TryCreate(_kernel.Isa, d.Shape, d.WeightsSpan, d.BiasSpan, d.Multipliers, d.Shifts,
                 d.InputZeroPoint, d.OutputZeroPoint, d.ActMin, d.ActMax, chunks)!;
@@ -155,11 +153,8 @@ internal sealed class FullyConnectedOptimizedOp(FullyConnectedData d, FullyConne
 /// that balances the threads clearly better (layers of few rows: 7 rows on 4 threads leave the busiest 2, a share of 1.75):
 /// work unit u is then block u mod B of row u / B (B blocks per row). Chosen at load; every split gives the same bytes.
 /// </summary>
-internal sealed class DepthwiseOptimizedOp(Conv2DData d, DepthwiseConv kernel) : PreparedOp
+internal sealed class DepthwiseOptimizedOp(Conv2DData d, DepthwiseConv kernel, KernelIsa isa) : PreparedOp
 {
-    // A depthwise MAC costs about 4 of a pointwise one (no reuse of inputs across output channels): measured 0.83
-    // against 0.13 instructions per MAC on Cortex-A76, 0.83 against 0.36 on A72, 0.083 against 0.025 ns on AVX2.
-    private const int WorkPerMac = 4;
 
     /// <summary>
     /// Blocks split rows only when the busiest thread's share of the layer drops by more than this: a row cut into blocks repeats
@@ -183,7 +178,7 @@ internal sealed class DepthwiseOptimizedOp(Conv2DData d, DepthwiseConv kernel) :
     {
         Conv2DShape s = d.Shape;
         int rows = Rows, blocks = kernel.ChannelBlocks;
-        long work = WorkPerMac * (long)rows * s.OutputWidth * s.OutputChannels * s.KernelHeight * s.KernelWidth;
+        long work = ChunkCosts.For(isa).DepthwiseMac * (long)rows * s.OutputWidth * s.OutputChannels * s.KernelHeight * s.KernelWidth;
         int byRows = ChunkCount(work, rows, threads, minWorkPerChunk);
         BlocksPerRow = 1;
         if (blocks > 1 && threads > 1 && (long)rows * blocks <= int.MaxValue)

@@ -20,7 +20,8 @@ public abstract class PreparedOp
     /// <summary>
     /// Called once at load: into how many chunks Invoke splits for <paramref name="threads"/> threads (1 = not split).
     /// An op splits only when each chunk gets at least <paramref name="minWorkPerChunk"/> units of work
-    /// (multiply-accumulates of a pointwise convolution, or their equivalent in cost), so small layers stay on one thread.
+    /// (multiply-accumulates of a pointwise convolution, or their equivalent in cost on the op's ISA: <see cref="ChunkCosts"/>), so small
+    /// layers stay on one thread.
     /// Ops may prepare per-chunk data here.
     /// </summary>
     public virtual int PlanChunks(int threads, int minWorkPerChunk) => 1;
@@ -36,8 +37,9 @@ public abstract class PreparedOp
     /// handed out in order to whichever thread is free first, as the pool does; on a tie the most chunks. E.g. 56 rows
     /// on 4 threads: 16 chunks of 3 or 4 rows leave one thread 15 or 16 rows; 8 chunks of 7 give every thread 14.
     /// The chunk count never changes the output bytes (chunks write disjoint parts, each byte by the same code).
+    /// With <paramref name="costBefore"/> (the cost of units [0, u)), units of unequal cost: the busiest thread's cost decides.
     /// </summary>
-    protected static int ChunkCount(long work, long units, int threads, int minWork)
+    protected static int ChunkCount(long work, long units, int threads, int minWork, Func<int, long>? costBefore = null)
     {
         if (threads <= 1) return 1;
         long byWork = work / Math.Max(1, minWork);
@@ -48,7 +50,7 @@ public abstract class PreparedOp
         var free = new PriorityQueue<int, (long Load, int Thread)>(threads);
         for (int c = max; c >= 2; c--)
         {
-            long span = BusiestThreadUnits((int)units, c, threads, free);
+            long span = BusiestThreadUnits((int)units, c, threads, free, costBefore);
             if (span < bestSpan) (best, bestSpan) = (c, span);
         }
         return best;

@@ -13,7 +13,7 @@ namespace Cnn.Edge.Tests.Threads;
 public class FusionTests
 {
     /// <summary>One random block: what the model builder got, for the failure message.</summary>
-    private sealed record BlockSpec(int Batch, int H, int W, int Cin, int Cexp, int Cout, int K, int Stride, int Dilation,
+    internal sealed record BlockSpec(int Batch, int H, int W, int Cin, int Cexp, int Cout, int K, int Stride, int Dilation,
         int PadTop, int PadLeft, int PadBottom, int PadRight, bool Residual, bool ResidualFirst)
     {
         public override string ToString() =>
@@ -152,7 +152,7 @@ public class FusionTests
         return new BlockSpec(rng.Next(5) == 0 ? 2 : 1, h, w, cin, cexp, cout, k, stride, dil, pt, pl, pb, pr, residual, rng.Next(2) == 0);
     }
 
-    private static (int Output, float Scale) Block(ModelBuilder b, Random rng, string name, int x, float scale, BlockSpec spec)
+    internal static (int Output, float Scale) Block(ModelBuilder b, Random rng, string name, int x, float scale, BlockSpec spec)
     {
         var t = BlockTensors(b, rng, name, x, scale, spec);
         return (t.Output, t.Scale);

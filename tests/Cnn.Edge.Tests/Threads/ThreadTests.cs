@@ -217,4 +217,20 @@ public class AllocationTests
         // as kilobytes (50 inferences of ~8 split ops of up to 12 chunks).
         Assert.True(totalDelta < 2048, $"50 threaded inferences allocated {totalDelta} bytes in the process");
     }
+
+    [Fact]
+    public void ThreadedInvokeOfSmallLayersSplitByTheirCostsAllocatesNothing()
+    {
+        // The default least work per chunk with the ARM weights (Vector128 takes AdvSimd's): small Adds and GEMMs split too.
+        var (model, _) = CostTests.RandomTail(new Random(12));
+        using var it = new Interpreter(model, new InterpreterOptions { Isa = KernelIsa.Vector128, Threads = 4, FuseBlocks = false });
+        Assert.True(Enumerable.Range(0, model.Ops.Count).Count(op => it.ChunksOf(op) > 1) > model.Ops.Count / 2, "most ops should split");
+        it.Invoke();
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        long total = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 50; i++) it.Invoke();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - thread);
+        long totalDelta = GC.GetTotalAllocatedBytes(precise: true) - total;
+        Assert.True(totalDelta < 2048, $"50 threaded inferences allocated {totalDelta} bytes in the process");
+    }
 }
