@@ -488,9 +488,9 @@ internal readonly unsafe struct Requant16Params : IEpilogue16<Requant16Params>
 }
 
 /// <summary>
-/// The 512-bit GEMM tile's cheaper exact requantization: the rule of docs/quantization.md bit for bit, for plans whose every
-/// channel shifts right (shift ≤ -1) and whose accumulator bounds keep the folded sums in range (checked at load by
-/// <see cref="TryCreate"/>). With p = x·m (x the accumulator with its bias, m the multiplier, r = -shift ≥ 1) the rule is
+/// The x86 512-bit kernels' cheaper exact requantization (GEMM tile, depthwise, Add): the rule of docs/quantization.md bit for bit,
+/// for channels with no left shift (shift ≤ 0) whose accumulator bounds keep the folded sums in range (checked at load by
+/// <see cref="TryChannel"/>). With p = x·m (x the accumulator with its bias, m the multiplier, r = -shift ≥ 1) the rule is
 /// <code>
 ///   h = floor((p + 2^30) / 2^31)                      SQRDMULH, ties up
 ///   y = floor((h + 2^(r-1) - [h &lt; 0]) / 2^r)         RoundingDivideByPot: ties away from zero
@@ -570,22 +570,24 @@ internal sealed unsafe class FoldedRequant
 
     /// <summary>
     /// One channel's K (with <paramref name="biasInK"/> folded in: the bias the accumulator does not hold), T and r; false when
-    /// the folded form would not be exact: shift ≥ 0 with a multiplier ≠ 0 (a multiplier of 0 gives 0 for any x, taken as
-    /// r = 1), multiplier int.MinValue (the SQRDMULH saturation), |K| ≥ 2^62 (acc·m + K must stay in int64 with |acc·m| &lt; 2^62),
+    /// the folded form would not be exact: a left shift (shift &gt; 0; a multiplier of 0 gives 0 whatever the shift, taken as shift 0),
+    /// multiplier int.MinValue (the SQRDMULH saturation), |K| ≥ 2^62 (acc·m + K must stay in int64 with |acc·m| &lt; 2^62),
     /// g outside int32 (or g - 1 below it) for some accumulator x in [-<paramref name="accBound"/>, accBound] (x with its bias:
-    /// 255 Σ|w| + |bias| from |x - zp_in| ≤ 255), or T outside int32.
+    /// 255 Σ|w| + |bias| from |x - zp_in| ≤ 255), or T outside int32. Shift 0 (r = 0) has no second rounding: K = bias·m + 2^30 + zp·2^31,
+    /// g = h + zp, and T = int.MinValue makes the correction a no-op.
     /// </summary>
     public static bool TryChannel(long biasInK, long accBound, int m, int shift, int outZp, out long k, out int t, out int r)
     {
         k = 0; t = 0; r = 0;
-        if (m == 0) shift = -1;
-        if (shift > -1 || m == int.MinValue) return false;
+        if (m == 0) shift = 0;
+        if (shift > 0 || m == int.MinValue) return false;
         r = -shift;
-        Int128 constant = ((Int128)1 << 30) + ((Int128)1 << (30 + r)) + ((Int128)outZp << (31 + r));
+        Int128 half = r == 0 ? 0 : (Int128)1 << (30 + r); // the second rounding's half, 2^(r-1), times 2^31
+        Int128 constant = ((Int128)1 << 30) + half + ((Int128)outZp << (31 + r));
         Int128 kc = (Int128)biasInK * m + constant;
         Int128 pMax = (Int128)accBound * Math.Abs((long)m);
         Int128 gLo = (constant - pMax) >> 31, gHi = (constant + pMax) >> 31; // arithmetic shifts: floor
-        Int128 tc = ((Int128)1 << (r - 1)) + ((Int128)outZp << r);
+        Int128 tc = r == 0 ? int.MinValue : ((Int128)1 << (r - 1)) + ((Int128)outZp << r);
         if (Int128.Abs(kc) >= (Int128)1 << 62 || gLo <= int.MinValue || gHi > int.MaxValue || tc < int.MinValue || tc > int.MaxValue)
             return false;
         k = (long)kc;
