@@ -502,7 +502,8 @@ internal readonly unsafe struct Requant16Params : IEpilogue16<Requant16Params>
 ///   y + zp = (g - [g &lt; T]) >> r,   T = 2^(r-1) + zp·2^r     ([g &lt; T] is [h &lt; 0])
 /// </code>
 /// Per 16 lanes: VPMULDQ x2, VPSRLQ x3, VPADDQ x2, VPSLLQ, VPTERNLOGD, VPCMPD + VPMOVM2D/VPADDD (or a masked add), VPSRAVD; no bias
-/// add, no zero-point add, and no clamp when the activation range is all of int8 (VPMOVSDB saturates), against 21-24 before.
+/// add, no zero-point add, and no clamp on a side where the activation range reaches the int8 limit (VPMOVSDB saturates), against
+/// 21-24 before.
 /// </summary>
 internal sealed unsafe class FoldedRequant
 {
@@ -510,14 +511,15 @@ internal sealed unsafe class FoldedRequant
     public readonly long* K;
     /// <summary>Per channel: T and r.</summary>
     public readonly int* T, R;
-    /// <summary>The activation range is narrower than [-128, 127]: clamp before the saturating narrow.</summary>
-    public readonly bool Clamp;
+    /// <summary>act_min above -128, act_max below 127: clamp that side before the saturating narrow (ReLU6 with zero point 0 needs
+    /// only the lower one).</summary>
+    public readonly bool ClampLow, ClampHigh;
     /// <summary>Whether the [g &lt; T] correction is needed: not when act_min ≥ zp (ReLU, ReLU6), see <see cref="NeedsCorrection"/>.</summary>
     public readonly bool Correct;
     private readonly long[] _k;
     private readonly int[] _t, _r;
 
-    private FoldedRequant(int np, bool clamp, bool correct)
+    private FoldedRequant(int np, int actMin, int actMax, bool correct)
     {
         // Pinned (never moved), so the kernels keep raw pointers; the plan holds the arrays alive.
         _k = GC.AllocateArray<long>(np, pinned: true);
@@ -526,7 +528,8 @@ internal sealed unsafe class FoldedRequant
         K = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_k));
         T = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_t));
         R = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_r));
-        Clamp = clamp;
+        ClampLow = actMin > sbyte.MinValue;
+        ClampHigh = actMax < sbyte.MaxValue;
         Correct = correct;
     }
 
@@ -545,7 +548,7 @@ internal sealed unsafe class FoldedRequant
         ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
     {
         int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB;
-        var f = new FoldedRequant(np, actMin > sbyte.MinValue || actMax < sbyte.MaxValue, NeedsCorrection(outZp, actMin));
+        var f = new FoldedRequant(np, actMin, actMax, NeedsCorrection(outZp, actMin));
         for (int c = 0; c < np; c++)
         {
             long sum = 0, sumAbs = 0, b = c < n && !bias.IsEmpty ? bias[c] : 0;
@@ -617,7 +620,7 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
     private readonly Vector512<int> _mult, _multOdd, _t;
     private readonly Vector512<long> _kEven, _kOdd;
     private readonly Vector512<uint> _r;
-    private readonly bool _clamp, _correct;
+    private readonly bool _clampLow, _clampHigh, _correct;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Requant16Folded(FoldedRequant f, int n0, int* mult)
@@ -628,7 +631,8 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
         _kOdd = Vector512.Load(f.K + n0 + 8);
         _t = Vector512.Load(f.T + n0);
         _r = Vector512.Load((uint*)f.R + n0);
-        _clamp = f.Clamp;
+        _clampLow = f.ClampLow;
+        _clampHigh = f.ClampHigh;
         _correct = f.Correct;
     }
 
@@ -639,7 +643,8 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
     public void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count)
     {
         Vector512<int> v = FoldedRequant.Apply16(acc, _mult, _multOdd, _kEven, _kOdd, _t, _r, _correct);
-        if (_clamp) v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
+        if (_clampLow) v = Vector512.Max(v, Vector512.Create(e.ActMin));
+        if (_clampHigh) v = Vector512.Min(v, Vector512.Create(e.ActMax));
         Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);
     }
 }
