@@ -490,7 +490,8 @@ internal readonly unsafe struct Requant16Params : IEpilogue16<Requant16Params>
 /// <summary>
 /// The x86 512-bit kernels' cheaper exact requantization (GEMM tile, depthwise, Add): the rule of docs/quantization.md bit for bit,
 /// for channels with no left shift (shift ≤ 0) whose accumulator bounds keep the folded sums in range (checked at load by
-/// <see cref="TryChannel"/>). With p = x·m (x the accumulator with its bias, m the multiplier, r = -shift ≥ 1) the rule is
+/// <see cref="TryChannel"/>). With p = x·m (x the accumulator with its bias, m the multiplier, r = -shift ≥ 1; shift 0 in
+/// <see cref="TryChannel"/>) the rule is
 /// <code>
 ///   h = floor((p + 2^30) / 2^31)                      SQRDMULH, ties up
 ///   y = floor((h + 2^(r-1) - [h &lt; 0]) / 2^r)         RoundingDivideByPot: ties away from zero
@@ -501,7 +502,8 @@ internal readonly unsafe struct Requant16Params : IEpilogue16<Requant16Params>
 ///   g = floor((acc·m + K) / 2^31) = h + 2^(r-1) + zp·2^r       (acc = the kernel's sum without the bias)
 ///   y + zp = (g - [g &lt; T]) >> r,   T = 2^(r-1) + zp·2^r     ([g &lt; T] is [h &lt; 0])
 /// </code>
-/// Per 16 lanes: VPMULDQ x2, VPSRLQ x3, VPADDQ x2, VPSLLQ, VPTERNLOGD, VPCMPD + VPMOVM2D/VPADDD (or a masked add), VPSRAVD; no bias
+/// Per 16 lanes: VPMULDQ x2, VPSRLQ x2, VPSLLQ, VPADDQ x2, VPTERNLOGD, VPSRAVD, and VPCMPD + VPMOVM2D + VPADDD for the correction
+/// (left out under ReLU clamps, <see cref="NeedsCorrection"/>); no bias
 /// add, no zero-point add, and no clamp on a side where the activation range reaches the int8 limit (VPMOVSDB saturates), against
 /// 21-24 before.
 /// </summary>
