@@ -114,7 +114,8 @@ internal sealed class GemmPlan
         if (avx2)
         {
             Avx2Gemm.Pack(weights, n, k, W, NarrowWeights);
-            Folded = FoldedRequant.TryCreate(n, k, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+            // Only the 512-bit tile reads it; one-row plans run Tile1 only (256-bit, its own epilogue).
+            if (!NarrowWeights && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) Folded = FoldedRequant.TryCreate(n, k, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
         }
     }
 }
