@@ -63,6 +63,14 @@ internal static unsafe class Avx2Gemm
         fixed (sbyte* w = p.W)
         fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
         {
+            if (Use512 && p.Folded is not null && p.N <= NB && p.K <= 1024)
+            {
+                // One block of channels: 16 rows per tile (the per-tile work of an 8-row tile is then spread over twice the outputs).
+                int done = rows / 16 * 16;
+                for (int m0 = 0; m0 < done; m0 += 16)
+                    Rows16OneBlock(p, a + (long)m0 * aStride, aStride, c + (long)m0 * cStride, cStride, (short*)w, mult);
+                a += (long)done * aStride; c += (long)done * cStride; rows -= done;
+            }
             sbyte** ar = stackalloc sbyte*[MR];
             sbyte** cr = stackalloc sbyte*[MR];
             for (int m0 = 0; m0 < rows; m0 += MR)
@@ -82,6 +90,49 @@ internal static unsafe class Avx2Gemm
                 Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
             }
         }
+    }
+
+    /// <summary>16 rows (K int8 each at a + r * aStride) times the plan's one block of channels (N ≤ 16, with
+    /// <see cref="GemmPlan.Folded"/>): 16 zmm accumulators, one weight load and 16 broadcasts per k pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Rows16OneBlock(GemmPlan p, sbyte* a, int aStride, sbyte* c, int cStride, short* w, int* mult)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        int* x = stackalloc int[16 * k2]; // 16 rows of K int16: 32 K bytes, K ≤ 1024 (RunRows)
+        for (int r = 0; r < 16; r++) Widen(a + (long)r * aStride, k, (short*)(x + r * k2));
+        int* x0 = x, x1 = x0 + k2, x2 = x1 + k2, x3 = x2 + k2, x4 = x3 + k2, x5 = x4 + k2, x6 = x5 + k2, x7 = x6 + k2;
+        int* x8 = x7 + k2, x9 = x8 + k2, x10 = x9 + k2, x11 = x10 + k2, x12 = x11 + k2, x13 = x12 + k2, x14 = x13 + k2, x15 = x14 + k2;
+        Vector512<short> v = Vector512.Load(w);
+        Vector512<int> c0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[0]).AsInt16(), v), c1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[0]).AsInt16(), v);
+        Vector512<int> c2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[0]).AsInt16(), v), c3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[0]).AsInt16(), v);
+        Vector512<int> c4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[0]).AsInt16(), v), c5 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[0]).AsInt16(), v);
+        Vector512<int> c6 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[0]).AsInt16(), v), c7 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[0]).AsInt16(), v);
+        Vector512<int> c8 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x8[0]).AsInt16(), v), c9 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x9[0]).AsInt16(), v);
+        Vector512<int> c10 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x10[0]).AsInt16(), v), c11 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x11[0]).AsInt16(), v);
+        Vector512<int> c12 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x12[0]).AsInt16(), v), c13 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x13[0]).AsInt16(), v);
+        Vector512<int> c14 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x14[0]).AsInt16(), v), c15 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x15[0]).AsInt16(), v);
+        short* wj = w + NB * 2;
+        for (int j = 1; j < k2; j++, wj += NB * 2)
+        {
+            v = Vector512.Load(wj);
+            c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), v); c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), v);
+            c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), v); c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), v);
+            c4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j]).AsInt16(), v); c5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j]).AsInt16(), v);
+            c6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j]).AsInt16(), v); c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), v);
+            c8 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x8[j]).AsInt16(), v); c9 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x9[j]).AsInt16(), v);
+            c10 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x10[j]).AsInt16(), v); c11 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x11[j]).AsInt16(), v);
+            c12 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x12[j]).AsInt16(), v); c13 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x13[j]).AsInt16(), v);
+            c14 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x14[j]).AsInt16(), v); c15 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x15[j]).AsInt16(), v);
+        }
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
+        var q = Requant16Folded.Load(p, 0, null, mult, null, null);
+        int n = p.N;
+        q.Finish(e, c0, c, n); q.Finish(e, c1, c + cStride, n); q.Finish(e, c2, c + 2 * cStride, n); q.Finish(e, c3, c + 3 * cStride, n);
+        q.Finish(e, c4, c + 4 * cStride, n); q.Finish(e, c5, c + 5 * cStride, n); q.Finish(e, c6, c + 6 * cStride, n); q.Finish(e, c7, c + 7 * cStride, n);
+        sbyte* c8r = c + 8L * cStride;
+        q.Finish(e, c8, c8r, n); q.Finish(e, c9, c8r + cStride, n); q.Finish(e, c10, c8r + 2 * cStride, n); q.Finish(e, c11, c8r + 3 * cStride, n);
+        q.Finish(e, c12, c8r + 4 * cStride, n); q.Finish(e, c13, c8r + 5 * cStride, n); q.Finish(e, c14, c8r + 6 * cStride, n); q.Finish(e, c15, c8r + 7 * cStride, n);
     }
 
     /// <summary>Rows per tile of <see cref="Tile8"/>.</summary>
