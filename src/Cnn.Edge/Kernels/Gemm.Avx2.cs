@@ -562,6 +562,8 @@ internal sealed unsafe class FoldedRequant
 {
     /// <summary>Per 16-channel block: the K of its 8 even channels, then of its 8 odd channels (VPMULDQ's lane order).</summary>
     public readonly long* K;
+    /// <summary>The same layout: 31 + r, the 64-bit shifts of <see cref="Apply16NoCorrection"/>.</summary>
+    public readonly long* S;
     /// <summary>Per channel: T and r.</summary>
     public readonly int* T, R;
     /// <summary>act_min above -128, act_max below 127: clamp that side before the saturating narrow (ReLU6 with zero point 0 needs
@@ -569,16 +571,18 @@ internal sealed unsafe class FoldedRequant
     public readonly bool ClampLow, ClampHigh;
     /// <summary>Whether the [g &lt; T] correction is needed: not when act_min ≥ zp (ReLU, ReLU6), see <see cref="NeedsCorrection"/>.</summary>
     public readonly bool Correct;
-    private readonly long[] _k;
+    private readonly long[] _k, _s;
     private readonly int[] _t, _r;
 
     private FoldedRequant(int np, int actMin, int actMax, bool correct)
     {
         // Pinned (never moved), so the kernels keep raw pointers; the plan holds the arrays alive.
         _k = GC.AllocateArray<long>(np, pinned: true);
+        _s = GC.AllocateArray<long>(np, pinned: true);
         _t = GC.AllocateArray<int>(np, pinned: true);
         _r = GC.AllocateArray<int>(np, pinned: true);
         K = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_k));
+        S = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_s));
         T = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_t));
         R = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_r));
         ClampLow = actMin > sbyte.MinValue;
@@ -618,6 +622,7 @@ internal sealed unsafe class FoldedRequant
                 return null;
             int lane = c % Avx2Gemm.NB;
             f._k[c - lane + (lane & 1) * 8 + lane / 2] = kc;
+            f._s[c - lane + (lane & 1) * 8 + lane / 2] = 31 + r;
             f._t[c] = t;
             f._r[c] = r;
         }
@@ -665,6 +670,23 @@ internal sealed unsafe class FoldedRequant
         if (correct) g = Vector512.ConditionalSelect(Vector512.LessThan(g, t), g - Vector512<int>.One, g);
         return Avx512F.ShiftRightArithmeticVariable(g, r);
     }
+
+    /// <summary>
+    /// <see cref="Apply16"/> without the correction, another way: each 64-bit sum shifted by 31 + r (<paramref name="sEven"/>,
+    /// <paramref name="sOdd"/>; floor(floor(q / 2^31) / 2^r) = floor(q / 2^(31+r))), whose low dwords (y + zp, within int32 as g is)
+    /// one VPERMT2D gathers: two VPSRAVQ and a VPERMT2D (port 5) for two shifts, a VPTERNLOGD and a VPSRAVD. Pays in the GEMM
+    /// tile, whose VPMADDWD load port 0; not in the depthwise kernel, whose widenings and interleaves load port 5.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Apply16NoCorrection(Vector512<int> acc, Vector512<int> mult, Vector512<int> multOdd, Vector512<long> kEven,
+        Vector512<long> kOdd, Vector512<ulong> sEven, Vector512<ulong> sOdd)
+    {
+        Vector512<long> even = Avx512F.Multiply(acc, mult) + kEven;
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), multOdd) + kOdd;
+        return Avx512F.PermuteVar16x32x2(Avx512F.ShiftRightArithmeticVariable(even, sEven).AsInt32(),
+            Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+            Avx512F.ShiftRightArithmeticVariable(odd, sOdd).AsInt32());
+    }
 }
 
 /// <summary>The <see cref="FoldedRequant"/> epilogue of 16 channels from n0, in registers.</summary>
@@ -672,6 +694,7 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
 {
     private readonly Vector512<int> _mult, _multOdd, _t;
     private readonly Vector512<long> _kEven, _kOdd;
+    private readonly Vector512<ulong> _sEven, _sOdd;
     private readonly Vector512<uint> _r;
     private readonly bool _clampLow, _clampHigh, _correct;
 
@@ -682,6 +705,8 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
         _multOdd = Avx512F.ShiftRightLogical(_mult.AsInt64(), 32).AsInt32();
         _kEven = Vector512.Load(f.K + n0);
         _kOdd = Vector512.Load(f.K + n0 + 8);
+        _sEven = Vector512.Load((ulong*)f.S + n0);
+        _sOdd = Vector512.Load((ulong*)f.S + n0 + 8);
         _t = Vector512.Load(f.T + n0);
         _r = Vector512.Load((uint*)f.R + n0);
         _clampLow = f.ClampLow;
@@ -695,7 +720,9 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count)
     {
-        Vector512<int> v = FoldedRequant.Apply16(acc, _mult, _multOdd, _kEven, _kOdd, _t, _r, _correct);
+        Vector512<int> v = _correct
+            ? FoldedRequant.Apply16(acc, _mult, _multOdd, _kEven, _kOdd, _t, _r, true)
+            : FoldedRequant.Apply16NoCorrection(acc, _mult, _multOdd, _kEven, _kOdd, _sEven, _sOdd);
         if (_clampLow) v = Vector512.Max(v, Vector512.Create(e.ActMin));
         if (_clampHigh) v = Vector512.Min(v, Vector512.Create(e.ActMax));
         Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);

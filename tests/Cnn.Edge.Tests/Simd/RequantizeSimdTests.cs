@@ -44,7 +44,7 @@ public class RequantizeSimdTests
     /// at a time: random multipliers (edge values, negative ones, 0), every right shift 1-31, output zero points, a bias folded into K,
     /// accumulator bounds from 1 to 2^31 - 1 (with shifts 0-31 and multipliers of 0), and accumulators at the bound, at 0 and ±1, at the ties of the second rounding and
     /// next to them, and random. With the correction the result must be y + zp exactly; without it (a clamp with act_min ≥ zp),
-    /// the same after that clamp. Channels outside its conditions must be refused.
+    /// the same after that clamp, and both ways of computing it (<see cref="FoldedRequant.Apply16NoCorrection"/>) must agree. Channels outside its conditions must be refused.
     /// </summary>
     [Fact]
     public void FoldedRequantizationMatchesTheScalarRule()
@@ -60,6 +60,7 @@ public class RequantizeSimdTests
         var rng = new Random(2031);
         int[] x = new int[L], acc = new int[L], m = new int[L], shift = new int[L], t = new int[L], r = new int[L], mOdd = new int[L];
         long[] kEven = new long[L / 2], kOdd = new long[L / 2];
+        ulong[] sEven = new ulong[L / 2], sOdd = new ulong[L / 2];
         int accepted = 0, tried = 0;
         for (int step = 0; step < Cases(1 << 16, 1 << 13); step++)
         {
@@ -113,16 +114,24 @@ public class RequantizeSimdTests
                 x[lane] = (int)xv;
                 acc[lane] = (int)a;
             }
-            for (int lane = 0; lane < L; lane += 2) mOdd[lane] = m[lane + 1];
+            for (int lane = 0; lane < L; lane += 2)
+            {
+                mOdd[lane] = m[lane + 1];
+                sEven[lane / 2] = (ulong)(31 + r[lane]);
+                sOdd[lane / 2] = (ulong)(31 + r[lane + 1]);
+            }
             var args = (V(acc), V(m), V(mOdd), Vector512.Create<long>(kEven), Vector512.Create<long>(kOdd), V(t), Vector512.Create<uint>(MemoryMarshal.Cast<int, uint>(r.AsSpan())));
+            Vector512<ulong> se = Vector512.Create<ulong>(sEven), so = Vector512.Create<ulong>(sOdd);
             Vector512<int> exact = FoldedRequant.Apply16(args.Item1, args.Item2, args.Item3, args.Item4, args.Item5, args.Item6, args.Item7, true);
             Vector512<int> relu = FoldedRequant.Apply16(args.Item1, args.Item2, args.Item3, args.Item4, args.Item5, args.Item6, args.Item7, false);
+            Vector512<int> relu64 = FoldedRequant.Apply16NoCorrection(args.Item1, args.Item2, args.Item3, args.Item4, args.Item5, se, so);
             for (int lane = 0; lane < L; lane++)
             {
                 int expected = unchecked(Requantize.Apply(x[lane], m[lane], shift[lane]) + zp);
                 string at = $"x={x[lane]} (accumulator {acc[lane]}), multiplier={m[lane]}, shift={shift[lane]}, zp={zp}";
                 if (exact[lane] != expected) Assert.Fail($"folded: {exact[lane]}, scalar rule {expected}: {at}");
                 if (Math.Max(relu[lane], zp) != Math.Max(expected, zp)) Assert.Fail($"folded without correction, clamped at zp: {relu[lane]}, scalar rule {expected}: {at}");
+                if (relu64[lane] != relu[lane]) Assert.Fail($"folded without correction, 64-bit shifts: {relu64[lane]}, 32-bit {relu[lane]}: {at}");
             }
         }
         Assert.True(accepted * 4 > tried, $"only {accepted} of {tried} random channels allow the folded form");
