@@ -45,6 +45,25 @@ public sealed class EdgeRunner : IDisposable
 
     public void InvokeOp(int i) => _it.InvokeOp(i);
 
+    /// <summary>Each op's minimum time (ms) over <paramref name="runs"/> inferences after one, timed between afterOp callbacks
+    /// (the machine is shared: the minimum is the least disturbed).</summary>
+    public double[] PerOpMinimaMs(int runs)
+    {
+        Invoke();
+        var per = Enumerable.Repeat(double.MaxValue, Model.Ops.Count).ToArray();
+        for (int k = 0; k < runs; k++)
+        {
+            long last = System.Diagnostics.Stopwatch.GetTimestamp();
+            Invoke(i =>
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                per[i] = Math.Min(per[i], System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                last = now;
+            });
+        }
+        return per;
+    }
+
     /// <summary>Writes the input (before running an inference op by op or chunk by chunk).</summary>
     public void WriteInput() => _input.CopyTo(_it.InputInt8());
 

@@ -20,6 +20,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
                                         timed, or between markers for bench/arm64-threads.sh; see bench/README.md)
                Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
                Cnn.Bench profile MODEL [--isa Auto] [--threads 1] [--top 15]   (per-op minimum time)
+               Cnn.Bench layers-vs-ort MODEL [--threads 1] [--runs 20] [--onnx-dir bench/models]   (per-layer minimum time,
+                                        ours and ONNX Runtime float's per-node kernel times from its profiler, side by side)
                Cnn.Bench diff MODEL [--isa Auto] [--threads 1]   (op-by-op comparison with the reference)
                Cnn.Bench write MODEL FILE.cnnq   (the model as an edge model file, for `cnn bench`)
         models: mobilenet_v2_1.0_224, mobilenet_v2_0.35_96, resnet18_224 (ours built with ModelBuilder, random int8
@@ -133,24 +135,23 @@ if (args[0] == "diff")
     Console.WriteLine("identical");
     return 0;
 }
+if (args[0] == "layers-vs-ort")
+{
+#if WITH_ORT
+    string onnxFile = Path.Combine(Opt("--onnx-dir", Path.Combine(AppContext.BaseDirectory, "../../../../models")), args[1] + ".onnx");
+    return CompareSuite.Run(args[1], onnxFile, IntOpt("--threads", 1), IntOpt("--runs", 20), fuseBlocks);
+#else
+    Console.Error.WriteLine("this build has no ONNX Runtime (built with -p:NoOrt=true)");
+    return 2;
+#endif
+}
 if (args[0] == "profile")
 {
     // Per-op time of one model, ISA and thread count: where the time goes. Minimum over 20 inferences per op
     // (the machine is shared, the minimum is the least disturbed), timed between afterOp callbacks.
     var m = EdgeModel.Load(Models.Build(args[1]));
     using var r = new EdgeRunner(m, Enum.Parse<KernelIsa>(Opt("--isa", "Auto")), IntOpt("--threads", 1), fuseBlocks);
-    r.Invoke();
-    var per = Enumerable.Repeat(double.MaxValue, m.Ops.Count).ToArray();
-    for (int k = 0; k < 20; k++)
-    {
-        long last = System.Diagnostics.Stopwatch.GetTimestamp();
-        r.Invoke(i =>
-        {
-            long now = System.Diagnostics.Stopwatch.GetTimestamp();
-            per[i] = Math.Min(per[i], System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-            last = now;
-        });
-    }
+    double[] per = r.PerOpMinimaMs(20);
     Console.WriteLine($"{args[1]} isa={r.Isa} threads={r.Threads}");
     foreach (int i in Enumerable.Range(0, per.Length).OrderByDescending(i => per[i]).Take(IntOpt("--top", 15)))
         Console.WriteLine($"{per[i],9:F3} ms  {m.Ops[i]}  in {m.Tensors[m.Ops[i].Inputs[0]]} -> {m.Tensors[m.Ops[i].Outputs[0]]}");

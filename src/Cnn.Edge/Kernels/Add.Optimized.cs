@@ -18,11 +18,11 @@ public static unsafe class AddOptimized
     public static void Run(KernelIsa isa, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
         => Run(isa, p, a, b, output, X86AddPath.Vbmi, null);
 
-    /// <summary>The x86 path these parameters take on this CPU, at most <paramref name="allowed"/>: the AVX-512 paths need no left shift.</summary>
+    /// <summary>The x86 path these parameters take on this CPU, at most <paramref name="allowed"/>: the AVX-512 paths need the three
+    /// requantizations in <see cref="FoldedRequant"/>'s form (no left shift).</summary>
     internal static X86AddPath PathFor(in AddParams p, X86AddPath allowed)
     {
-        if (allowed == X86AddPath.Avx2 || !Avx512BW.IsSupported
-            || !X86RequantNoLeft.Applies([p.AMultiplier, p.BMultiplier, p.OutputMultiplier], [p.AShift, p.BShift, p.OutputShift]))
+        if (allowed == X86AddPath.Avx2 || !Avx512BW.IsSupported || !Side16.Allows(p))
             return X86AddPath.Avx2;
         return allowed == X86AddPath.Vbmi && Avx512Vbmi.IsSupported ? X86AddPath.Vbmi : X86AddPath.Avx512;
     }
@@ -96,10 +96,9 @@ public static unsafe class AddOptimized
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunAvx512(in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        var sa = new Side16(p.AZeroPoint, p.AMultiplier, p.AShift);
-        var sb = new Side16(p.BZeroPoint, p.BMultiplier, p.BShift);
-        var so = new Side16(0, p.OutputMultiplier, p.OutputShift);
-        Vector512<int> zo = Vector512.Create(p.OutputZeroPoint);
+        var sa = Side16.InputA(p);
+        var sb = Side16.InputB(p);
+        var so = Side16.Output(p);
         Vector512<sbyte> lo = Vector512.Create((sbyte)p.ActMin), hi = Vector512.Create((sbyte)p.ActMax);
         Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         int n = output.Length, i = 0;
@@ -116,9 +115,9 @@ public static unsafe class AddOptimized
         }
         if (i < n) RunAvx2(p, a[i..], b[i..], output[i..]);
 
-        // 16 elements, requantized, plus the output zero point (wrapping, as the scalar rule).
+        // 16 elements, requantized, plus the output zero point (in the output side's K).
         Vector512<int> Sum(sbyte* x, sbyte* y)
-            => so.Apply(sa.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(x))) + sb.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(y)))) + zo;
+            => so.Apply(sa.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(x))) + sb.Input(Avx512F.ConvertToVector512Int32(Vector128.Load(y))));
     }
 
     /// <summary>
@@ -151,8 +150,7 @@ public static unsafe class AddOptimized
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunVbmi(in AddParams p, byte[] tables, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        var so = new Side16(0, p.OutputMultiplier, p.OutputShift);
-        Vector512<int> zo = Vector512.Create(p.OutputZeroPoint);
+        var so = Side16.Output(p);
         Vector512<sbyte> lo = Vector512.Create((sbyte)p.ActMin), hi = Vector512.Create((sbyte)p.ActMax);
         int n = output.Length, i = 0;
         fixed (byte* t = tables)
@@ -161,8 +159,8 @@ public static unsafe class AddOptimized
             for (; i + 64 <= n; i += 64)
             {
                 Int32x4 x = Lookup(t, Vector512.Load((byte*)pa + i)), y = Lookup(t + 1024, Vector512.Load((byte*)pb + i));
-                Vector512<short> s01 = Avx512BW.PackSignedSaturate(so.Apply(x.V0 + y.V0) + zo, so.Apply(x.V1 + y.V1) + zo);
-                Vector512<short> s23 = Avx512BW.PackSignedSaturate(so.Apply(x.V2 + y.V2) + zo, so.Apply(x.V3 + y.V3) + zo);
+                Vector512<short> s01 = Avx512BW.PackSignedSaturate(so.Apply(x.V0 + y.V0), so.Apply(x.V1 + y.V1));
+                Vector512<short> s23 = Avx512BW.PackSignedSaturate(so.Apply(x.V2 + y.V2), so.Apply(x.V3 + y.V3));
                 Avx512BW.Min(Avx512BW.Max(Avx512BW.PackSignedSaturate(s01, s23), lo), hi).Store(py + i);
             }
         }
@@ -195,14 +193,40 @@ public static unsafe class AddOptimized
         => Avx512BW.BlendVariable(Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(t), x, Vector512.Load(t + 64)),
             Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(t + 128), x, Vector512.Load(t + 192)), x);
 
-    private readonly struct Side16(int zp, int multiplier, int shift)
+    /// <summary>
+    /// One of the three requantizations on 16 lanes, in <see cref="FoldedRequant"/>'s form (K, T, r the same for every lane, the
+    /// output zero point in the output side's K). Every value it sees is below 2^28 in magnitude: (q - zp) &lt;&lt; 20 with |q - zp| ≤ 255,
+    /// and the sum of two inputs rescaled by multipliers ≤ 1/2.
+    /// </summary>
+    private readonly struct Side16
     {
-        private readonly Vector512<int> _zp = Vector512.Create(zp), _m = Vector512.Create(multiplier),
-            _mask = Vector512.Create((int)((1L << -shift) - 1)), _half = Vector512.Create((int)((1L << -shift) - 1) >> 1);
-        private readonly Vector512<uint> _r = Vector512.Create((uint)-shift);
+        private const long Bound = 1L << 28;
+        private readonly Vector512<int> _zp, _m, _t;
+        private readonly Vector512<long> _k;
+        private readonly Vector512<uint> _r;
+        private readonly bool _correct;
+
+        private Side16(int inZp, int multiplier, int shift, int outZp, bool correct)
+        {
+            bool allowed = FoldedRequant.TryChannel(0, Bound, multiplier, shift, outZp, out long k, out int t, out int r);
+            System.Diagnostics.Debug.Assert(allowed, "PathFor chooses the AVX-512 paths only where Allows");
+            _zp = Vector512.Create(inZp); _m = Vector512.Create(multiplier); _t = Vector512.Create(t);
+            _k = Vector512.Create(k); _r = Vector512.Create((uint)r);
+            _correct = correct;
+        }
+
+        public static Side16 InputA(in AddParams p) => new(p.AZeroPoint, p.AMultiplier, p.AShift, 0, true);
+        public static Side16 InputB(in AddParams p) => new(p.BZeroPoint, p.BMultiplier, p.BShift, 0, true);
+        public static Side16 Output(in AddParams p) => new(0, p.OutputMultiplier, p.OutputShift, p.OutputZeroPoint, FoldedRequant.NeedsCorrection(p.OutputZeroPoint, p.ActMin));
+
+        /// <summary>Whether all three requantizations of <paramref name="p"/> allow the folded form.</summary>
+        public static bool Allows(in AddParams p)
+            => FoldedRequant.TryChannel(0, Bound, p.AMultiplier, p.AShift, 0, out _, out _, out _)
+                && FoldedRequant.TryChannel(0, Bound, p.BMultiplier, p.BShift, 0, out _, out _, out _)
+                && FoldedRequant.TryChannel(0, Bound, p.OutputMultiplier, p.OutputShift, p.OutputZeroPoint, out _, out _, out _);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<int> Apply(Vector512<int> x) => X86RequantNoLeft.Apply(x, _m, _m, _mask, _half, _r);
+        public Vector512<int> Apply(Vector512<int> x) => FoldedRequant.Apply16(x, _m, _m, _k, _k, _t, _r, _correct);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<int> Input(Vector512<int> q) => Apply(Avx512F.ShiftLeftLogical(q - _zp, AddReference.LeftShift));

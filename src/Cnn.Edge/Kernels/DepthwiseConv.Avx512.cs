@@ -6,7 +6,7 @@ namespace Cnn.Edge.Kernels;
 
 /// <summary>
 /// Selects <see cref="DepthwiseConv"/>'s AVX-512 path (a type argument only: its kernels requantize 16 lanes at a time with
-/// <see cref="X86RequantNoLeft"/>'s Vector512 overload); as an <see cref="IRequant4"/> it is <see cref="X86RequantNoLeft"/>.
+/// <see cref="FoldedRequant"/>); as an <see cref="IRequant4"/> it is <see cref="X86RequantNoLeft"/>.
 /// </summary>
 internal readonly struct X86Requant512 : IRequant4
 {
@@ -18,8 +18,9 @@ internal readonly struct X86Requant512 : IRequant4
 }
 
 /// <summary>
-/// The AVX-512BW path of the depthwise kernel (x86 layers whose shifts are all ≤ 0, see <see cref="X86RequantNoLeft"/>):
-/// groups of 32 channels, two groups (64 channels) per step.
+/// The AVX-512BW path of the depthwise kernel (x86 layers whose every channel allows <see cref="FoldedRequant"/>: shifts ≤ 0,
+/// no int.MinValue multiplier, accumulator bounds in range; the others take the 256-bit path): groups of 32 channels, two groups
+/// (64 channels) per step.
 /// <para>Per pair of taps and group: VPMOVSXBW sign-extends 32 input bytes of each tap to int16 (straight from memory),
 /// VPUNPCKLWD/VPUNPCKHWD interleave them into (x[t], x[t + 1]) pairs, and two VPMADDWD with the weights interleaved the
 /// same way at load add both products into int32 (exact for any int8 weights): 8 instructions per 64 MACs, against 20 on
@@ -36,12 +37,33 @@ internal readonly struct X86Requant512 : IRequant4
 internal sealed unsafe partial class DepthwiseConv
 {
     private const int Group = 32;
-    /// <summary>Per group of 32 channels, in <see cref="Position512"/> order: folded bias, multiplier, 2^r - 1, (2^r - 1) &gt;&gt; 1, r.</summary>
-    private const int ParamInts = 5 * Group;
-    private const int PMult = Group, PMask = 2 * Group, PHalf = 3 * Group, PShift = 4 * Group;
+    /// <summary>Per group of 32 channels, in <see cref="Position512"/> order: folded bias, multiplier, T, r, then K as longs
+    /// (<see cref="FoldedRequant"/>): for each 16-lane half h, the K of its 8 even lanes at ints 128 + 16 h, of its 8 odd lanes at
+    /// 160 + 16 h (so at p + 128 and p + 160 for the half at p).</summary>
+    private const int ParamInts = 6 * Group;
+    private const int PMult = Group, PT = 2 * Group, PR = 3 * Group, PKEven = 4 * Group, PKOdd = 5 * Group;
+
+    /// <summary>Every channel's <see cref="FoldedRequant.TryChannel"/> constants (K without the bias: the accumulators start from it),
+    /// or null when some channel does not allow the folded form.</summary>
+    private static (long[] K, int[] T, int[] R)? FoldedConstants(ReadOnlySpan<sbyte> weights, int c, int taps, int[] rawBias, int[] mult, int[] shift, int outZp)
+    {
+        var k = new long[c];
+        int[] t = new int[c], r = new int[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            long sumAbs = 0;
+            for (int i = 0; i < taps; i++) sumAbs += Math.Abs((int)weights[ch * taps + i]);
+            if (!FoldedRequant.TryChannel(0, 255 * sumAbs + Math.Abs((long)rawBias[ch]), mult[ch], shift[ch], outZp, out k[ch], out t[ch], out r[ch]))
+                return null;
+        }
+        return (k, t, r);
+    }
 
     /// <summary>Whether the AVX-512 path runs (chosen at load).</summary>
     internal bool UsesAvx512 => _avx512;
+
+    /// <summary>Whether the layer requantizes with <see cref="FoldedRequant"/>: the AVX-512 path always does.</summary>
+    internal bool UsesFoldedRequant => _avx512;
     private readonly bool _avx512;
     /// <summary>[C/32][(taps + 1) / 2][64] int16: per pair of taps, the Lo then the Hi VPMADDWD operand (see <see cref="Pack512"/>).</summary>
     private readonly short[] _w512 = [];
@@ -71,16 +93,19 @@ internal sealed unsafe partial class DepthwiseConv
     private readonly int[] _p512Fold = [];
 
     /// <summary>The packed weights and constants of the channels repeated to fill a group of 32 (see <see cref="_fold512"/>).</summary>
-    private static (short[] W, int[] P) Pack512Folded(ReadOnlySpan<sbyte> weights, int c, int taps, int[] foldedBias, int[] mult, int[] rpos)
+    private static (short[] W, int[] P) Pack512Folded(ReadOnlySpan<sbyte> weights, int c, int taps, int[] foldedBias, int[] mult,
+        (long[] K, int[] T, int[] R) folded)
     {
         var w = new sbyte[Group * taps];
-        int[] b = new int[Group], m = new int[Group], r = new int[Group];
+        int[] b = new int[Group], m = new int[Group];
+        (long[] K, int[] T, int[] R) f = (new long[Group], new int[Group], new int[Group]);
         for (int ch = 0; ch < Group; ch++)
         {
             weights.Slice(ch % c * taps, taps).CopyTo(w.AsSpan(ch * taps));
-            b[ch] = foldedBias[ch % c]; m[ch] = mult[ch % c]; r[ch] = rpos[ch % c];
+            b[ch] = foldedBias[ch % c]; m[ch] = mult[ch % c];
+            f.K[ch] = folded.K[ch % c]; f.T[ch] = folded.T[ch % c]; f.R[ch] = folded.R[ch % c];
         }
-        var (packed, _, p, _) = Pack512(w, Group, taps, false, b, m, r);
+        var (packed, _, p, _) = Pack512(w, Group, taps, false, b, m, f);
         return (packed, p);
     }
 
@@ -90,13 +115,14 @@ internal sealed unsafe partial class DepthwiseConv
     /// <summary>Where channel r (0..31) of a group sits in its two accumulators (Lo then Hi, 16 lanes each).</summary>
     private static int Position512(int r) => (r % 8 / 4) * 16 + (r / 8) * 4 + r % 4;
 
-    /// <summary>Whether this CPU and layer take the AVX-512 path: AVX-512BW (with VL) and every shift ≤ 0.</summary>
+    /// <summary>Whether this CPU and layer may take the AVX-512 path: AVX-512BW (with VL) and every shift ≤ 0 (then
+    /// <see cref="FoldedConstants"/> decides).</summary>
     private static bool Avx512Applies(KernelIsa isa, bool x86NoLeft)
         => isa is KernelIsa.Avx2 or KernelIsa.AvxVnni && x86NoLeft && Avx512BW.IsSupported && Avx512BW.VL.IsSupported;
 
     /// <summary>The weights and per-channel constants in the AVX-512 layout.</summary>
     private static (short[] W, short[] W9x2, int[] P, Vector256<sbyte> Tail) Pack512(ReadOnlySpan<sbyte> weights, int c, int taps, bool k3,
-        int[] foldedBias, int[] mult, int[] rpos)
+        int[] foldedBias, int[] mult, (long[] K, int[] T, int[] R) f)
     {
         var pairs = new (int, int)[(taps + 1) / 2];
         for (int i = 0; i < pairs.Length; i++) pairs[i] = (2 * i, 2 * i + 1 < taps ? 2 * i + 1 : -1);
@@ -107,12 +133,15 @@ internal sealed unsafe partial class DepthwiseConv
         {
             int g = ch / Group, r = ch % Group;
             int at = g * ParamInts + Position512(r);
-            int mask = (int)((1L << rpos[ch]) - 1);
             p[at] = foldedBias[ch];
             p[at + PMult] = mult[ch];
-            p[at + PMask] = mask;
-            p[at + PHalf] = mask >> 1;
-            p[at + PShift] = rpos[ch];
+            p[at + PT] = f.T[ch];
+            p[at + PR] = f.R[ch];
+            // The K of lane `lane` of half h: a long at ints PKEven + 16 h (even lanes) or PKOdd + 16 h (odd), element lane / 2.
+            int pos = Position512(r), half = pos / 16, lane = pos % 16;
+            int kAt = g * ParamInts + (lane % 2 == 0 ? PKEven : PKOdd) + 16 * half + 2 * (lane / 2);
+            p[kAt] = (int)f.K[ch];
+            p[kAt + 1] = (int)(f.K[ch] >> 32);
         }
         var tail = new sbyte[Group];
         for (int i = 0; i < c % Group; i++) tail[i] = -1;
@@ -141,7 +170,8 @@ internal sealed unsafe partial class DepthwiseConv
     /// <summary>Output and clamp constants of the AVX-512 path, read once per call.</summary>
     private struct Out512
     {
-        public Vector512<int> Zp;
+        /// <summary>The [g &lt; T] correction of <see cref="FoldedRequant"/> is needed (<see cref="FoldedRequant.NeedsCorrection"/>).</summary>
+        public bool Correct;
         public Vector512<sbyte> Lo8, Hi8;
         public Vector256<sbyte> Tail;
     }
@@ -372,19 +402,19 @@ internal sealed unsafe partial class DepthwiseConv
         return a;
     }
 
-    /// <summary>16 requantized lanes plus the output zero point (wrapping, as the scalar rule); p points at the lanes' bias.</summary>
+    /// <summary>16 requantized lanes plus the output zero point (<see cref="FoldedRequant"/>: in K); p points at the lanes' bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Requant512(Vector512<int> acc, int* p, Vector512<int> zp)
-        => X86RequantNoLeft.Apply(acc, Vector512.Load(p + PMult), Vector512.Load(p + PMult + 1), Vector512.Load(p + PMask),
-            Vector512.Load(p + PHalf), Vector512.Load((uint*)p + PShift)) + zp;
+    private static Vector512<int> Requant512(Vector512<int> acc, int* p, in Out512 o)
+        => FoldedRequant.Apply16(acc, Vector512.Load(p + PMult), Vector512.Load(p + PMult + 1), Vector512.Load((long*)(p + PKEven)),
+            Vector512.Load((long*)(p + PKOdd)), Vector512.Load(p + PT), Vector512.Load((uint*)p + PR), o.Correct);
 
     /// <summary>Two groups (params at p and p + <see cref="ParamInts"/>) to 64 bytes: VPACKSSDW per group, VPACKSSWB interleaves the
     /// groups by 8 bytes per lane, VPERMQ puts the quadwords back in channel order; then the int8 clamp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store64(Acc32 a, Acc32 b, int* p, sbyte* dst, in Out512 o)
     {
-        Vector512<short> s0 = Avx512BW.PackSignedSaturate(Requant512(a.Lo, p, o.Zp), Requant512(a.Hi, p + 16, o.Zp));
-        Vector512<short> s1 = Avx512BW.PackSignedSaturate(Requant512(b.Lo, p + ParamInts, o.Zp), Requant512(b.Hi, p + ParamInts + 16, o.Zp));
+        Vector512<short> s0 = Avx512BW.PackSignedSaturate(Requant512(a.Lo, p, o), Requant512(a.Hi, p + 16, o));
+        Vector512<short> s1 = Avx512BW.PackSignedSaturate(Requant512(b.Lo, p + ParamInts, o), Requant512(b.Hi, p + ParamInts + 16, o));
         Vector512<sbyte> bytes = Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(s0, s1).AsInt64(), Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7)).AsSByte();
         Avx512BW.Min(Avx512BW.Max(bytes, o.Lo8), o.Hi8).Store(dst);
     }
@@ -393,7 +423,7 @@ internal sealed unsafe partial class DepthwiseConv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store32<TM>(Acc32 a, int* p, sbyte* dst, in Out512 o) where TM : struct, IFlag
     {
-        Vector512<short> s = Avx512BW.PackSignedSaturate(Requant512(a.Lo, p, o.Zp), Requant512(a.Hi, p + 16, o.Zp));
+        Vector512<short> s = Avx512BW.PackSignedSaturate(Requant512(a.Lo, p, o), Requant512(a.Hi, p + 16, o));
         Vector256<sbyte> bytes = Avx2.Min(Avx2.Max(Avx512BW.ConvertToVector256SByteWithSaturation(s), o.Lo8.GetLower()), o.Hi8.GetLower());
         if (TM.Value) Avx512BW.VL.MaskStore(dst, o.Tail, bytes);
         else bytes.Store(dst);

@@ -224,15 +224,16 @@ internal sealed unsafe partial class DepthwiseConv
         _pair = !minus128;
         _requantKind = ArmRequant.Classify(shifts.Slice(0, c));
         _x86NoLeft = X86RequantNoLeft.Applies(multipliers.Slice(0, c), shifts.Slice(0, c));
-        _avx512 = allowAvx512 && Avx512Applies(isa, _x86NoLeft);
-        if (_avx512)
+        var folded = allowAvx512 && Avx512Applies(isa, _x86NoLeft) ? FoldedConstants(weights, c, taps, _rawBias, _mult, _shift, outZp) : null;
+        _avx512 = folded is not null;
+        if (folded is { } f)
         {
             bool k3 = taps == 9 && s.KernelWidth == 3;
-            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, k3, _bias, _mult, _rpos);
+            (_w512, _w512x2, _p512, _tail512) = Pack512(weights, c, taps, k3, _bias, _mult, f);
             if (k3 && c < Group && Group % c == 0)
             {
                 _fold512 = Group / c;
-                (_w512Fold, _p512Fold) = Pack512Folded(weights, c, taps, _bias, _mult, _rpos);
+                (_w512Fold, _p512Fold) = Pack512Folded(weights, c, taps, _bias, _mult, f);
             }
         }
         else if (isa is KernelIsa.Avx2 or KernelIsa.AvxVnni)
@@ -367,7 +368,7 @@ internal sealed unsafe partial class DepthwiseConv
         ctx.OxLo = oxLo; ctx.OutW = s.OutputWidth; ctx.InW = s.InputWidth; ctx.StrideW = s.StrideW; ctx.PadL = s.PadLeft; ctx.DilW = s.DilationW;
         ctx.Zp = Vector128.Create(_outZp); ctx.Lo = Vector128.Create(_actMin); ctx.Hi = Vector128.Create(_actMax);
         ctx.Lo8 = Vector128.Create((sbyte)_actMin); ctx.Hi8 = Vector128.Create((sbyte)_actMax);
-        ctx.Out.Zp = Vector512.Create(_outZp); ctx.Out.Lo8 = Vector512.Create((sbyte)_actMin); ctx.Out.Hi8 = Vector512.Create((sbyte)_actMax);
+        ctx.Out.Correct = FoldedRequant.NeedsCorrection(_outZp, _actMin); ctx.Out.Lo8 = Vector512.Create((sbyte)_actMin); ctx.Out.Hi8 = Vector512.Create((sbyte)_actMax);
         ctx.Out.Tail = _tail512;
         fixed (sbyte* xAll = input)
         fixed (sbyte* yAll = output)

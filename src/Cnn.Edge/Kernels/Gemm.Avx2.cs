@@ -63,6 +63,14 @@ internal static unsafe class Avx2Gemm
         fixed (sbyte* w = p.W)
         fixed (int* bias = p.Bias, mult = p.Mult, left = p.Left, rpos = p.RightPos, rneg = p.RightNeg)
         {
+            if (Use512 && p.Folded is not null && p.N <= NB && p.K <= 1024)
+            {
+                // One block of channels: 16 rows per tile (the per-tile work of an 8-row tile is then spread over twice the outputs).
+                int done = rows / 16 * 16;
+                for (int m0 = 0; m0 < done; m0 += 16)
+                    Rows16OneBlock(p, a + (long)m0 * aStride, aStride, c + (long)m0 * cStride, cStride, (short*)w, mult);
+                a += (long)done * aStride; c += (long)done * cStride; rows -= done;
+            }
             sbyte** ar = stackalloc sbyte*[MR];
             sbyte** cr = stackalloc sbyte*[MR];
             for (int m0 = 0; m0 < rows; m0 += MR)
@@ -82,6 +90,49 @@ internal static unsafe class Avx2Gemm
                 Tile8(p, ar, cr, valid, w, bias, mult, left, rpos);
             }
         }
+    }
+
+    /// <summary>16 rows (K int8 each at a + r * aStride) times the plan's one block of channels (N ≤ 16, with
+    /// <see cref="GemmPlan.Folded"/>): 16 zmm accumulators, one weight load and 16 broadcasts per k pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Rows16OneBlock(GemmPlan p, sbyte* a, int aStride, sbyte* c, int cStride, short* w, int* mult)
+    {
+        int k = p.K, k2 = (k + 1) / 2;
+        int* x = stackalloc int[16 * k2]; // 16 rows of K int16: 32 K bytes, K ≤ 1024 (RunRows)
+        for (int r = 0; r < 16; r++) Widen(a + (long)r * aStride, k, (short*)(x + r * k2));
+        int* x0 = x, x1 = x0 + k2, x2 = x1 + k2, x3 = x2 + k2, x4 = x3 + k2, x5 = x4 + k2, x6 = x5 + k2, x7 = x6 + k2;
+        int* x8 = x7 + k2, x9 = x8 + k2, x10 = x9 + k2, x11 = x10 + k2, x12 = x11 + k2, x13 = x12 + k2, x14 = x13 + k2, x15 = x14 + k2;
+        Vector512<short> v = Vector512.Load(w);
+        Vector512<int> c0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[0]).AsInt16(), v), c1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[0]).AsInt16(), v);
+        Vector512<int> c2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[0]).AsInt16(), v), c3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[0]).AsInt16(), v);
+        Vector512<int> c4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[0]).AsInt16(), v), c5 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[0]).AsInt16(), v);
+        Vector512<int> c6 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[0]).AsInt16(), v), c7 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[0]).AsInt16(), v);
+        Vector512<int> c8 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x8[0]).AsInt16(), v), c9 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x9[0]).AsInt16(), v);
+        Vector512<int> c10 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x10[0]).AsInt16(), v), c11 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x11[0]).AsInt16(), v);
+        Vector512<int> c12 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x12[0]).AsInt16(), v), c13 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x13[0]).AsInt16(), v);
+        Vector512<int> c14 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x14[0]).AsInt16(), v), c15 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x15[0]).AsInt16(), v);
+        short* wj = w + NB * 2;
+        for (int j = 1; j < k2; j++, wj += NB * 2)
+        {
+            v = Vector512.Load(wj);
+            c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), v); c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), v);
+            c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), v); c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), v);
+            c4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j]).AsInt16(), v); c5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j]).AsInt16(), v);
+            c6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j]).AsInt16(), v); c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), v);
+            c8 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x8[j]).AsInt16(), v); c9 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x9[j]).AsInt16(), v);
+            c10 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x10[j]).AsInt16(), v); c11 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x11[j]).AsInt16(), v);
+            c12 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x12[j]).AsInt16(), v); c13 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x13[j]).AsInt16(), v);
+            c14 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x14[j]).AsInt16(), v); c15 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x15[j]).AsInt16(), v);
+        }
+        var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
+        var q = Requant16Folded.Load(p, 0, null, mult, null, null);
+        int n = p.N;
+        q.Finish(e, c0, c, n); q.Finish(e, c1, c + cStride, n); q.Finish(e, c2, c + 2 * cStride, n); q.Finish(e, c3, c + 3 * cStride, n);
+        q.Finish(e, c4, c + 4 * cStride, n); q.Finish(e, c5, c + 5 * cStride, n); q.Finish(e, c6, c + 6 * cStride, n); q.Finish(e, c7, c + 7 * cStride, n);
+        sbyte* c8r = c + 8L * cStride;
+        q.Finish(e, c8, c8r, n); q.Finish(e, c9, c8r + cStride, n); q.Finish(e, c10, c8r + 2 * cStride, n); q.Finish(e, c11, c8r + 3 * cStride, n);
+        q.Finish(e, c12, c8r + 4 * cStride, n); q.Finish(e, c13, c8r + 5 * cStride, n); q.Finish(e, c14, c8r + 6 * cStride, n); q.Finish(e, c15, c8r + 7 * cStride, n);
     }
 
     /// <summary>Rows per tile of <see cref="Tile8"/>.</summary>
@@ -116,7 +167,8 @@ internal static unsafe class Avx2Gemm
     {
         if (Use512)
         {
-            Tile512x8(p, x, k2, blk0, blk1, c, rows, (short*)w, bias, mult, left, rpos);
+            if (p.Folded is not null) Tile512x8<Requant16Folded>(p, x, k2, blk0, blk1, c, rows, (short*)w, bias, mult, left, rpos);
+            else Tile512x8<Requant16Params>(p, x, k2, blk0, blk1, c, rows, (short*)w, bias, mult, left, rpos);
             return;
         }
         Tile256(p, x, k2, blk0, blk1, c, Math.Min(rows, 4), w, bias, mult, left, rpos, null);
@@ -124,8 +176,11 @@ internal static unsafe class Avx2Gemm
     }
 
     /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels.</summary>
+    /// <remarks>The epilogue is <typeparamref name="TQ"/>: <see cref="Requant16Folded"/> when the plan's bounds allow it
+    /// (<see cref="FoldedRequant"/>), else <see cref="Requant16Params"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512x8(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
+    private static void Tile512x8<TQ>(GemmPlan p, int* x, int k2, int blk0, int blocks, sbyte** c, int rows, short* w, int* bias, int* mult, int* left, int* rpos)
+        where TQ : struct, IEpilogue16<TQ>
     {
         int last = rows - 1; // rows past it alias the last valid one (Tile8 widens only the valid rows)
         int* x0 = x, x1 = x + Math.Min(1, last) * k2, x2 = x + Math.Min(2, last) * k2, x3 = x + Math.Min(3, last) * k2;
@@ -135,10 +190,20 @@ internal static unsafe class Avx2Gemm
         int blk = blk0;
         for (; blk + 2 <= blocks; blk += 2)
         {
-            Vector512<int> c00 = default, c10 = default, c20 = default, c30 = default, c40 = default, c50 = default, c60 = default, c70 = default;
-            Vector512<int> c01 = default, c11 = default, c21 = default, c31 = default, c41 = default, c51 = default, c61 = default, c71 = default;
             short* wa = w + blk * blockShorts, wb = wa + blockShorts;
-            for (int j = 0; j < k2; j++, wa += NB * 2, wb += NB * 2)
+            // k pair 0 starts the sums (no add to zero), the loop adds the others.
+            Vector512<short> v0 = Vector512.Load(wa), v1 = Vector512.Load(wb);
+            Vector512<short> b0 = Vector512.Create(x0[0]).AsInt16(), b1 = Vector512.Create(x1[0]).AsInt16(), b2 = Vector512.Create(x2[0]).AsInt16();
+            Vector512<short> b3 = Vector512.Create(x3[0]).AsInt16(), b4 = Vector512.Create(x4[0]).AsInt16(), b5 = Vector512.Create(x5[0]).AsInt16();
+            Vector512<short> b6 = Vector512.Create(x6[0]).AsInt16(), b7 = Vector512.Create(x7[0]).AsInt16();
+            Vector512<int> c00 = Avx512BW.MultiplyAddAdjacent(b0, v0), c10 = Avx512BW.MultiplyAddAdjacent(b1, v0), c20 = Avx512BW.MultiplyAddAdjacent(b2, v0);
+            Vector512<int> c30 = Avx512BW.MultiplyAddAdjacent(b3, v0), c40 = Avx512BW.MultiplyAddAdjacent(b4, v0), c50 = Avx512BW.MultiplyAddAdjacent(b5, v0);
+            Vector512<int> c60 = Avx512BW.MultiplyAddAdjacent(b6, v0), c70 = Avx512BW.MultiplyAddAdjacent(b7, v0);
+            Vector512<int> c01 = Avx512BW.MultiplyAddAdjacent(b0, v1), c11 = Avx512BW.MultiplyAddAdjacent(b1, v1), c21 = Avx512BW.MultiplyAddAdjacent(b2, v1);
+            Vector512<int> c31 = Avx512BW.MultiplyAddAdjacent(b3, v1), c41 = Avx512BW.MultiplyAddAdjacent(b4, v1), c51 = Avx512BW.MultiplyAddAdjacent(b5, v1);
+            Vector512<int> c61 = Avx512BW.MultiplyAddAdjacent(b6, v1), c71 = Avx512BW.MultiplyAddAdjacent(b7, v1);
+            wa += NB * 2; wb += NB * 2;
+            for (int j = 1; j < k2; j++, wa += NB * 2, wb += NB * 2)
             {
                 Vector512<short> w0 = Vector512.Load(wa), w1 = Vector512.Load(wb);
                 Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
@@ -161,14 +226,19 @@ internal static unsafe class Avx2Gemm
             int n0 = blk * NB, n1 = n0 + NB;
             int count0 = Math.Min(NB, p.N - n0), count1 = Math.Min(NB, p.N - n1);
             // Block by block, its requantization parameters loaded once for the 8 rows (12 + 16 of the 32 zmm registers).
-            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count0, rows, c00, c10, c20, c30, c40, c50, c60, c70);
-            Finish8Rows(e, new Requant16Params(n1, bias, mult, left, rpos), c, n1, count1, rows, c01, c11, c21, c31, c41, c51, c61, c71);
+            Finish8Rows(e, TQ.Load(p, n0, bias, mult, left, rpos), c, n0, count0, rows, c00, c10, c20, c30, c40, c50, c60, c70);
+            Finish8Rows(e, TQ.Load(p, n1, bias, mult, left, rpos), c, n1, count1, rows, c01, c11, c21, c31, c41, c51, c61, c71);
         }
         if (blk < blocks)
         {
-            Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
             short* wa = w + blk * blockShorts;
-            for (int j = 0; j < k2; j++, wa += NB * 2)
+            Vector512<short> v0 = Vector512.Load(wa);
+            Vector512<int> c0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[0]).AsInt16(), v0), c1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[0]).AsInt16(), v0);
+            Vector512<int> c2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[0]).AsInt16(), v0), c3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[0]).AsInt16(), v0);
+            Vector512<int> c4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[0]).AsInt16(), v0), c5 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[0]).AsInt16(), v0);
+            Vector512<int> c6 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[0]).AsInt16(), v0), c7 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[0]).AsInt16(), v0);
+            wa += NB * 2;
+            for (int j = 1; j < k2; j++, wa += NB * 2)
             {
                 Vector512<short> w0 = Vector512.Load(wa);
                 c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0);
@@ -181,14 +251,15 @@ internal static unsafe class Avx2Gemm
                 c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0);
             }
             int n0 = blk * NB, count = Math.Min(NB, p.N - n0);
-            Finish8Rows(e, new Requant16Params(n0, bias, mult, left, rpos), c, n0, count, rows, c0, c1, c2, c3, c4, c5, c6, c7);
+            Finish8Rows(e, TQ.Load(p, n0, bias, mult, left, rpos), c, n0, count, rows, c0, c1, c2, c3, c4, c5, c6, c7);
         }
     }
 
     /// <summary>The epilogue of channels [n0, n0 + 16) of rows [0, rows) (≤ 8), whose sums are r0..r7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish8Rows(in Avx2Epilogue e, in Requant16Params q, sbyte** c, int n0, int count, int rows,
+    private static void Finish8Rows<TQ>(in Avx2Epilogue e, in TQ q, sbyte** c, int n0, int count, int rows,
         Vector512<int> r0, Vector512<int> r1, Vector512<int> r2, Vector512<int> r3, Vector512<int> r4, Vector512<int> r5, Vector512<int> r6, Vector512<int> r7)
+        where TQ : struct, IEpilogue16<TQ>
     {
         q.Finish(e, r0, c[0] + n0, count);
         if (rows > 1) q.Finish(e, r1, c[1] + n0, count);
@@ -426,9 +497,22 @@ internal static unsafe class Avx2Gemm
 /// <see cref="Requantize.QuantizeMultiplier"/>, whose multipliers are ≥ 2^30; the 512-bit epilogue skips the test otherwise).</param>
 internal readonly record struct Avx2Epilogue(int OutZp, int ActMin, int ActMax, bool AnyLeftShift, bool AnyMinMultiplier = true);
 
-/// <summary>The requantization parameters of 16 channels from n0, in registers: loaded once, applied to any number of rows.</summary>
-internal readonly unsafe struct Requant16Params
+/// <summary>The epilogue of 16 channels of the 512-bit GEMM tile: its per-channel constants loaded once per block
+/// (<see cref="Load"/>), then applied to each row's bias-free accumulators.</summary>
+internal unsafe interface IEpilogue16<TSelf> where TSelf : struct
 {
+    static abstract TSelf Load(GemmPlan p, int n0, int* bias, int* mult, int* left, int* rpos);
+
+    /// <summary>Accumulators (without the bias) of the 16 channels to int8; stores <paramref name="count"/> bytes at dst.</summary>
+    void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count);
+}
+
+/// <summary>The requantization parameters of 16 channels from n0, in registers: loaded once, applied to any number of rows.</summary>
+internal readonly unsafe struct Requant16Params : IEpilogue16<Requant16Params>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Requant16Params Load(GemmPlan p, int n0, int* bias, int* mult, int* left, int* rpos) => new(n0, bias, mult, left, rpos);
+
     private readonly Vector512<int> _bias, _mult, _mask, _half;
     private readonly Vector512<uint> _left, _right;
 
@@ -450,6 +534,197 @@ internal readonly unsafe struct Requant16Params
     {
         Vector512<int> v = Avx2Gemm.Requant16(acc + _bias, _mult, _left, _right, _mask, _half, e.AnyLeftShift, e.AnyMinMultiplier) + Vector512.Create(e.OutZp);
         v = Vector512.Min(Vector512.Max(v, Vector512.Create(e.ActMin)), Vector512.Create(e.ActMax));
+        Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);
+    }
+}
+
+/// <summary>
+/// The x86 512-bit kernels' cheaper exact requantization (GEMM tile, depthwise, Add): the rule of docs/quantization.md bit for bit,
+/// for channels with no left shift (shift ≤ 0) whose accumulator bounds keep the folded sums in range (checked at load by
+/// <see cref="TryChannel"/>). With p = x·m (x the accumulator with its bias, m the multiplier, r = -shift ≥ 1; shift 0 in
+/// <see cref="TryChannel"/>) the rule is
+/// <code>
+///   h = floor((p + 2^30) / 2^31)                      SQRDMULH, ties up
+///   y = floor((h + 2^(r-1) - [h &lt; 0]) / 2^r)         RoundingDivideByPot: ties away from zero
+/// </code>
+/// Multiples of 2^31 added inside the first floor come out of it unchanged, so one 64-bit constant per channel,
+/// K = bias·m + 2^30 + 2^(30+r) + zp·2^(31+r), carries the bias, both rounding halves and the output zero point:
+/// <code>
+///   g = floor((acc·m + K) / 2^31) = h + 2^(r-1) + zp·2^r       (acc = the kernel's sum without the bias)
+///   y + zp = (g - [g &lt; T]) >> r,   T = 2^(r-1) + zp·2^r     ([g &lt; T] is [h &lt; 0])
+/// </code>
+/// Per 16 lanes: VPMULDQ x2, VPSRLQ x2, VPSLLQ, VPADDQ x2, VPTERNLOGD, VPSRAVD, and VPCMPD + VPMOVM2D + VPADDD for the correction
+/// (left out under ReLU clamps, <see cref="NeedsCorrection"/>); no bias
+/// add, no zero-point add, and no clamp on a side where the activation range reaches the int8 limit (VPMOVSDB saturates), against
+/// 21-24 before.
+/// </summary>
+internal sealed unsafe class FoldedRequant
+{
+    /// <summary>Per 16-channel block: the K of its 8 even channels, then of its 8 odd channels (VPMULDQ's lane order).</summary>
+    public readonly long* K;
+    /// <summary>The same layout: 31 + r, the 64-bit shifts of <see cref="Apply16NoCorrection"/>.</summary>
+    public readonly long* S;
+    /// <summary>Per channel: T and r.</summary>
+    public readonly int* T, R;
+    /// <summary>act_min above -128, act_max below 127: clamp that side before the saturating narrow (ReLU6 with zero point 0 needs
+    /// only the lower one).</summary>
+    public readonly bool ClampLow, ClampHigh;
+    /// <summary>Whether the [g &lt; T] correction is needed: not when act_min ≥ zp (ReLU, ReLU6), see <see cref="NeedsCorrection"/>.</summary>
+    public readonly bool Correct;
+    private readonly long[] _k, _s;
+    private readonly int[] _t, _r;
+
+    private FoldedRequant(int np, int actMin, int actMax, bool correct)
+    {
+        // Pinned (never moved), so the kernels keep raw pointers; the plan holds the arrays alive.
+        _k = GC.AllocateArray<long>(np, pinned: true);
+        _s = GC.AllocateArray<long>(np, pinned: true);
+        _t = GC.AllocateArray<int>(np, pinned: true);
+        _r = GC.AllocateArray<int>(np, pinned: true);
+        K = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_k));
+        S = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_s));
+        T = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_t));
+        R = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_r));
+        ClampLow = actMin > sbyte.MinValue;
+        ClampHigh = actMax < sbyte.MaxValue;
+        Correct = correct;
+    }
+
+    /// <summary>
+    /// The correction -[h &lt; 0] only lowers y where h &lt; 0, and there both y with and without it are ≤ 0: y + zp ≤ zp. When
+    /// act_min ≥ zp (ReLU and ReLU6 clamps: act_min = max(-128, zp) = zp) the clamp (or VPMOVSDB's saturation at -128 when act_min is -128)
+    /// then gives act_min either way, so the kernels leave it out.
+    /// </summary>
+    public static bool NeedsCorrection(int outZp, int actMin) => actMin < outZp;
+
+    /// <summary>
+    /// The constants of an N x K plan, or null when some channel does not meet <see cref="TryChannel"/>'s conditions or its raw
+    /// sum Σ a·w (the tile's accumulator, int8 a and w) could leave int32 (128 Σ|w| ≥ 2^31): acc·m is then not x·m - bias·m.
+    /// </summary>
+    public static FoldedRequant? TryCreate(int n, int k, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias, ReadOnlySpan<int> multipliers,
+        ReadOnlySpan<int> shifts, int inZp, int outZp, int actMin, int actMax)
+    {
+        int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB;
+        var f = new FoldedRequant(np, actMin, actMax, NeedsCorrection(outZp, actMin));
+        for (int c = 0; c < np; c++)
+        {
+            long sum = 0, sumAbs = 0, b = c < n && !bias.IsEmpty ? bias[c] : 0;
+            if (c < n)
+                for (int i = 0; i < k; i++)
+                {
+                    sbyte w = weights[c * k + i];
+                    sum += w;
+                    sumAbs += Math.Abs((int)w);
+                }
+            if (128 * sumAbs >= 1L << 31
+                || !TryChannel(b - (long)inZp * sum, 255 * sumAbs + Math.Abs(b), c < n ? multipliers[c] : 0, c < n ? shifts[c] : 0, outZp,
+                    out long kc, out int t, out int r))
+                return null;
+            int lane = c % Avx2Gemm.NB;
+            f._k[c - lane + (lane & 1) * 8 + lane / 2] = kc;
+            f._s[c - lane + (lane & 1) * 8 + lane / 2] = 31 + r;
+            f._t[c] = t;
+            f._r[c] = r;
+        }
+        return f;
+    }
+
+    /// <summary>
+    /// One channel's K (with <paramref name="biasInK"/> folded in: the bias the accumulator does not hold), T and r; false when
+    /// the folded form would not be exact: a left shift (shift &gt; 0; a multiplier of 0 gives 0 whatever the shift, taken as shift 0),
+    /// multiplier int.MinValue (the SQRDMULH saturation), |K| ≥ 2^62 (acc·m + K must stay in int64 with |acc·m| &lt; 2^62),
+    /// g outside int32 (or g - 1 below it) for some accumulator x in [-<paramref name="accBound"/>, accBound] (x with its bias:
+    /// 255 Σ|w| + |bias| from |x - zp_in| ≤ 255), or T outside int32. Shift 0 (r = 0) has no second rounding: K = bias·m + 2^30 + zp·2^31,
+    /// g = h + zp, and T = int.MinValue makes the correction a no-op.
+    /// </summary>
+    public static bool TryChannel(long biasInK, long accBound, int m, int shift, int outZp, out long k, out int t, out int r)
+    {
+        k = 0; t = 0; r = 0;
+        if (m == 0) shift = 0;
+        if (shift > 0 || m == int.MinValue) return false;
+        r = -shift;
+        Int128 half = r == 0 ? 0 : (Int128)1 << (30 + r); // the second rounding's half, 2^(r-1), times 2^31
+        Int128 constant = ((Int128)1 << 30) + half + ((Int128)outZp << (31 + r));
+        Int128 kc = (Int128)biasInK * m + constant;
+        Int128 pMax = (Int128)accBound * Math.Abs((long)m);
+        Int128 gLo = (constant - pMax) >> 31, gHi = (constant + pMax) >> 31; // arithmetic shifts: floor
+        Int128 tc = r == 0 ? int.MinValue : ((Int128)1 << (r - 1)) + ((Int128)outZp << r);
+        if (Int128.Abs(kc) >= (Int128)1 << 62 || gLo <= int.MinValue || gHi > int.MaxValue || tc < int.MinValue || tc > int.MaxValue)
+            return false;
+        k = (long)kc;
+        t = (int)tc;
+        return true;
+    }
+
+    /// <summary>16 lanes: y + zp from the accumulator acc (see the class remarks); <paramref name="multOdd"/> holds each odd lane's
+    /// multiplier in the even lane below it, <paramref name="kEven"/>/<paramref name="kOdd"/> the K of the even/odd lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Apply16(Vector512<int> acc, Vector512<int> mult, Vector512<int> multOdd, Vector512<long> kEven, Vector512<long> kOdd,
+        Vector512<int> t, Vector512<uint> r, bool correct)
+    {
+        Vector512<long> even = Avx512F.Multiply(acc, mult) + kEven;
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), multOdd) + kOdd;
+        // Bits 31..62 of each 64-bit sum (g fits in 32 bits: checked at load): even lanes shifted down, odd ones up.
+        Vector512<int> g = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000)).AsInt32(),
+            Avx512F.ShiftLeftLogical(odd, 1).AsInt32(), Avx512F.ShiftRightLogical(even, 31).AsInt32());
+        if (correct) g = Vector512.ConditionalSelect(Vector512.LessThan(g, t), g - Vector512<int>.One, g);
+        return Avx512F.ShiftRightArithmeticVariable(g, r);
+    }
+
+    /// <summary>
+    /// <see cref="Apply16"/> without the correction, another way: each 64-bit sum shifted by 31 + r (<paramref name="sEven"/>,
+    /// <paramref name="sOdd"/>; floor(floor(q / 2^31) / 2^r) = floor(q / 2^(31+r))), whose low dwords (y + zp, within int32 as g is)
+    /// one VPERMT2D gathers: two VPSRAVQ and a VPERMT2D (port 5) for two shifts, a VPTERNLOGD and a VPSRAVD. Pays in the GEMM
+    /// tile, whose VPMADDWD load port 0; not in the depthwise kernel, whose widenings and interleaves load port 5.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Apply16NoCorrection(Vector512<int> acc, Vector512<int> mult, Vector512<int> multOdd, Vector512<long> kEven,
+        Vector512<long> kOdd, Vector512<ulong> sEven, Vector512<ulong> sOdd)
+    {
+        Vector512<long> even = Avx512F.Multiply(acc, mult) + kEven;
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), multOdd) + kOdd;
+        return Avx512F.PermuteVar16x32x2(Avx512F.ShiftRightArithmeticVariable(even, sEven).AsInt32(),
+            Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+            Avx512F.ShiftRightArithmeticVariable(odd, sOdd).AsInt32());
+    }
+}
+
+/// <summary>The <see cref="FoldedRequant"/> epilogue of 16 channels from n0, in registers.</summary>
+internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
+{
+    private readonly Vector512<int> _mult, _multOdd, _t;
+    private readonly Vector512<long> _kEven, _kOdd;
+    private readonly Vector512<ulong> _sEven, _sOdd;
+    private readonly Vector512<uint> _r;
+    private readonly bool _clampLow, _clampHigh, _correct;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Requant16Folded(FoldedRequant f, int n0, int* mult)
+    {
+        _mult = Vector512.Load(mult + n0);
+        _multOdd = Avx512F.ShiftRightLogical(_mult.AsInt64(), 32).AsInt32();
+        _kEven = Vector512.Load(f.K + n0);
+        _kOdd = Vector512.Load(f.K + n0 + 8);
+        _sEven = Vector512.Load((ulong*)f.S + n0);
+        _sOdd = Vector512.Load((ulong*)f.S + n0 + 8);
+        _t = Vector512.Load(f.T + n0);
+        _r = Vector512.Load((uint*)f.R + n0);
+        _clampLow = f.ClampLow;
+        _clampHigh = f.ClampHigh;
+        _correct = f.Correct;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Requant16Folded Load(GemmPlan p, int n0, int* bias, int* mult, int* left, int* rpos) => new(p.Folded!, n0, mult);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Finish(in Avx2Epilogue e, Vector512<int> acc, sbyte* dst, int count)
+    {
+        Vector512<int> v = _correct
+            ? FoldedRequant.Apply16(acc, _mult, _multOdd, _kEven, _kOdd, _t, _r, true)
+            : FoldedRequant.Apply16NoCorrection(acc, _mult, _multOdd, _kEven, _kOdd, _sEven, _sOdd);
+        if (_clampLow) v = Vector512.Max(v, Vector512.Create(e.ActMin));
+        if (_clampHigh) v = Vector512.Min(v, Vector512.Create(e.ActMax));
         Avx2Gemm.Store16(Avx512F.ConvertToVector128SByteWithSaturation(v), dst, count);
     }
 }

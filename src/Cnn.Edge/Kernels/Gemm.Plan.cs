@@ -47,6 +47,8 @@ internal sealed class GemmPlan
     /// 16 wide, and whether one 8 wide follows.</summary>
     public readonly int KFull16, TailQuads, KFull8, Tail8, WideGroups;
     public readonly bool NarrowGroup;
+    /// <summary>Avx2 only: the constants of the 512-bit tile's folded requantization, when the plan's bounds allow it (else null).</summary>
+    public readonly FoldedRequant? Folded;
     /// <summary>Which NEON requantization the shifts allow.</summary>
     public readonly ArmRequantKind RequantKind;
 
@@ -109,6 +111,11 @@ internal sealed class GemmPlan
         }
         PairProducts = !hasMinus128;
         RequantKind = ArmRequant.Classify(shifts[..n]);
-        if (avx2) Avx2Gemm.Pack(weights, n, k, W, NarrowWeights);
+        if (avx2)
+        {
+            Avx2Gemm.Pack(weights, n, k, W, NarrowWeights);
+            // Only the 512-bit tile reads it; one-row plans run Tile1 only (256-bit, its own epilogue).
+            if (!NarrowWeights && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) Folded = FoldedRequant.TryCreate(n, k, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+        }
     }
 }

@@ -160,25 +160,6 @@ internal readonly struct X86RequantNoLeft : IRequant4
         Vector256<int> q = Avx2.ShiftRightArithmeticVariable(h, r);
         return Avx2.Subtract(q, Avx2.CompareGreaterThan(remainder, threshold));
     }
-
-    /// <summary>
-    /// Sixteen lanes (AVX-512F) with the rounding constants precomputed at load: <paramref name="mask"/> = 2^r - 1 and
-    /// <paramref name="half"/> = mask &gt;&gt; 1 per lane; <paramref name="multOdd"/> holds each odd lane's multiplier in the even
-    /// lane below it (VPMULDQ reads the even lanes: an array's multipliers loaded one element further on). 15 instructions.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<int> Apply(Vector512<int> x, Vector512<int> mult, Vector512<int> multOdd, Vector512<int> mask, Vector512<int> half, Vector512<uint> rightPos)
-    {
-        Vector512<long> nudge = Vector512.Create(1L << 30);
-        Vector512<long> even = Avx512F.Multiply(x, mult) + nudge;
-        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), multOdd) + nudge;
-        // Bits 31..62 of each 64-bit sum: the even lanes shifted down, the odd ones up into the high half (one VPTERNLOGD).
-        Vector512<int> h = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000UL)).AsInt32(),
-            Avx512F.ShiftLeftLogical(odd, 1).AsInt32(), Avx512F.ShiftRightLogical(even, 31).AsInt32());
-        // threshold - remainder, negative exactly when RoundingDivideByPot rounds the quotient up (no overflow: both below 2^r).
-        Vector512<int> t = half - (h & mask) - Avx512F.ShiftRightArithmetic(h, 31);
-        return Avx512F.ShiftRightArithmeticVariable(h, rightPos) - Avx512F.ShiftRightArithmetic(t, 31);
-    }
 }
 
 /// <summary>Portable fallback: the scalar rule per lane (the Vector128 ISA is a correctness baseline, not a fast path).</summary>

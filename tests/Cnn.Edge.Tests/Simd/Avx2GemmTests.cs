@@ -102,6 +102,49 @@ public class Avx2GemmTests
             CheckConv2D(KernelIsa.Avx2, rng, s, $"512={use512} case {i}", i % 3 == 0 ? 2 : -1);
         }
     }
+
+    /// <summary>
+    /// The 512-bit tile's folded requantization (<see cref="FoldedRequant"/>) where every multiplier is below 1: pointwise and
+    /// gathered convolutions (pixel counts around multiples of 8, channel counts around 16 and 32, the 24 of a half block),
+    /// FullyConnected batches of 2-9 rows, all clamps (with and without the [g &lt; T] correction); and a layer with larger
+    /// multipliers, which keeps the general epilogue.
+    /// </summary>
+    [Fact]
+    public void FoldedEpilogueMatchesTheReference()
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        using var switches = Avx2Switches.Set(true, winograd: false);
+        var rng = new Random(2048);
+        int[] couts = [1, 15, 16, 17, 24, 31, 32, 33, 96];
+        for (int i = 0; i < 36; i++)
+        {
+            int cout = couts[i % couts.Length], batch = rng.Next(1, 3), h = rng.Next(1, 9), w = rng.Next(1, 9);
+            Conv2DShape s = i % 3 == 2
+                ? ConvShape(batch, h, w, rng.Next(1, 40), cout, 3, 3, 2, 2, 1, 1, 1, 1, rng.Next(0, 2), rng.Next(0, 2), 1)
+                : ConvShape(batch, h, w, rng.Next(1, 200), cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+            // Multipliers below 1/2 (every shift negative) or below 1 (some shifts 0: no second rounding).
+            CheckConv2D(KernelIsa.Avx2, rng, s, $"folded case {i}", maxLog2: -(i % 2), expectFolded: true);
+        }
+        CheckConv2D(KernelIsa.Avx2, rng, ConvShape(1, 4, 4, 40, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), "multipliers up to 4", maxLog2: 2, expectFolded: false);
+
+        for (int i = 0; i < 24; i++)
+        {
+            int batch = rng.Next(2, 10), cin = rng.Next(1, 400), cout = couts[i % couts.Length];
+            var s = new FullyConnectedShape(batch, cin, cout);
+            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+            sbyte[] x = RandomInt8(rng, batch * cin), wt = RandomInt8(rng, cout * cin);
+            int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 20, 1 << 20)).ToArray();
+            (int[] mult, int[] shift) = RandomMultipliers(rng, cout, -(i % 2));
+            (int actMin, int actMax) = RandomClamp(rng, outZp);
+            var expected = new sbyte[batch * cout];
+            FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax)!;
+            var got = new sbyte[expected.Length];
+            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+            int d = FirstDifference(got, expected);
+            Assert.True(d < 0, $"FC case {i}: output[{Math.Max(d, 0)}] differs. {s}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
+        }
+    }
 }
 
 /// <summary>The tests that switch the x86 kernels' static options run one at a time.</summary>

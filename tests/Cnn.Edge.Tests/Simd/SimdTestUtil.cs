@@ -53,8 +53,10 @@ internal static class SimdTestUtil
     /// each run on its own (any tiling must give the reference bytes).</param>
     /// <param name="channelParts">Above 0: the kernel is prepared with that many output channel parts (threads' split of the GEMM
     /// paths), which must be used when the shape allows it, and its work units are run in random ranges, each on its own.</param>
+    /// <param name="expectFolded">When given, the kernel must (or must not) use the 512-bit x86 folded requantization
+    /// (<see cref="FoldedRequant"/>): through <see cref="Conv2DOptimized"/> or <see cref="DepthwiseConv"/>.</param>
     public static void CheckConv2D(KernelIsa isa, Random rng, in Conv2DShape s, string label, int maxLog2 = 2, bool? depthwiseAvx512 = null,
-        bool splitDepthwise = false, int channelParts = 0)
+        bool splitDepthwise = false, int channelParts = 0, bool? expectFolded = null)
     {
         int cout = s.OutputChannels;
         int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
@@ -74,6 +76,7 @@ internal static class SimdTestUtil
             var dw = new DepthwiseConv(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax, allow);
             bool expectAvx512 = allow && System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported && X86RequantNoLeft.Applies(mult, shift);
             Assert.True(dw.UsesAvx512 == expectAvx512, $"{label}: AVX-512 path {(dw.UsesAvx512 ? "ran" : "did not run")}");
+            if (expectFolded is bool f) Assert.True(dw.UsesFoldedRequant == f, $"{label}: folded requantization {(f ? "not " : "")}used");
             if (splitDepthwise)
             {
                 int[] rowCuts = RandomCuts(rng, s.Batch * s.OutputHeight);
@@ -107,6 +110,7 @@ internal static class SimdTestUtil
             var kernel = Conv2DOptimized.TryCreate(isa, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax);
             Assert.NotNull(kernel);
             Assert.Equal(isa, kernel.Isa);
+            if (expectFolded is bool f) Assert.True(kernel.UsesFoldedRequant == f, $"{label}: folded requantization {(f ? "not " : "")}used");
             kernel.Run(x, got, new byte[kernel.ScratchBytes]);
         }
         int d = FirstDifference(got, expected);
