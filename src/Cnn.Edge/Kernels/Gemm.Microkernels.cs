@@ -579,16 +579,22 @@ internal static unsafe class Int8Gemm
             Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
             sbyte* wk = w + (long)g * kBlocks * (GemmPlan.NR * GemmPlan.KBlock);
             sbyte* x0 = a0, x1 = a1, x2 = a2, x3 = a3;
-            for (int kb = 0; kb < kBlocks; kb++, x0 += GemmPlan.KBlock, x1 += GemmPlan.KBlock, x2 += GemmPlan.KBlock, x3 += GemmPlan.KBlock,
-                wk += GemmPlan.NR * GemmPlan.KBlock)
+            // The first block starts the accumulators (SADDLP: no zeroing), then two blocks per iteration at constant offsets
+            // from the rows' and weights' bases (fewer pointer steps), then an odd last block.
+            Block4<TPair, Yes>(x0, x1, x2, x3, wk, 0, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13,
+                ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+            int kb = 1;
+            for (; kb + 2 <= kBlocks; kb += 2, x0 += 2 * GemmPlan.KBlock, x1 += 2 * GemmPlan.KBlock, x2 += 2 * GemmPlan.KBlock,
+                x3 += 2 * GemmPlan.KBlock, wk += 2 * GemmPlan.NR * GemmPlan.KBlock)
             {
-                Vector64<sbyte> l0 = Vector64.Load(x0), h0 = Vector64.Load(x0 + 8), l1 = Vector64.Load(x1), h1 = Vector64.Load(x1 + 8);
-                Vector64<sbyte> l2 = Vector64.Load(x2), h2 = Vector64.Load(x2 + 8), l3 = Vector64.Load(x3), h3 = Vector64.Load(x3 + 8);
-                Channel4<TPair>(wk, 0, l0, h0, l1, h1, l2, h2, l3, h3, ref c00, ref c10, ref c20, ref c30);
-                Channel4<TPair>(wk, 1, l0, h0, l1, h1, l2, h2, l3, h3, ref c01, ref c11, ref c21, ref c31);
-                Channel4<TPair>(wk, 2, l0, h0, l1, h1, l2, h2, l3, h3, ref c02, ref c12, ref c22, ref c32);
-                Channel4<TPair>(wk, 3, l0, h0, l1, h1, l2, h2, l3, h3, ref c03, ref c13, ref c23, ref c33);
+                Block4<TPair, No>(x0, x1, x2, x3, wk, 1, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13,
+                    ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
+                Block4<TPair, No>(x0, x1, x2, x3, wk, 2, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13,
+                    ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
+            if (kb < kBlocks)
+                Block4<TPair, No>(x0, x1, x2, x3, wk, 1, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13,
+                    ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             int n0 = g * GemmPlan.NR;
             Vector128<int> b = Vector128.Load(bias + n0), m = Vector128.Load(mult + n0), rn = Vector128.Load(rneg + n0);
             Vector128<int> l = TReq.ReadsLeftAndRightPos ? Vector128.Load(left + n0) : default;
@@ -632,29 +638,52 @@ internal static unsafe class Int8Gemm
         }
     }
 
+    /// <summary>Block b (16 k) past the rows' bases x0..x3 and the weights' base wk (constant offsets: LDP with an immediate) into
+    /// the 16 accumulators; <typeparamref name="TFirst"/>: the first block, which sets them instead of adding to them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block4<TPair, TFirst>(sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, sbyte* wk, [ConstantExpected(Min = 0, Max = 2)] int b,
+        ref Vector128<int> c00, ref Vector128<int> c01, ref Vector128<int> c02, ref Vector128<int> c03,
+        ref Vector128<int> c10, ref Vector128<int> c11, ref Vector128<int> c12, ref Vector128<int> c13,
+        ref Vector128<int> c20, ref Vector128<int> c21, ref Vector128<int> c22, ref Vector128<int> c23,
+        ref Vector128<int> c30, ref Vector128<int> c31, ref Vector128<int> c32, ref Vector128<int> c33) where TPair : struct, IFlag where TFirst : struct, IFlag
+    {
+        int o = b * GemmPlan.KBlock;
+        Vector64<sbyte> l0 = Vector64.Load(x0 + o), h0 = Vector64.Load(x0 + o + 8), l1 = Vector64.Load(x1 + o), h1 = Vector64.Load(x1 + o + 8);
+        Vector64<sbyte> l2 = Vector64.Load(x2 + o), h2 = Vector64.Load(x2 + o + 8), l3 = Vector64.Load(x3 + o), h3 = Vector64.Load(x3 + o + 8);
+        sbyte* wb = wk + GemmPlan.NR * o;
+        Channel4<TPair, TFirst>(wb, 0, l0, h0, l1, h1, l2, h2, l3, h3, ref c00, ref c10, ref c20, ref c30);
+        Channel4<TPair, TFirst>(wb, 1, l0, h0, l1, h1, l2, h2, l3, h3, ref c01, ref c11, ref c21, ref c31);
+        Channel4<TPair, TFirst>(wb, 2, l0, h0, l1, h1, l2, h2, l3, h3, ref c02, ref c12, ref c22, ref c32);
+        Channel4<TPair, TFirst>(wb, 3, l0, h0, l1, h1, l2, h2, l3, h3, ref c03, ref c13, ref c23, ref c33);
+    }
+
     /// <summary>Channel j's 16 weights (two 8-byte halves at a constant offset from the block's base <paramref name="wk"/>, so
     /// that they load with one LDP) against 16 k of each of the 4 rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Channel4<TPair>(sbyte* wk, [ConstantExpected(Min = 0, Max = 3)] int j, Vector64<sbyte> l0, Vector64<sbyte> h0, Vector64<sbyte> l1, Vector64<sbyte> h1,
-        Vector64<sbyte> l2, Vector64<sbyte> h2, Vector64<sbyte> l3, Vector64<sbyte> h3,
-        ref Vector128<int> r0, ref Vector128<int> r1, ref Vector128<int> r2, ref Vector128<int> r3) where TPair : struct, IFlag
+    private static void Channel4<TPair, TFirst>(sbyte* wk, [ConstantExpected(Min = 0, Max = 3)] int j, Vector64<sbyte> l0, Vector64<sbyte> h0,
+        Vector64<sbyte> l1, Vector64<sbyte> h1, Vector64<sbyte> l2, Vector64<sbyte> h2, Vector64<sbyte> l3, Vector64<sbyte> h3,
+        ref Vector128<int> r0, ref Vector128<int> r1, ref Vector128<int> r2, ref Vector128<int> r3) where TPair : struct, IFlag where TFirst : struct, IFlag
     {
         Vector64<sbyte> wl = Vector64.Load(wk + 16 * j), wh = Vector64.Load(wk + 16 * j + 8);
-        r0 = Mac16<TPair>(r0, l0, h0, wl, wh);
-        r1 = Mac16<TPair>(r1, l1, h1, wl, wh);
-        r2 = Mac16<TPair>(r2, l2, h2, wl, wh);
-        r3 = Mac16<TPair>(r3, l3, h3, wl, wh);
+        r0 = Mac16<TPair, TFirst>(r0, l0, h0, wl, wh);
+        r1 = Mac16<TPair, TFirst>(r1, l1, h1, wl, wh);
+        r2 = Mac16<TPair, TFirst>(r2, l2, h2, wl, wh);
+        r3 = Mac16<TPair, TFirst>(r3, l3, h3, wl, wh);
     }
 
     /// <summary>acc += 16 products (8 from the lower halves, 8 from the upper), as <see cref="SmlalMac"/> (paired in int16) or
-    /// <see cref="SmullMac"/>.</summary>
+    /// <see cref="SmullMac"/>; <typeparamref name="TFirst"/>: acc = the products (SADDLP, acc is not read).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Mac16<TPair>(Vector128<int> acc, Vector64<sbyte> al, Vector64<sbyte> ah, Vector64<sbyte> wl, Vector64<sbyte> wh)
-        where TPair : struct, IFlag
+    private static Vector128<int> Mac16<TPair, TFirst>(Vector128<int> acc, Vector64<sbyte> al, Vector64<sbyte> ah, Vector64<sbyte> wl, Vector64<sbyte> wh)
+        where TPair : struct, IFlag where TFirst : struct, IFlag
     {
         if (TPair.Value)
-            return AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(al, wl), ah, wh));
-        acc = AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(al, wl));
+        {
+            Vector128<short> p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(al, wl), ah, wh);
+            return TFirst.Value ? AdvSimd.AddPairwiseWidening(p) : AdvSimd.AddPairwiseWideningAndAdd(acc, p);
+        }
+        Vector128<short> lo = AdvSimd.MultiplyWideningLower(al, wl);
+        acc = TFirst.Value ? AdvSimd.AddPairwiseWidening(lo) : AdvSimd.AddPairwiseWideningAndAdd(acc, lo);
         return AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningLower(ah, wh));
     }
 

@@ -41,10 +41,10 @@ internal sealed class GemmPlan
     /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights (in the bytes of <see cref="W"/>) laid out [16 channels][K8][channel]
     /// (K8 = K rounded up to 8; the last group 8 wide when at most 8 channels remain) for <see cref="Int8Gemm"/>'s 4x16
     /// SMLAL-by-element tiles: no horizontal reduction and a 16-channel epilogue, which pays where K is small (Cortex-A72
-    /// instruction counts under QEMU of MobileNetV2's pointwise layers: fewer than the 4x4 tiles up to K = 56, about even at 64,
-    /// 7 % more at 96).</summary>
+    /// instruction counts under QEMU of MobileNetV2's pointwise layers (bench/arm64-layers.sh): 7 % fewer than the 4x4 tiles at
+    /// K = 56 on 3x3 pixels, 11 % more at K = 64 on 14x14).</summary>
     public readonly bool Smlal16;
-    public const int SmlalMaxK = 64;
+    public const int SmlalMaxK = 56;
     public readonly int K8;
     /// <summary>The 4x16 tiles' loop bounds, fixed at load: K in whole 16-k blocks and the quads (4 k) of the last partial
     /// block that hold real weights (Dp16); K in whole 8-k blocks and the k of the last partial one (Smlal16); the channel
