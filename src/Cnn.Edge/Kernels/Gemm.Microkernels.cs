@@ -264,6 +264,9 @@ internal static unsafe class Int8Gemm
         where TFour : struct, IFlag where TWide : struct, IFlag where TFull : struct, IFlag where TReq : struct, IRequant4
     {
         sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3, d0 = t->D0, d1 = t->D1, d2 = t->D2, d3 = t->D3;
+        Vector128<int> zp = t->Zp; // the epilogue's constants, kept in registers across the groups
+        Vector128<short> zp16 = t->Zp16;
+        Vector128<sbyte> lo = t->Lo, hi = t->Hi;
         int kp = t->Kp, kFull = t->KFull, tailQuads = t->TailQuads, width = TWide.Value ? 16 : 8;
         for (int g = g0; g < g1; g++)
         {
@@ -296,7 +299,7 @@ internal static unsafe class Int8Gemm
                 if (tailQuads > 2) Quad<TFour, TWide>(2, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
                 if (tailQuads > 3) Quad<TFour, TWide>(3, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
-            EpilogueRows<TFour, TWide, TFull, TReq>(t, n0, d0, d1, d2, d3, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+            EpilogueRows<TFour, TWide, TFull, TReq>(t, n0, d0, d1, d2, d3, zp, zp16, lo, hi, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
     }
 
@@ -322,7 +325,8 @@ internal static unsafe class Int8Gemm
     /// <summary>Requantization parameters of a group loaded once, then every row requantized and stored (with 4 rows all four:
     /// rows past the valid ones repeat the last valid row, see <see cref="TileDp16"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void EpilogueRows<TFour, TWide, TFull, TReq>(DpTile* t, int n0, sbyte* d0, sbyte* d1, sbyte* d2, sbyte* d3, Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
+    private static void EpilogueRows<TFour, TWide, TFull, TReq>(DpTile* t, int n0, sbyte* d0, sbyte* d1, sbyte* d2, sbyte* d3,
+        Vector128<int> zp, Vector128<short> zp16, Vector128<sbyte> lo, Vector128<sbyte> hi, Vector128<int> c00, Vector128<int> c01, Vector128<int> c02, Vector128<int> c03,
         Vector128<int> c10, Vector128<int> c11, Vector128<int> c12, Vector128<int> c13, Vector128<int> c20, Vector128<int> c21, Vector128<int> c22, Vector128<int> c23,
         Vector128<int> c30, Vector128<int> c31, Vector128<int> c32, Vector128<int> c33)
         where TFour : struct, IFlag where TWide : struct, IFlag where TFull : struct, IFlag where TReq : struct, IRequant4
@@ -335,9 +339,6 @@ internal static unsafe class Int8Gemm
         bool lefts = TReq.ReadsLeftAndRightPos;
         Vector128<int> l0 = lefts ? Vector128.Load(pl) : default, l1 = lefts ? Vector128.Load(pl + 4) : default;
         Vector128<int> l2 = lefts && TWide.Value ? Vector128.Load(pl + 8) : default, l3 = lefts && TWide.Value ? Vector128.Load(pl + 12) : default;
-        Vector128<int> zp = t->Zp;
-        Vector128<short> zp16 = t->Zp16;
-        Vector128<sbyte> lo = t->Lo, hi = t->Hi;
         Finish16<TWide, TFull, TReq>(c00, c01, c02, c03, m0, m1, m2, m3, l0, l1, l2, l3, r0, r1, r2, r3, zp, zp16, lo, hi, d0 + n0, count);
         if (TFour.Value)
         {
@@ -357,6 +358,9 @@ internal static unsafe class Int8Gemm
         where TFour : struct, IFlag where TWide : struct, IFlag where TFull : struct, IFlag where TReq : struct, IRequant4
     {
         sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3, d0 = t->D0, d1 = t->D1, d2 = t->D2, d3 = t->D3;
+        Vector128<int> zp = t->Zp; // the epilogue's constants, kept in registers across the groups
+        Vector128<short> zp16 = t->Zp16;
+        Vector128<sbyte> lo = t->Lo, hi = t->Hi;
         int k8 = t->K8, k8Full = t->K8Full, tail8 = t->Tail8, width = TWide.Value ? 16 : 8;
         for (int g = g0; g < g1; g++)
         {
@@ -396,7 +400,7 @@ internal static unsafe class Int8Gemm
                 if (tail8 > 5) K1<TFour, TWide>(5, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
                 if (tail8 > 6) K1<TFour, TWide>(6, wk, x0, x1, x2, x3, ref c00, ref c01, ref c02, ref c03, ref c10, ref c11, ref c12, ref c13, ref c20, ref c21, ref c22, ref c23, ref c30, ref c31, ref c32, ref c33);
             }
-            EpilogueRows<TFour, TWide, TFull, TReq>(t, n0, d0, d1, d2, d3, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+            EpilogueRows<TFour, TWide, TFull, TReq>(t, n0, d0, d1, d2, d3, zp, zp16, lo, hi, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
     }
 
