@@ -394,10 +394,9 @@ public sealed unsafe class Conv2DOptimized
         fixed (byte* t = scratch)
         {
             sbyte* tile = (sbyte*)t, end = x + input.Length;
-            // Rows past the valid ones (the last tile of a range) are computed from stale scratch and not stored.
             sbyte** ar = stackalloc sbyte*[GemmPlan.MR];
             sbyte** cr = stackalloc sbyte*[GemmPlan.MR];
-            for (int r = 0; r < GemmPlan.MR; r++) ar[r] = tile + r * ts;
+            ar[0] = tile; // the tile's rows (RunInside sets the others; a partial tile repeats its last valid row)
             int n0 = p0 / ohw, oy0 = (p0 - n0 * ohw) / ow, ox0 = p0 - n0 * ohw - oy0 * ow;
             for (int g = 0; g < s.Groups; g++)
             {
@@ -419,6 +418,8 @@ public sealed unsafe class Conv2DOptimized
                             sbyte* src = gather.Origin(image, oy, ox);
                             if (!p.Dp16 && !p.Smlal16)
                                 RunInside<AdvSimdRequant, No>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
+                            else if (p.RequantKind == ArmRequantKind.RightShiftClamped)
+                                RunInside<AdvSimdRequantRightClamped, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
                             else if (p.RequantKind == ArmRequantKind.RightShiftOnly)
                                 RunInside<AdvSimdRequantRight, Yes>(gather, p, src, c, cout, inside, ar, cr, ts, w, bias, mult, left, rpos, rneg);
                             else if (p.RequantKind == ArmRequantKind.NoLeftShift)
@@ -432,7 +433,12 @@ public sealed unsafe class Conv2DOptimized
                         {
                             // One tile window by window (borders, long or grouped kernel rows, tiles across output rows).
                             int valid = Math.Min(GemmPlan.MR, p1 - m0);
-                            for (int r = 0; r < GemmPlan.MR; r++) cr[r] = c + (long)Math.Min(r, valid - 1) * cout;
+                            // Rows past the valid ones repeat the last valid row, in A and C (the 4x16 tiles store all four).
+                            for (int r = 0; r < GemmPlan.MR; r++)
+                            {
+                                cr[r] = c + (long)Math.Min(r, valid - 1) * cout;
+                                ar[r] = tile + Math.Min(r, valid - 1) * ts;
+                            }
                             for (int r = 0; r < valid; r++, ox++)
                             {
                                 if (ox == ow)
@@ -467,6 +473,8 @@ public sealed unsafe class Conv2DOptimized
         long ts, sbyte* w, int* bias, int* mult, int* left, int* rpos, int* rneg) where TReq : struct, IRequant4 where TDp16 : struct, IFlag
     {
         long srcStep = gather.TileStep, cStep = GemmPlan.MR * (long)cout;
+        sbyte* tile = ar[0];
+        ar[1] = tile + ts; ar[2] = tile + 2 * ts; ar[3] = tile + 3 * ts;
         for (int i = 0; i < tiles; i++, src += srcStep, c += cStep)
         {
             gather.Copy4(src, ar[0], ts);

@@ -58,8 +58,24 @@ internal readonly struct AdvSimdRequantRight : IRequant4
     }
 }
 
-/// <summary>Which NEON requantization a layer's shifts allow (chosen once at load).</summary>
-internal enum ArmRequantKind { General, NoLeftShift, RightShiftOnly }
+/// <summary>
+/// NEON for GEMM layers whose shifts are all &lt; 0 and whose clamp starts at or above the output zero point (ReLU, ReLU6):
+/// SQRDMULH, SRSHL, without the fixup of <see cref="AdvSimdRequantRight"/>. The fixup only changes negative h at an exact
+/// tie, where SRSHL gives y + 1 for the rule's y = -(k + 1), k ≥ 0: both are ≤ 0, so both plus the zero point are at or
+/// below act_min and clamp to the same byte. Only for kernels that clamp right after (<see cref="GemmPlan"/>'s 4x16 and 4x4 tiles).
+/// </summary>
+internal readonly struct AdvSimdRequantRightClamped : IRequant4
+{
+    public static bool ReadsLeftAndRightPos => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Apply(Vector128<int> x, Vector128<int> mult, Vector128<int> left, Vector128<int> rightPos, Vector128<int> rightNeg)
+        => AdvSimd.ShiftArithmeticRounded(AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, mult), rightNeg);
+}
+
+/// <summary>Which NEON requantization a layer's shifts allow (chosen once at load); <see cref="RightShiftClamped"/>: right
+/// shifts only and act_min ≥ the output zero point (<see cref="AdvSimdRequantRightClamped"/>, GEMM plans only).</summary>
+internal enum ArmRequantKind { General, NoLeftShift, RightShiftOnly, RightShiftClamped }
 
 internal static class ArmRequant
 {

@@ -59,6 +59,36 @@ public class ConvEquivalenceTests
         CheckConv2D(isa, rng, s, $"{f} case {caseIndex} (multipliers below 2^{maxLog2})", maxLog2);
     }
 
+    /// <summary>
+    /// Pointwise layers through every tile shape of the GEMM kernels: output channels in whole 16-channel groups, with a last
+    /// group of 9-15, exactly 8 or 1-7 channels (each stored its own way by the 4x16 NEON tiles); K in whole 16-k blocks,
+    /// with 1-3 quads of a last block, not a multiple of 4, and past <see cref="GemmPlan.SmlalMaxK"/>; pixel counts that
+    /// are and are not whole 4-row tiles (the tiles taken straight from A, then the last rows copied or repeated), one
+    /// channel part or several run in random ranges; each requantization variant, the right-shift-only one with
+    /// accumulators large enough to saturate its int16 zero-point add.
+    /// </summary>
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void PointwiseTilesMatchReferenceOverChannelGroupsAndKTails(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(31 + (int)isa);
+        int[] outputs = [16, 48, 25, 24, 21, 8, 5, 1];
+        int[] depths = [16, 8, 24, 12, 4, 13, 3, 48, 56, 64, 72, 136];
+        int cases = 0;
+        foreach (int cout in outputs)
+            foreach (int cin in depths)
+            {
+                int pixels = rng.Next(1, 30);
+                int h = rng.Next(1, 4), w = (pixels + h - 1) / h;
+                var s = ConvShape(1, h, w, cin, cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+                int maxLog2 = (cases % 3) switch { 0 => 2, 1 => 0, _ => -1 };
+                int parts = cases % 4 == 3 ? rng.Next(2, 4) : 0;
+                CheckConv2D(isa, rng, s, $"pointwise K={cin} N={cout} {h}x{w} (multipliers below 2^{maxLog2}, parts {parts})", maxLog2, channelParts: parts);
+                cases++;
+            }
+        Assert.Equal(outputs.Length * depths.Length, cases);
+    }
+
     [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
     {

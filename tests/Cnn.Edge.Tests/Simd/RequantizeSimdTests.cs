@@ -139,6 +139,49 @@ public class RequantizeSimdTests
         static Vector512<int> V(int[] a) => Vector512.Create<int>(a);
     }
 
+    /// <summary>
+    /// <see cref="AdvSimdRequantRightClamped"/> (the GEMM tiles' requantization without the rounding fixup, for right shifts and
+    /// act_min ≥ the output zero point) differs from the scalar rule only at negative exact ties, and the clamped bytes never
+    /// differ: edge and random x (many ties) against multipliers in [2^30, 2^31) and 0, every shift in [-31, -1], random zero
+    /// points and clamps. Also checks that the raw results do differ somewhere (the case the clamp has to hide was exercised).
+    /// </summary>
+    [Fact]
+    public void RightShiftClampedRequantizationGivesTheSameClampedBytes()
+    {
+        if (!System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported) Assert.Skip("AdvSimd kernels only (arm64); covered under QEMU.");
+        var rng = new Random(20261130);
+        int[] xs = [int.MinValue, int.MinValue + 1, -(1 << 30), -65536, -3, -2, -1, 0, 1, 2, 3, 65535, 1 << 30, int.MaxValue];
+        int n = Cases(1 << 20, 1 << 17), rawDiffers = 0;
+        for (int i = 0; i < n; i += 4)
+        {
+            var x = new int[4]; var m = new int[4]; var sh = new int[4]; var rneg = new int[4];
+            for (int k = 0; k < 4; k++)
+            {
+                x[k] = (i / 4 % 4) switch
+                {
+                    0 => xs[rng.Next(xs.Length)],
+                    1 => rng.Next(int.MinValue, int.MaxValue),
+                    _ => rng.Next(-1 << 16, 1 << 16) << rng.Next(0, 15),
+                };
+                m[k] = rng.Next(64) == 0 ? 0 : rng.Next(1 << 30, int.MaxValue);
+                sh[k] = rng.Next(-31, 0);
+                rneg[k] = sh[k];
+            }
+            int zp = rng.Next(-128, 128), actMin = rng.Next(zp, 128), actMax = rng.Next(actMin, 128);
+            var v = System.Runtime.Intrinsics.Vector128.Create(x);
+            var got = AdvSimdRequantRightClamped.Apply(v, System.Runtime.Intrinsics.Vector128.Create(m), default, default, System.Runtime.Intrinsics.Vector128.Create(rneg));
+            for (int k = 0; k < 4; k++)
+            {
+                int expected = Requantize.Apply(x[k], m[k], sh[k]);
+                rawDiffers += got[k] != expected ? 1 : 0;
+                int e = Math.Clamp(unchecked(expected + zp), actMin, actMax), g = Math.Clamp(unchecked(got[k] + zp), actMin, actMax);
+                if (e != g)
+                    Assert.Fail($"x={x[k]}, multiplier={m[k]}, shift={sh[k]}, zp={zp}, clamp=[{actMin},{actMax}]: {g}, scalar rule {e} (raw {got[k]} vs {expected})");
+            }
+        }
+        Assert.True(rawDiffers > 0, "no negative exact tie was drawn: the test would not see the fixup missing");
+    }
+
     private static void Check(KernelIsa isa, int[] x, int[] m, int[] s)
     {
         var got = new int[x.Length];
