@@ -14,6 +14,7 @@ public static class Checks
         new("interpreter.invoke-allocates-nothing", ModelChecks.InvokeAllocatesNothing),
         new("interpreter.threads-match-one-thread", ModelChecks.ThreadsMatchOneThread),
         new("interpreter.threaded-invoke-allocates-nothing", ModelChecks.ThreadedInvokeAllocatesNothing),
+        new("interpreter.threaded-invoke-after-idle-allocates-nothing", ModelChecks.ThreadedInvokeAfterIdleAllocatesNothing),
         new("interpreter.fused-blocks-match-scalar-and-allocate-nothing", ModelChecks.FusedBlocksMatchScalarAndAllocateNothing),
         new("interpreter.budget-below-plan-is-refused", ModelChecks.BudgetBelowPlanIsRefused),
         new("loader.truncated-files-are-rejected", LoaderChecks.TruncatedFilesAreRejected),

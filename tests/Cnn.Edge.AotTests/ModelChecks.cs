@@ -67,6 +67,27 @@ public static class ModelChecks
     }
 
     /// <summary>
+    /// Workers that fall asleep between inferences (gaps longer than the pool's spin time, as a camera loop has) allocate
+    /// nothing either: under NativeAOT a thread's first Monitor.Wait allocates its waiter, which the pool does at construction.
+    /// </summary>
+    public static void ThreadedInvokeAfterIdleAllocatesNothing()
+    {
+        var (file, what) = RandomModels.Network(new Random(708));
+        var model = EdgeModel.Load(file);
+        using var interp = new Interpreter(model, new InterpreterOptions { Threads = 3, MinWorkPerChunk = 1 });
+        RandomModels.Int8(new Random(2), interp.InputInt8().Length).CopyTo(interp.InputInt8());
+        interp.Invoke();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 5; i++)
+        {
+            Thread.Sleep(20); // well past the workers' spin (about 1 ms): they sleep on the monitor
+            interp.Invoke();
+        }
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Expect.True(allocated < 1024, $"5 invokes on 3 threads after idle gaps allocated {allocated} bytes in the process ({what})");
+    }
+
+    /// <summary>
     /// Fused inverted-residual blocks under NativeAOT: fused on 1-3 threads gives the Scalar bytes (and the unfused ISA's) with every ISA,
     /// and a fused inference, on one thread or three, allocates nothing.
     /// </summary>

@@ -37,7 +37,13 @@ internal sealed class WorkerPool : IDisposable
             _threads[i] = new Thread(() => core.WorkerLoop(worker)) { IsBackground = true, Name = $"Cnn.Edge worker {worker}" };
             _threads[i].Start();
         }
+        // Ready at load: a thread's start-up (and, under NativeAOT, its first Monitor.Wait) allocates; a worker the OS
+        // starts late would otherwise do that during an inference (the caller runs every chunk of a job the workers miss).
+        _core.WaitUntilReady(_threads.Length);
     }
+
+    /// <summary>Workers that have started and are waiting for jobs (all of them once the constructor has returned).</summary>
+    internal int ReadyWorkers => _core.Ready;
 
     ~WorkerPool() => _core.Stop();
 
@@ -81,6 +87,15 @@ internal sealed class WorkerPool : IDisposable
         private IChunkWork? _work;
         private Exception? _error;
         private readonly object _gate = new();
+        private int _ready;
+
+        public int Ready => Volatile.Read(ref _ready);
+
+        public void WaitUntilReady(int workers)
+        {
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _ready) < workers) spin.SpinOnce();
+        }
 
         public void Run(IChunkWork work, int chunks)
         {
@@ -114,6 +129,8 @@ internal sealed class WorkerPool : IDisposable
 
         public void WorkerLoop(int worker)
         {
+            lock (_gate) Monitor.Wait(_gate, 0); // the thread's first wait: its waiter and event are created now, not in an inference
+            Interlocked.Increment(ref _ready);
             int seen = 0;
             while (!_stopped)
             {

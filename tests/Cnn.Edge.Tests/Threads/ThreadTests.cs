@@ -75,6 +75,17 @@ public class ThreadTests
     }
 
     [Fact]
+    public void EveryWorkerIsRunningWhenTheConstructorReturns()
+    {
+        // A worker started late would do its thread start-up (allocations) during an inference.
+        for (int t = 1; t <= 4; t++)
+        {
+            using var pool = new WorkerPool(t);
+            Assert.Equal(t - 1, pool.ReadyWorkers);
+        }
+    }
+
+    [Fact]
     public void AnExceptionInAWorkerReachesTheCaller()
     {
         using var pool = new WorkerPool(3);
