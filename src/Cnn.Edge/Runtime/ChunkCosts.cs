@@ -9,7 +9,7 @@ namespace Cnn.Edge.Runtime;
 /// Cortex-A76 (SDOT) a pointwise MAC 0.12-0.13 instructions in large layers, a depthwise MAC 0.60-0.79, a global-pool element
 /// read 1.3; on Cortex-A72 (no dot product) a pointwise MAC 0.32-0.44, the rest as on A76 (the same NEON code). An Add element
 /// (15.2 then) is 3.8-4.2 instructions on both since the NEON Add of branch armadd (bench/arm64-counts.sh's add rows, divided by
-/// the Adds' output elements: MobileNetV2 1.0 224 3.83, 0.35 96 4.19, ResNet-18 224 3.88), weighed 32. On x86 (Cnn.Bench
+/// the Adds' output elements: MobileNetV2 1.0 224 3.84, 0.35 96 4.14-4.22, ResNet-18 224 3.88), weighed 32. On x86 (Cnn.Bench
 /// chunks, AVX2, ns) a pointwise MAC 0.018 ns in large layers, a depthwise MAC
 /// 0.057-0.077, an Add element 0.53-0.62, a global-pool element 0.09-0.21.</para>
 /// </summary>
