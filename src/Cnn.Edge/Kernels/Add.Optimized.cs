@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Cnn.Edge.Kernels;
@@ -37,7 +38,7 @@ public static unsafe class AddOptimized
     {
         switch (isa)
         {
-            case KernelIsa.AdvSimd or KernelIsa.AdvSimdDp: Run<AdvSimdRequant>(p, a, b, output); break;
+            case KernelIsa.AdvSimd or KernelIsa.AdvSimdDp: RunNeon(p, a, b, output); break;
             case KernelIsa.Avx2 or KernelIsa.AvxVnni:
                 switch (PathFor(p, allowed))
                 {
@@ -272,5 +273,202 @@ public static unsafe class AddOptimized
             Vector128<int> v = so.Apply(sa.Input(xi) + sb.Input(yi)) + zo;
             return Vector128.Min(Vector128.Max(v, lo), hi);
         }
+    }
+
+    /// <summary>The NEON Add variants (<see cref="NeonPathFor"/>): input rescalings (a, b), output requantization, clamp.</summary>
+    internal enum NeonAddPath { Reference, HalfRightRight, HalfHalfRight, RightRightRight, General }
+
+    /// <summary>How <see cref="RunNeon"/> runs these parameters (after putting an input with multiplier 1/2 first), and the clamp
+    /// it applies (0: none, 1: the lower bound only, 2: both).</summary>
+    internal static (NeonAddPath Path, int Clamp) NeonPathFor(in AddParams p)
+    {
+        if (!NeonAllows(p)) return (NeonAddPath.Reference, 2);
+        int clamp = p.ActMin == sbyte.MinValue && p.ActMax == sbyte.MaxValue ? 0 : p.ActMax == sbyte.MaxValue ? 1 : 2;
+        InputKind ka = Kind(p.AMultiplier, p.AShift), kb = Kind(p.BMultiplier, p.BShift);
+        if (ka != InputKind.Half && kb == InputKind.Half) (ka, kb) = (kb, ka);
+        if (p.OutputShift >= 0 || ka == InputKind.Other || kb == InputKind.Other) return (NeonAddPath.General, 2);
+        return (ka, kb) switch
+        {
+            (InputKind.Half, InputKind.Half) => (NeonAddPath.HalfHalfRight, clamp),
+            (InputKind.Half, _) => (NeonAddPath.HalfRightRight, clamp),
+            _ => (NeonAddPath.RightRightRight, clamp),
+        };
+    }
+
+    private enum InputKind { Half, Right, Other }
+
+    /// <summary>Half: multiplier 2^30 with shift 0 (the input of the larger scale: M = 1/2 exactly), which halves (q - zp) &lt;&lt; 20
+    /// exactly; Right: a right shift (M &lt; 1/2).</summary>
+    private static InputKind Kind(int multiplier, int shift)
+        => multiplier == 1 << 30 && shift == 0 ? InputKind.Half : shift is < 0 and >= -31 ? InputKind.Right : InputKind.Other;
+
+    /// <summary>What the NEON steps assume (always true of a model's int8 Add): zero points and clamp bounds in int8, lo ≤ hi, so
+    /// |q - zp| ≤ 255 and (q - zp) &lt;&lt; 4 fits in 16 bits; shifts in [-31, 30]. Anything else runs the reference.</summary>
+    private static bool NeonAllows(in AddParams p)
+    {
+        static bool Int8(int v) => v is >= sbyte.MinValue and <= sbyte.MaxValue;
+        static bool Shift(int s) => s is >= -31 and <= 30;
+        return Int8(p.AZeroPoint) && Int8(p.BZeroPoint) && Int8(p.OutputZeroPoint) && Int8(p.ActMin) && Int8(p.ActMax) && p.ActMin <= p.ActMax
+            && Shift(p.AShift) && Shift(p.BShift) && Shift(p.OutputShift);
+    }
+
+    /// <summary>
+    /// NEON: 16 elements per step with every constant in a register and the requantization variant of each side chosen here
+    /// (as the GEMMs do with <see cref="ArmRequant.Classify"/>). Each input: SSUBL(2) q - zp into 16 bits, SHL by 4, ZIP with zero
+    /// to int32 lanes holding (q - zp) &lt;&lt; 20 (an input with multiplier 1/2: SHL by 3, giving its rescaled value
+    /// (q - zp) &lt;&lt; 19 with no multiply). The output (a right shift: |value| ≤ 2^30): SQXTN(2) to 16 bits, SQADD of the zero point,
+    /// SQXTN(2) to 8 bits, then only the clamp bounds that can bind (saturation is the clamp to [-128, 127]; saturating narrows and a
+    /// saturating add of an int8 zero point commute with a clamp inside int8). Tails of 1-15 elements take one step on padded copies.
+    /// </summary>
+    private static void RunNeon(in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        (NeonAddPath path, int clamp) = NeonPathFor(p);
+        if (path == NeonAddPath.Reference) { AddReference.Run(p, a, b, output); return; }
+        // Addition commutes: the side with multiplier 1/2 goes first.
+        if (Kind(p.AMultiplier, p.AShift) != InputKind.Half && Kind(p.BMultiplier, p.BShift) == InputKind.Half)
+        {
+            AddParams s = p with { AZeroPoint = p.BZeroPoint, AMultiplier = p.BMultiplier, AShift = p.BShift, BZeroPoint = p.AZeroPoint, BMultiplier = p.AMultiplier, BShift = p.AShift };
+            Neon(path, clamp, s, b, a, output);
+        }
+        else Neon(path, clamp, p, a, b, output);
+    }
+
+    private static void Neon(NeonAddPath path, int clamp, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        switch (path)
+        {
+            case NeonAddPath.HalfRightRight: Clamped<HalfInput, RightInput>(clamp, p, a, b, output); break;
+            case NeonAddPath.HalfHalfRight: Clamped<HalfInput, HalfInput>(clamp, p, a, b, output); break;
+            case NeonAddPath.RightRightRight: Clamped<RightInput, RightInput>(clamp, p, a, b, output); break;
+            default: RunNeon<GeneralInput, GeneralInput, AdvSimdRequant, ClampBoth>(p, a, b, output); break;
+        }
+    }
+
+    private static void Clamped<TA, TB>(int clamp, in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+        where TA : struct, IInputScale where TB : struct, IInputScale
+    {
+        switch (clamp)
+        {
+            case 0: RunNeon<TA, TB, AdvSimdRequantRight, NoClamp>(p, a, b, output); break;
+            case 1: RunNeon<TA, TB, AdvSimdRequantRight, ClampLow>(p, a, b, output); break;
+            default: RunNeon<TA, TB, AdvSimdRequantRight, ClampBoth>(p, a, b, output); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunNeon<TA, TB, TO, TClamp>(in AddParams p, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+        where TA : struct, IInputScale where TB : struct, IInputScale where TO : struct, IRequant4 where TClamp : struct, IClamp
+    {
+        int n = output.Length, whole = n & ~15, rest = n - whole;
+        // A tail of 1-15 elements: one more step on zero-padded copies of a and b (t, t + 16), its result at t + 32. The copies are
+        // made before the constants are set up: a call inside the loops would have the JIT spill them.
+        sbyte* t = stackalloc sbyte[48];
+        new Span<sbyte>(t, 32).Clear();
+        a.Slice(whole, rest).CopyTo(new Span<sbyte>(t, rest));
+        b.Slice(whole, rest).CopyTo(new Span<sbyte>(t + 16, rest));
+        Vector128<sbyte> za = Vector128.Create((sbyte)p.AZeroPoint), zb = Vector128.Create((sbyte)p.BZeroPoint);
+        Vector64<sbyte> za8 = za.GetLower(), zb8 = zb.GetLower();
+        Vector128<sbyte> lo = Vector128.Create((sbyte)p.ActMin), hi = Vector128.Create((sbyte)p.ActMax);
+        Vector128<short> zo = Vector128.Create((short)p.OutputZeroPoint), z = Vector128<short>.Zero;
+        Vector128<int> zo32 = Vector128.Create(p.OutputZeroPoint);
+        Vector128<int> ma = Vector128.Create(p.AMultiplier), mb = Vector128.Create(p.BMultiplier), mo = Vector128.Create(p.OutputMultiplier);
+        Vector128<int> la = Vector128.Create(Math.Max(p.AShift, 0)), lb = Vector128.Create(Math.Max(p.BShift, 0)), lout = Vector128.Create(Math.Max(p.OutputShift, 0));
+        Vector128<int> ra = Vector128.Create(Math.Min(p.AShift, 0)), rb = Vector128.Create(Math.Min(p.BShift, 0)), rout = Vector128.Create(Math.Min(p.OutputShift, 0));
+        fixed (sbyte* pa = a, pb = b, py = output)
+        {
+            sbyte* x = pa, y = pb, o = py;
+            for (int pass = 0; ; pass++)
+            {
+                for (int i = 0; i < whole; i += 16)
+                {
+                    Vector128<short> x0 = TA.Shift(AdvSimd.SubtractWideningLower(AdvSimd.LoadVector64(x + i), za8));
+                    Vector128<short> x1 = TA.Shift(AdvSimd.SubtractWideningUpper(AdvSimd.LoadVector128(x + i), za));
+                    Vector128<short> y0 = TB.Shift(AdvSimd.SubtractWideningLower(AdvSimd.LoadVector64(y + i), zb8));
+                    Vector128<short> y1 = TB.Shift(AdvSimd.SubtractWideningUpper(AdvSimd.LoadVector128(y + i), zb));
+                    // Requantized sums a' + b' (ZIP with zero: the 16-bit values in the upper halves of int32 lanes).
+                    Vector128<int> s0 = TO.Apply(TA.Apply(AdvSimd.Arm64.ZipLow(z, x0).AsInt32(), ma, la, ra) + TB.Apply(AdvSimd.Arm64.ZipLow(z, y0).AsInt32(), mb, lb, rb), mo, lout, default, rout);
+                    Vector128<int> s1 = TO.Apply(TA.Apply(AdvSimd.Arm64.ZipHigh(z, x0).AsInt32(), ma, la, ra) + TB.Apply(AdvSimd.Arm64.ZipHigh(z, y0).AsInt32(), mb, lb, rb), mo, lout, default, rout);
+                    Vector128<int> s2 = TO.Apply(TA.Apply(AdvSimd.Arm64.ZipLow(z, x1).AsInt32(), ma, la, ra) + TB.Apply(AdvSimd.Arm64.ZipLow(z, y1).AsInt32(), mb, lb, rb), mo, lout, default, rout);
+                    Vector128<int> s3 = TO.Apply(TA.Apply(AdvSimd.Arm64.ZipHigh(z, x1).AsInt32(), ma, la, ra) + TB.Apply(AdvSimd.Arm64.ZipHigh(z, y1).AsInt32(), mb, lb, rb), mo, lout, default, rout);
+                    Vector128<short> n0, n1;
+                    if (typeof(TO) == typeof(AdvSimdRequantRight))
+                    {
+                        n0 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s0), s1), zo);
+                        n1 = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s2), s3), zo);
+                    }
+                    else
+                    {
+                        // A left shift can take the requantized value to within 128 of int.MaxValue, where adding the zero point wraps
+                        // (as in the reference): the zero point is added in 32 bits.
+                        n0 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s0 + zo32), s1 + zo32);
+                        n1 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(s2 + zo32), s3 + zo32);
+                    }
+                    AdvSimd.Store(o + i, TClamp.Apply(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(n0), n1), lo, hi));
+                }
+                if (pass == 1 || rest == 0) break;
+                x = t; y = t + 16; o = t + 32; whole = 16;
+            }
+            if (rest > 0) new ReadOnlySpan<sbyte>(t + 32, rest).CopyTo(new Span<sbyte>(py + (n - rest), rest));
+        }
+    }
+
+    /// <summary>
+    /// One input's rescaling Requantize.Apply((q - zp) &lt;&lt; 20, multiplier, shift) on four lanes that hold (q - zp) &lt;&lt; (16 + s),
+    /// s the shift of <see cref="Shift"/> (3 or 4); <c>left</c> = max(shift, 0), <c>rightNeg</c> = min(shift, 0).
+    /// </summary>
+    internal interface IInputScale
+    {
+        /// <summary>q - zp (16 bits) shifted left by s.</summary>
+        static abstract Vector128<short> Shift(Vector128<short> d);
+        static abstract Vector128<int> Apply(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> rightNeg);
+    }
+
+    /// <summary>Multiplier 2^30, shift 0: SQRDMULH((q - zp) &lt;&lt; 20, 2^30) = (q - zp) &lt;&lt; 19 exactly, which the lanes already hold.</summary>
+    private readonly struct HalfInput : IInputScale
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<short> Shift(Vector128<short> d) => AdvSimd.ShiftLeftLogical(d, 3);
+        public static Vector128<int> Apply(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> rightNeg) => x;
+    }
+
+    private readonly struct RightInput : IInputScale
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<short> Shift(Vector128<short> d) => AdvSimd.ShiftLeftLogical(d, 4);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Apply(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> rightNeg)
+            => AdvSimdRequantRight.Apply(x, multiplier, left, default, rightNeg);
+    }
+
+    private readonly struct GeneralInput : IInputScale
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<short> Shift(Vector128<short> d) => AdvSimd.ShiftLeftLogical(d, 4);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Apply(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> rightNeg)
+            => AdvSimdRequant.Apply(x, multiplier, left, default, rightNeg);
+    }
+
+    /// <summary>The clamp to [lo, hi] of int8 values already saturated to [-128, 127]: only the bounds that can bind.</summary>
+    internal interface IClamp
+    {
+        static abstract Vector128<sbyte> Apply(Vector128<sbyte> v, Vector128<sbyte> lo, Vector128<sbyte> hi);
+    }
+
+    private readonly struct NoClamp : IClamp
+    {
+        public static Vector128<sbyte> Apply(Vector128<sbyte> v, Vector128<sbyte> lo, Vector128<sbyte> hi) => v;
+    }
+
+    private readonly struct ClampLow : IClamp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<sbyte> Apply(Vector128<sbyte> v, Vector128<sbyte> lo, Vector128<sbyte> hi) => AdvSimd.Max(v, lo);
+    }
+
+    private readonly struct ClampBoth : IClamp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<sbyte> Apply(Vector128<sbyte> v, Vector128<sbyte> lo, Vector128<sbyte> hi) => AdvSimd.Min(AdvSimd.Max(v, lo), hi);
     }
 }

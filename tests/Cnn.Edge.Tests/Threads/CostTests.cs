@@ -78,7 +78,7 @@ public class CostTests
     internal static (EdgeModel Model, string What) RandomTail(Random rng)
     {
         var b = new ModelBuilder();
-        int h = rng.Next(3, 8), w = rng.Next(3, 8), c = 8 * rng.Next(2, 6);
+        int h = rng.Next(3, 8), w = rng.Next(3, 8), c = 8 * rng.Next(4, 9);
         int x = b.AddInput("x", TensorType.Int8, [1, h, w, c], 0.04f, rng.Next(-5, 5));
         float scale = 0.04f;
         var blocks = new List<FusionTests.BlockSpec>
