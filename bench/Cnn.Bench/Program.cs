@@ -20,6 +20,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
                                         timed, or between markers for bench/arm64-threads.sh; see bench/README.md)
                Cnn.Bench layers MODEL [--ops]   (the ops of each KIND with their MACs)
                Cnn.Bench profile MODEL [--isa Auto] [--threads 1] [--top 15]   (per-op minimum time)
+               Cnn.Bench first MODEL [--isa Auto] [--threads 1] [--top 15]     (per-op time of a fresh interpreter's first inference)
                Cnn.Bench layers-vs-ort MODEL [--threads 1] [--runs 20] [--onnx-dir bench/models]   (per-layer minimum time,
                                         ours and ONNX Runtime float's per-node kernel times from its profiler, side by side)
                Cnn.Bench diff MODEL [--isa Auto] [--threads 1]   (op-by-op comparison with the reference)
@@ -156,6 +157,31 @@ if (args[0] == "profile")
     foreach (int i in Enumerable.Range(0, per.Length).OrderByDescending(i => per[i]).Take(IntOpt("--top", 15)))
         Console.WriteLine($"{per[i],9:F3} ms  {m.Ops[i]}  in {m.Tensors[m.Ops[i].Inputs[0]]} -> {m.Tensors[m.Ops[i].Outputs[0]]}");
     Console.WriteLine($"{per.Sum(),9:F3} ms  total of per-op minima");
+    return 0;
+}
+if (args[0] == "first")
+{
+    // Where the first inference of a fresh interpreter spends its extra time: per-op time of that first inference
+    // (after a JIT warm-up on another interpreter, as `models` measures "first") beside the op's minimum over 20 more.
+    var m = EdgeModel.Load(Models.Build(args[1]));
+    var isa = Enum.Parse<KernelIsa>(Opt("--isa", "Auto"));
+    var first = new double[m.Ops.Count];
+    long last = 0;
+    Action<int> afterOp = i =>
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        first[i] = System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalMilliseconds;
+        last = now;
+    };
+    using (var jit = new EdgeRunner(m, isa, IntOpt("--threads", 1), fuseBlocks)) jit.Invoke(afterOp); // the callback compiled too
+    using var r = new EdgeRunner(m, isa, IntOpt("--threads", 1), fuseBlocks);
+    last = System.Diagnostics.Stopwatch.GetTimestamp();
+    r.Invoke(afterOp);
+    double[] min = r.PerOpMinimaMs(20);
+    Console.WriteLine($"{args[1]} isa={r.Isa} threads={r.Threads}: first inference per op vs minimum, largest differences");
+    foreach (int i in Enumerable.Range(0, first.Length).OrderByDescending(i => first[i] - min[i]).Take(IntOpt("--top", 15)))
+        Console.WriteLine($"{first[i],9:F3} ms {min[i],9:F3} ms  {m.Ops[i]}  in {m.Tensors[m.Ops[i].Inputs[0]]} -> {m.Tensors[m.Ops[i].Outputs[0]]}");
+    Console.WriteLine($"{first.Sum(),9:F3} ms {min.Sum(),9:F3} ms  total");
     return 0;
 }
 if (args[0] != "models") { Console.Error.WriteLine($"unknown suite '{args[0]}'"); return 2; }
