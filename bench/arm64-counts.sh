@@ -53,7 +53,7 @@ for m in $models; do
   for cpu in $cpus; do
     a=$(run "$cpu" "$m" 1 $fuse | insns); b=$(run "$cpu" "$m" 3 $fuse | insns)
     ours=$(( (b - a) / 2 ))
-    printf '| %s | %s | inference%s | | %d | |\n' "$m" "$cpu" "${fuse:+ (unfused)}" "$ours"
+    printf '| %s | %s | inference%s | | %d | |\n' "$m" "$cpu" "${fuse:+ (fused blocks)}" "$ours"
     for form in onnx qdq.onnx; do
       f=$onnx_dir/$m.$form
       [ -f "$f" ] || { echo "| $m | $cpu | ONNX Runtime $form | | missing $f | |"; continue; }
