@@ -787,8 +787,9 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
     private readonly Vector512<uint> _r;
     private readonly bool _clampLow, _clampHigh, _correct;
 
+    /// <summary>Channels [n0, n0 + 16) of <paramref name="f"/>, whose multipliers are at <paramref name="mult"/> (padded to whole blocks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Requant16Folded(FoldedRequant f, int n0, int* mult)
+    public Requant16Folded(FoldedRequant f, int n0, int* mult)
     {
         _mult = Vector512.Load(mult + n0);
         _multOdd = Avx512F.ShiftRightLogical(_mult.AsInt64(), 32).AsInt32();
