@@ -234,8 +234,9 @@ public sealed unsafe class Conv2DOptimized
     /// <summary>Whether this convolution runs the pointwise path (1x1, stride 1, no padding, one group).</summary>
     internal bool IsPointwise => _kind == Kind.Pointwise;
 
-    /// <summary>Whether the 512-bit x86 epilogue uses <see cref="FoldedRequant"/>: every GEMM plan allows it, or the depthwise kernel does.</summary>
-    internal bool UsesFoldedRequant => _depthwise?.UsesFoldedRequant ?? (_plans.Length > 0 && Array.TrueForAll(_plans, p => p.Folded is not null));
+    /// <summary>Whether the 512-bit x86 epilogue uses <see cref="FoldedRequant"/>: every GEMM plan allows it, or the depthwise or Winograd kernel does.</summary>
+    internal bool UsesFoldedRequant => _depthwise?.UsesFoldedRequant ?? _winograd?.UsesFoldedRequant
+        ?? (_plans.Length > 0 && Array.TrueForAll(_plans, p => p.Folded is not null));
 
     /// <summary>
     /// Row-level entry point of the pointwise path (fused blocks, <see cref="Runtime.Ops.FusedInvertedResidualOp"/>): <paramref name="pixels"/>

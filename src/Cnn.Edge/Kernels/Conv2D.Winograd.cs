@@ -43,6 +43,12 @@ internal sealed unsafe class WinogradConv3x3
     private readonly int _t, _tileBlocks, _chunks, _splits;
     private readonly sbyte _inZp;
     private readonly Avx2Epilogue _epilogue;
+    /// <summary>The 512-bit epilogue's folded requantization (<see cref="FoldedRequant"/>) when its load-time bounds allow it: the
+    /// output transform gives S', the GEMM tile's bias-free sum, and <see cref="_bias"/> is the GEMM's folded bias.</summary>
+    private readonly FoldedRequant? _folded;
+
+    /// <summary>Whether the 512-bit path requantizes with <see cref="FoldedRequant"/> (for tests).</summary>
+    internal bool UsesFoldedRequant => _folded is not null;
 
     /// <summary>Whether the Winograd path computes this convolution exactly (shape, ISA, and the |4 S'| bound).</summary>
     public static bool Applies(KernelIsa isa, in Conv2DShape s, ReadOnlySpan<sbyte> weights, int inZp)
@@ -112,6 +118,8 @@ internal sealed unsafe class WinogradConv3x3
             minMultiplier |= multipliers[oc] == int.MinValue;
         }
         _epilogue = new Avx2Epilogue(outZp, actMin, actMax, anyLeft, minMultiplier);
+        // Weights [oc][ky][kx][ic] are rows of 9 Cin per channel, as the GEMM's [N, K].
+        if (Avx512BW.IsSupported) _folded = FoldedRequant.TryCreate(cout, 9 * cin, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
     }
 
     public int WorkUnits => _tileBlocks * _splits;
@@ -245,14 +253,10 @@ internal sealed unsafe class WinogradConv3x3
             if (Avx2Gemm.Use512)
             {
                 Transform16(mb, ps, out Vector512<int> z00, out Vector512<int> z01, out Vector512<int> z10, out Vector512<int> z11);
-                var rq = new Requant16Params(n0, bias, mult, left, rpos);
-                rq.Finish(_epilogue, z00, y00 + n0, count);
-                if (right) rq.Finish(_epilogue, z01, y00 + cout + n0, count);
-                if (down)
-                {
-                    rq.Finish(_epilogue, z10, y10 + n0, count);
-                    if (right) rq.Finish(_epilogue, z11, y10 + cout + n0, count);
-                }
+                if (_folded is not null)
+                    Finish2x2(_epilogue, new Requant16Folded(_folded, n0, mult), z00, z01, z10, z11, y00 + n0, y10 + n0, cout, count, right, down);
+                else
+                    Finish2x2(_epilogue, new Requant16Params(n0, bias, mult, left, rpos), z00, z01, z10, z11, y00 + n0, y10 + n0, cout, count, right, down);
                 continue;
             }
             Transform8(mb, ps, out Vector256<int> a00, out Vector256<int> a01, out Vector256<int> a10, out Vector256<int> a11);
@@ -264,6 +268,21 @@ internal sealed unsafe class WinogradConv3x3
                 Avx2Gemm.Finish16(_epilogue, a10, h10, n0, y10 + n0, count, bias, mult, left, rpos);
                 if (right) Avx2Gemm.Finish16(_epilogue, a11, h11, n0, y10 + cout + n0, count, bias, mult, left, rpos);
             }
+        }
+    }
+
+    /// <summary>The 2x2 output pixels of a tile (those inside the output) of 16 channels: y00, y10 the top-left and bottom-left pixels' first channel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish2x2<TQ>(in Avx2Epilogue e, in TQ q, Vector512<int> z00, Vector512<int> z01, Vector512<int> z10, Vector512<int> z11,
+        sbyte* y00, sbyte* y10, int cout, int count, bool right, bool down)
+        where TQ : struct, IEpilogue16<TQ>
+    {
+        q.Finish(e, z00, y00, count);
+        if (right) q.Finish(e, z01, y00 + cout, count);
+        if (down)
+        {
+            q.Finish(e, z10, y10, count);
+            if (right) q.Finish(e, z11, y10 + cout, count);
         }
     }
 

@@ -53,6 +53,27 @@ internal static unsafe class Avx2Gemm
         }
     }
 
+    /// <summary>Shorts of <see cref="PackHalf"/>'s layout for K: 32 per quad of k (two k pairs), K rounded up to 4.</summary>
+    public static int HalfPackedShorts(int k) => (k + 3) / 4 * 32;
+
+    /// <summary>
+    /// The last block's channels [16 * (blocks - 1), N) (at most 8) of [N, K] row-major weights as [K/4 quads][8 channels][2 k pairs][2]
+    /// int16: one zmm holds k pairs j, j + 1 of 8 channels, so that VPMADDWD by a 64-bit broadcast of a row's (pair j, pair j + 1)
+    /// fills all 16 lanes (the padded layout of <see cref="Pack"/> leaves half of them zero). Channel c's sum is then its two
+    /// lanes added (int32 addition wraps the same way in any order). Padding (channels ≥ N, k ≥ K) is zero.
+    /// </summary>
+    public static void PackHalf(ReadOnlySpan<sbyte> weights, int n, int k, Span<short> packed)
+    {
+        int c0 = (n - 1) / NB * NB;
+        packed[..HalfPackedShorts(k)].Clear();
+        for (int c = c0; c < n; c++)
+            for (int i = 0; i < k; i++)
+            {
+                int j = i / 2;
+                packed[(j / 2) * 32 + (c - c0) * 4 + (j & 1) * 2 + (i & 1)] = weights[c * k + i];
+            }
+    }
+
     /// <summary>
     /// C[m, :] for m in [0, rows): A rows at a + m*aStride (K bytes each, read exactly), C rows at c + m*cStride;
     /// tiles of 8 rows (<see cref="Tile8"/>), a last single row with <see cref="Tile1"/>.
@@ -175,7 +196,8 @@ internal static unsafe class Avx2Gemm
         if (rows > 4) Tile256(p, x + 4 * k2, k2, blk0, blk1, c + 4, rows - 4, w, bias, mult, left, rpos, null);
     }
 
-    /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels.</summary>
+    /// <summary>8 rows x 32 channels (two blocks) per step, 16 zmm accumulators; a last odd block 8 rows x 16 channels; a last full
+    /// block and a last block of ≤ 8 channels (N = 24, 56, ...) with <see cref="FullAndHalf8{TQ}"/> when the plan packed it dense.</summary>
     /// <remarks>The epilogue is <typeparamref name="TQ"/>: <see cref="Requant16Folded"/> when the plan's bounds allow it
     /// (<see cref="FoldedRequant"/>), else <see cref="Requant16Params"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -188,7 +210,9 @@ internal static unsafe class Avx2Gemm
         long blockShorts = (long)k2 * (NB * 2);
         var e = new Avx2Epilogue(p.OutZp, p.ActMin, p.ActMax, p.AnyLeftShift, p.AnyMinMultiplier);
         int blk = blk0;
-        for (; blk + 2 <= blocks; blk += 2)
+        // The last full block and a last block of ≤ 8 channels: one step of the dense tile instead of two half-empty blocks.
+        int pairEnd = p.HalfBlock is not null && blocks == (p.N + NB - 1) / NB && ((blocks - blk0) & 1) == 0 ? blocks - 2 : blocks;
+        for (; blk + 2 <= pairEnd; blk += 2)
         {
             short* wa = w + blk * blockShorts, wb = wa + blockShorts;
             // k pair 0 starts the sums (no add to zero), the loop adds the others.
@@ -229,6 +253,11 @@ internal static unsafe class Avx2Gemm
             Finish8Rows(e, TQ.Load(p, n0, bias, mult, left, rpos), c, n0, count0, rows, c00, c10, c20, c30, c40, c50, c60, c70);
             Finish8Rows(e, TQ.Load(p, n1, bias, mult, left, rpos), c, n1, count1, rows, c01, c11, c21, c31, c41, c51, c61, c71);
         }
+        if (pairEnd < blocks)
+        {
+            FullAndHalf8<TQ>(p, k2, x0, x1, x2, x3, x4, x5, x6, x7, blk, c, rows, w + blk * blockShorts, bias, mult, left, rpos, e);
+            return;
+        }
         if (blk < blocks)
         {
             short* wa = w + blk * blockShorts;
@@ -254,6 +283,66 @@ internal static unsafe class Avx2Gemm
             Finish8Rows(e, TQ.Load(p, n0, bias, mult, left, rpos), c, n0, count, rows, c0, c1, c2, c3, c4, c5, c6, c7);
         }
     }
+
+    /// <summary>
+    /// 8 rows times block <paramref name="blk"/> (16 channels, weights at wa) and the plan's last block of ≤ 8 channels
+    /// (<see cref="GemmPlan.HalfBlock"/>): per quad of k and row, two 32-bit broadcasts for the full block and one 64-bit broadcast
+    /// for the half block, 3 VPMADDWD for the 4 of the padded layout (16 zmm accumulators).
+    /// Not inlined: in <see cref="Tile512x8"/> it slowed the two-block loop by 10-20 % (the JIT's register allocation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void FullAndHalf8<TQ>(GemmPlan p, int k2, int* x0, int* x1, int* x2, int* x3, int* x4, int* x5, int* x6, int* x7,
+        int blk, sbyte** c, int rows, short* wa, int* bias, int* mult, int* left, int* rpos, Avx2Epilogue e)
+        where TQ : struct, IEpilogue16<TQ>
+    {
+        short* wh = p.HalfBlock;
+        Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<int> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default, h5 = default, h6 = default, h7 = default;
+        int j = 0;
+        for (; j + 2 <= k2; j += 2, wa += NB * 4, wh += NB * 2)
+        {
+            Vector512<short> w0 = Vector512.Load(wa), w1 = Vector512.Load(wa + NB * 2), wq = Vector512.Load(wh);
+            c0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x0[j + 1]).AsInt16(), w1);
+            h0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x0 + j)).AsInt16(), wq);
+            c1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x1[j + 1]).AsInt16(), w1);
+            h1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x1 + j)).AsInt16(), wq);
+            c2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x2[j + 1]).AsInt16(), w1);
+            h2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x2 + j)).AsInt16(), wq);
+            c3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x3[j + 1]).AsInt16(), w1);
+            h3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x3 + j)).AsInt16(), wq);
+            c4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x4[j + 1]).AsInt16(), w1);
+            h4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x4 + j)).AsInt16(), wq);
+            c5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x5[j + 1]).AsInt16(), w1);
+            h5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x5 + j)).AsInt16(), wq);
+            c6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x6[j + 1]).AsInt16(), w1);
+            h6 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x6 + j)).AsInt16(), wq);
+            c7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j]).AsInt16(), w0) + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x7[j + 1]).AsInt16(), w1);
+            h7 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(long*)(x7 + j)).AsInt16(), wq);
+        }
+        if (j < k2)
+        {
+            // A last single pair: its 32-bit broadcast meets zero weights in the half block's second-pair lanes.
+            Vector512<short> w0 = Vector512.Load(wa), wq = Vector512.Load(wh);
+            Vector512<short> b = Vector512.Create(x0[j]).AsInt16();
+            c0 += Avx512BW.MultiplyAddAdjacent(b, w0); h0 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x1[j]).AsInt16(); c1 += Avx512BW.MultiplyAddAdjacent(b, w0); h1 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x2[j]).AsInt16(); c2 += Avx512BW.MultiplyAddAdjacent(b, w0); h2 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x3[j]).AsInt16(); c3 += Avx512BW.MultiplyAddAdjacent(b, w0); h3 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x4[j]).AsInt16(); c4 += Avx512BW.MultiplyAddAdjacent(b, w0); h4 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x5[j]).AsInt16(); c5 += Avx512BW.MultiplyAddAdjacent(b, w0); h5 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x6[j]).AsInt16(); c6 += Avx512BW.MultiplyAddAdjacent(b, w0); h6 += Avx512BW.MultiplyAddAdjacent(b, wq);
+            b = Vector512.Create(x7[j]).AsInt16(); c7 += Avx512BW.MultiplyAddAdjacent(b, w0); h7 += Avx512BW.MultiplyAddAdjacent(b, wq);
+        }
+        int n0 = blk * NB, n1 = n0 + NB;
+        Finish8Rows(e, TQ.Load(p, n0, bias, mult, left, rpos), c, n0, NB, rows, c0, c1, c2, c3, c4, c5, c6, c7);
+        Finish8Rows(e, TQ.Load(p, n1, bias, mult, left, rpos), c, n1, p.N - n1, rows,
+            PairSums(h0), PairSums(h1), PairSums(h2), PairSums(h3), PairSums(h4), PairSums(h5), PairSums(h6), PairSums(h7));
+    }
+
+    /// <summary>The 8 channels' sums of a dense half-block accumulator (lanes 2c, 2c + 1 of channel c) in lanes 0..7; lanes 8..15 zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> PairSums(Vector512<int> h)
+        => Avx512F.ConvertToVector256Int32((h + Avx512F.ShiftRightLogical(h.AsInt64(), 32).AsInt32()).AsInt64()).ToVector512();
 
     /// <summary>The epilogue of channels [n0, n0 + 16) of rows [0, rows) (≤ 8), whose sums are r0..r7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -698,8 +787,9 @@ internal readonly unsafe struct Requant16Folded : IEpilogue16<Requant16Folded>
     private readonly Vector512<uint> _r;
     private readonly bool _clampLow, _clampHigh, _correct;
 
+    /// <summary>Channels [n0, n0 + 16) of <paramref name="f"/>, whose multipliers are at <paramref name="mult"/> (padded to whole blocks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Requant16Folded(FoldedRequant f, int n0, int* mult)
+    public Requant16Folded(FoldedRequant f, int n0, int* mult)
     {
         _mult = Vector512.Load(mult + n0);
         _multOdd = Avx512F.ShiftRightLogical(_mult.AsInt64(), 32).AsInt32();

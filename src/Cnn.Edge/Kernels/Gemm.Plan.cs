@@ -54,6 +54,11 @@ internal sealed class GemmPlan
     public readonly Int8Gemm.LastGroupKind LastGroup;
     /// <summary>Avx2 only: the constants of the 512-bit tile's folded requantization, when the plan's bounds allow it (else null).</summary>
     public readonly FoldedRequant? Folded;
+    /// <summary>Avx2 with AVX-512BW, N % 32 in (16, 24]: the last block's ≤ 8 channels packed again two k pairs per register
+    /// (<see cref="Avx2Gemm.PackHalf"/>, pinned; the plan holds <see cref="_halfBlock"/> alive), for the 512-bit tile's
+    /// <see cref="Avx2Gemm"/> last two blocks; else null.</summary>
+    public readonly unsafe short* HalfBlock;
+    private readonly short[]? _halfBlock;
     /// <summary>Which NEON requantization the shifts allow.</summary>
     public readonly ArmRequantKind RequantKind;
 
@@ -126,7 +131,17 @@ internal sealed class GemmPlan
         {
             Avx2Gemm.Pack(weights, n, k, W, NarrowWeights);
             // Only the 512-bit tile reads it; one-row plans run Tile1 only (256-bit, its own epilogue).
-            if (!NarrowWeights && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) Folded = FoldedRequant.TryCreate(n, k, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+            if (!NarrowWeights && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+            {
+                Folded = FoldedRequant.TryCreate(n, k, weights, bias, multipliers, shifts, inZp, outZp, actMin, actMax);
+                int rem = n % (2 * Avx2Gemm.NB);
+                if (rem > Avx2Gemm.NB && rem <= Avx2Gemm.NB + Avx2Gemm.NB / 2)
+                {
+                    _halfBlock = GC.AllocateArray<short>(Avx2Gemm.HalfPackedShorts(k), pinned: true);
+                    Avx2Gemm.PackHalf(weights, n, k, _halfBlock);
+                    unsafe { HalfBlock = (short*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_halfBlock)); }
+                }
+            }
         }
     }
 }

@@ -129,21 +129,48 @@ public class Avx2GemmTests
 
         for (int i = 0; i < 24; i++)
         {
-            int batch = rng.Next(2, 10), cin = rng.Next(1, 400), cout = couts[i % couts.Length];
-            var s = new FullyConnectedShape(batch, cin, cout);
-            int inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
-            sbyte[] x = RandomInt8(rng, batch * cin), wt = RandomInt8(rng, cout * cin);
-            int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 20, 1 << 20)).ToArray();
-            (int[] mult, int[] shift) = RandomMultipliers(rng, cout, -(i % 2));
-            (int actMin, int actMax) = RandomClamp(rng, outZp);
-            var expected = new sbyte[batch * cout];
-            FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
-            var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax)!;
-            var got = new sbyte[expected.Length];
-            kernel.Run(x, got, new byte[kernel.ScratchBytes]);
-            int d = FirstDifference(got, expected);
-            Assert.True(d < 0, $"FC case {i}: output[{Math.Max(d, 0)}] differs. {s}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
+            CheckFullyConnected(rng, new FullyConnectedShape(rng.Next(2, 10), rng.Next(1, 400), couts[i % couts.Length]), -(i % 2), $"FC case {i}");
         }
+    }
+
+    /// <summary>
+    /// The 512-bit tile's dense last block (<see cref="GemmPlan.HalfBlock"/>, N % 32 in (16, 24]: 17-24, 56, 88): pointwise and gathered
+    /// convolutions (row tiles of 16, 8 and fewer pixels, K ≡ 0-3 mod 4 so the last k pair is single or not), FullyConnected batches,
+    /// with the folded and the general epilogue.
+    /// </summary>
+    [Fact]
+    public void DenseHalfBlockMatchesTheReference()
+    {
+        SkipUnlessSupported(KernelIsa.Avx2);
+        using var switches = Avx2Switches.Set(true, winograd: false);
+        var rng = new Random(2424);
+        int[] couts = [17, 20, 24, 56, 88, 8, 40];
+        for (int i = 0; i < 28; i++)
+        {
+            int cout = couts[i % couts.Length], batch = rng.Next(1, 3), h = rng.Next(1, 9), w = rng.Next(1, 9);
+            Conv2DShape s = i % 4 == 3
+                ? ConvShape(batch, h, w, rng.Next(1, 30), cout, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+                : ConvShape(batch, h, w, 4 * rng.Next(1, 40) + i % 4, cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+            CheckConv2D(KernelIsa.Avx2, rng, s, $"dense half case {i}", maxLog2: i % 2 == 0 ? -1 : 2, expectFolded: i % 2 == 0 ? true : null);
+            CheckFullyConnected(rng, new FullyConnectedShape(rng.Next(2, 20), rng.Next(1, 300), cout), i % 2 == 0 ? -1 : 2, $"FC case {i}");
+        }
+    }
+
+    /// <summary>A FullyConnected of random int8 data, multipliers below 2^<paramref name="maxLog2"/> and clamps against the reference.</summary>
+    private static void CheckFullyConnected(Random rng, FullyConnectedShape s, int maxLog2, string label)
+    {
+        int cout = s.OutputChannels, inZp = rng.Next(-128, 128), outZp = rng.Next(-128, 128);
+        sbyte[] x = RandomInt8(rng, s.Batch * s.InputChannels), wt = RandomInt8(rng, cout * s.InputChannels);
+        int[] bias = Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 20, 1 << 20)).ToArray();
+        (int[] mult, int[] shift) = RandomMultipliers(rng, cout, maxLog2);
+        (int actMin, int actMax) = RandomClamp(rng, outZp);
+        var expected = new sbyte[s.Batch * cout];
+        FullyConnectedReference.Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, expected);
+        var kernel = FullyConnectedOptimized.TryCreate(KernelIsa.Avx2, s, wt, bias, mult, shift, inZp, outZp, actMin, actMax)!;
+        var got = new sbyte[expected.Length];
+        kernel.Run(x, got, new byte[kernel.ScratchBytes]);
+        int d = FirstDifference(got, expected);
+        Assert.True(d < 0, $"{label}: output[{Math.Max(d, 0)}] differs. {s}, inZp={inZp}, outZp={outZp}, clamp=[{actMin},{actMax}]");
     }
 }
 

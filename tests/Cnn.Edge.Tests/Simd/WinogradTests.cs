@@ -7,7 +7,7 @@ namespace Cnn.Edge.Tests.Simd;
 /// The x86 Winograd F(2x2, 3x3) path of Conv2DOptimized against the reference, with 512-bit and 256-bit GEMMs: channel
 /// counts around the 16/32-channel blocks and the 16-channel input vectors (odd Cin: the pad channel), odd output sizes
 /// (partial tiles), every padding, batches, tile counts around the 16-tile work unit, scratch full of garbage, and any
-/// split of the work units (threads); the int32 bound at its edge (all weights and inputs -128) and just past it (fallback).
+/// split of the work units (threads), multipliers below 1/2 (the folded 512-bit epilogue) or up to 4; the int32 bound at its edge (all weights and inputs -128) and just past it (fallback).
 /// </summary>
 [Collection(Avx2Switches.Name)] // they flip Avx2Gemm.Use512 and Conv2DOptimized.UseWinograd: never at the same time
 public class WinogradTests
@@ -80,10 +80,12 @@ public class WinogradTests
         sbyte[] x = RandomInt8(rng, s.Batch * s.InputHeight * s.InputWidth * s.InputChannels);
         sbyte[] wt = RandomInt8(rng, cout * 9 * s.InputChannels, minWeight, 127);
         int[] bias = rng.Next(4) == 0 ? [] : Enumerable.Range(0, cout).Select(_ => rng.Next(-1 << 18, 1 << 18)).ToArray();
-        (int[] mult, int[] shift) = RandomMultipliers(rng, cout, rng.Next(2) == 0 ? 2 : -1);
+        bool below1 = rng.Next(2) != 0; // multipliers below 1/2: the 512-bit epilogue's folded requantization (FoldedRequant)
+        (int[] mult, int[] shift) = RandomMultipliers(rng, cout, below1 ? -1 : 2);
         (int actMin, int actMax) = RandomClamp(rng, outZp);
         var kernel = Run(s, x, inZp, wt, bias, mult, shift, outZp, actMin, actMax, rng, parts, out sbyte[] got, out sbyte[] expected);
         Assert.True(kernel.IsWinograd, $"{label}: {s} did not take the Winograd path");
+        if (below1) Assert.True(kernel.UsesFoldedRequant == System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, $"{label}: folded requantization not used");
         int d = FirstDifference(got, expected);
         if (d >= 0)
             Assert.Fail($"{label}: output[{d}] = {got[d]}, reference {expected[d]}. {s}, parts={parts}, inZp={inZp}, outZp={outZp}, " +
