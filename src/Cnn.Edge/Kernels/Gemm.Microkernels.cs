@@ -224,7 +224,10 @@ internal static unsafe class Int8Gemm
         sbyte* a0 = a, c0 = c;
         if (p.Six16)
         {
-            for (; m0 + 6 <= rows && a0 <= readEnd - 2 * aStride; m0 += 6, a0 += 6 * aStride, c0 += 6 * cStride)
+            // Rows left after the 6-row tiles go in 4-row tiles and a 1-row tile; 2 or 3 left would be a 4-row tile with repeated
+            // rows, so one 6-row tile fewer: 8 or 9 left go as 4 + 4 (+ 1) with no repeats (9 rows: 4 + 4 + 1, not 6 + 3 + a repeat).
+            int six = rows % 6 is 2 or 3 ? rows - rows % 6 - 6 : rows - rows % 6;
+            for (; m0 + 6 <= six && a0 <= readEnd - 2 * aStride; m0 += 6, a0 += 6 * aStride, c0 += 6 * cStride)
             {
                 t.A0 = a0; t.A1 = a0 + aStride; t.A2 = a0 + 2 * aStride; t.A3 = a0 + 3 * aStride; t.A4 = a0 + 4 * aStride; t.A5 = a0 + 5 * aStride;
                 t.D0 = c0; t.D1 = c0 + cStride; t.D2 = c0 + 2 * cStride; t.D3 = c0 + 3 * cStride; t.D4 = c0 + 4 * cStride; t.D5 = c0 + 5 * cStride;
