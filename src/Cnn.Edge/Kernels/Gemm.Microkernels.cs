@@ -221,7 +221,20 @@ internal static unsafe class Int8Gemm
         // Bytes the kernel reads from each row: whole 16-k blocks (Dp16: Kp) or 8-k blocks (Smlal16: K8).
         sbyte* readEnd = a + (long)(rows - 1) * aStride + p.K - (p.Dp16 ? p.Kp : p.K8) - 3 * aStride; // first row of the last safe tile
         int m0 = 0;
-        for (sbyte* a0 = a, c0 = c; m0 + GemmPlan.MR <= rows && a0 <= readEnd; m0 += GemmPlan.MR, a0 += 4 * aStride, c0 += 4 * cStride)
+        sbyte* a0 = a, c0 = c;
+        if (p.Six16)
+        {
+            // Rows left after the 6-row tiles go in 4-row tiles and a 1-row tile; 2 or 3 left would be a 4-row tile with repeated
+            // rows, so one 6-row tile fewer: 8 or 9 left go as 4 + 4 (+ 1) with no repeats (9 rows: 4 + 4 + 1, not 6 + 3 + a repeat).
+            int six = rows % 6 is 2 or 3 ? rows - rows % 6 - 6 : rows - rows % 6;
+            for (; m0 + 6 <= six && a0 <= readEnd - 2 * aStride; m0 += 6, a0 += 6 * aStride, c0 += 6 * cStride)
+            {
+                t.A0 = a0; t.A1 = a0 + aStride; t.A2 = a0 + 2 * aStride; t.A3 = a0 + 3 * aStride; t.A4 = a0 + 4 * aStride; t.A5 = a0 + 5 * aStride;
+                t.D0 = c0; t.D1 = c0 + cStride; t.D2 = c0 + 2 * cStride; t.D3 = c0 + 3 * cStride; t.D4 = c0 + 4 * cStride; t.D5 = c0 + 5 * cStride;
+                RunGroupsSix<TReq>(&t);
+            }
+        }
+        for (; m0 + GemmPlan.MR <= rows && a0 <= readEnd; m0 += GemmPlan.MR, a0 += 4 * aStride, c0 += 4 * cStride)
         {
             t.A0 = a0; t.A1 = a0 + aStride; t.A2 = a0 + 2 * aStride; t.A3 = a0 + 3 * aStride;
             t.D0 = c0; t.D1 = c0 + cStride; t.D2 = c0 + 2 * cStride; t.D3 = c0 + 3 * cStride;
@@ -247,6 +260,7 @@ internal static unsafe class Int8Gemm
     private struct DpTile
     {
         public sbyte* A0, A1, A2, A3, D0, D1, D2, D3, W;
+        public sbyte* A4, A5, D4, D5; // the 6-row tiles' last two rows (GemmPlan.Six16)
         public short* W16;
         public int* BiasRows, Mult, Left, RNeg;
         public int Kp, K8, KFull, TailQuads, K8Full, Tail8, N, FullGroups;
@@ -301,6 +315,136 @@ internal static unsafe class Int8Gemm
             }
             EpilogueRows<TFour, TWide, TFull, TReq>(t, n0, d0, d1, d2, d3, zp, zp16, lo, hi, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
         }
+    }
+
+    /// <summary>The channel groups of a 6-row tile (<see cref="GemmPlan.Six16"/>), as <see cref="RunGroups{TFour, TReq}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RunGroupsSix<TReq>(DpTile* t) where TReq : struct, IRequant4
+    {
+        int full = t->FullGroups;
+        if (full > 0) GroupsDpSix<Yes, Yes, TReq>(t, 0, full);
+        switch (t->Last)
+        {
+            case LastGroupKind.Wide: GroupsDpSix<Yes, No, TReq>(t, full, full + 1); break;
+            case LastGroupKind.Narrow8: GroupsDpSix<No, Yes, TReq>(t, full, full + 1); break;
+            case LastGroupKind.Narrow: GroupsDpSix<No, No, TReq>(t, full, full + 1); break;
+        }
+    }
+
+    /// <summary>
+    /// Channel groups [g0, g1) of a 6-row SDOT tile (large K, <see cref="GemmPlan.Six16"/>): 24 accumulators, 6 rows' 16 k and
+    /// 2 weight vectors at a time fill NEON's 32 registers. The loop per 16 k (NativeAOT arm64): 6 A loads + 8 LDP of weight pairs
+    /// + 96 SDOT + 4 = 1536 MACs in 114 instructions (13.5 per instruction; the 4-row tile: 1024 in 80, 12.8). Otherwise as
+    /// <see cref="GroupsDp16"/>; rows 4 and 5 start from the bias copies of rows 0 and 1 (all copies are equal). Below K = 96 the
+    /// extra spills of the epilogue (24 accumulators live) cost more than the loop saves (bench/arm64-layers.sh, MobileNetV2 1.0:
+    /// K = 64 9.27 MACs/insn against 9.29 with 4-row tiles, K = 16 4.72 against 5.01).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void GroupsDpSix<TWide, TFull, TReq>(DpTile* t, int g0, int g1)
+        where TWide : struct, IFlag where TFull : struct, IFlag where TReq : struct, IRequant4
+    {
+        sbyte* a0 = t->A0, a1 = t->A1, a2 = t->A2, a3 = t->A3, a4 = t->A4, a5 = t->A5;
+        int kp = t->Kp, kFull = t->KFull, tailQuads = t->TailQuads, width = TWide.Value ? 16 : 8;
+        for (int g = g0; g < g1; g++)
+        {
+            int n0 = g * GemmPlan.NRDp;
+            int* b = t->BiasRows + n0 * GemmPlan.MR;
+            BiasRows<Yes, TWide>(b, out Vector128<int> c00, out Vector128<int> c01, out Vector128<int> c02, out Vector128<int> c03,
+                out Vector128<int> c10, out Vector128<int> c11, out Vector128<int> c12, out Vector128<int> c13, out Vector128<int> c20, out Vector128<int> c21,
+                out Vector128<int> c22, out Vector128<int> c23, out Vector128<int> c30, out Vector128<int> c31, out Vector128<int> c32, out Vector128<int> c33);
+            BiasRow<TWide>(b, out Vector128<int> c40, out Vector128<int> c41, out Vector128<int> c42, out Vector128<int> c43);
+            BiasRow<TWide>(b + GemmPlan.NRDp, out Vector128<int> c50, out Vector128<int> c51, out Vector128<int> c52, out Vector128<int> c53);
+            sbyte* wk = t->W + (long)n0 * kp;
+            int ko = 0;
+            for (; ko < kFull; ko += GemmPlan.KBlock, wk += 16 * width)
+            {
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko), x1 = Vector128.Load(a1 + ko), x2 = Vector128.Load(a2 + ko);
+                Vector128<sbyte> x3 = Vector128.Load(a3 + ko), x4 = Vector128.Load(a4 + ko), x5 = Vector128.Load(a5 + ko);
+                HalfSix<TWide>(0, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                if (TWide.Value) HalfSix<TWide>(0, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                HalfSix<TWide>(1, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                if (TWide.Value) HalfSix<TWide>(1, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                HalfSix<TWide>(2, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                if (TWide.Value) HalfSix<TWide>(2, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                HalfSix<TWide>(3, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                if (TWide.Value) HalfSix<TWide>(3, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+            }
+            if (tailQuads > 0)
+            {
+                // The padded block: quads past K meet zero weights, so they are skipped.
+                Vector128<sbyte> x0 = Vector128.Load(a0 + ko), x1 = Vector128.Load(a1 + ko), x2 = Vector128.Load(a2 + ko);
+                Vector128<sbyte> x3 = Vector128.Load(a3 + ko), x4 = Vector128.Load(a4 + ko), x5 = Vector128.Load(a5 + ko);
+                HalfSix<TWide>(0, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                if (TWide.Value) HalfSix<TWide>(0, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                if (tailQuads > 1)
+                {
+                    HalfSix<TWide>(1, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    if (TWide.Value) HalfSix<TWide>(1, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                }
+                if (tailQuads > 2)
+                {
+                    HalfSix<TWide>(2, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    if (TWide.Value) HalfSix<TWide>(2, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                }
+                if (tailQuads > 3)
+                {
+                    HalfSix<TWide>(3, 0, wk, x0, x1, x2, x3, x4, x5, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    if (TWide.Value) HalfSix<TWide>(3, 1, wk, x0, x1, x2, x3, x4, x5, ref c02, ref c03, ref c12, ref c13, ref c22, ref c23, ref c32, ref c33, ref c42, ref c43, ref c52, ref c53);
+                }
+            }
+            Vector128<int> zp = t->Zp;
+            Vector128<short> zp16 = t->Zp16;
+            Vector128<sbyte> lo = t->Lo, hi = t->Hi;
+            EpilogueRows<Yes, TWide, TFull, TReq>(t, n0, t->D0, t->D1, t->D2, t->D3, zp, zp16, lo, hi, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+            EpilogueRow<TWide, TFull, TReq>(t, n0, t->D4, zp, zp16, lo, hi, c40, c41, c42, c43);
+            EpilogueRow<TWide, TFull, TReq>(t, n0, t->D5, zp, zp16, lo, hi, c50, c51, c52, c53);
+        }
+    }
+
+    /// <summary>One row's accumulators from a bias copy (16 channels, or 8 when not <typeparamref name="TWide"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BiasRow<TWide>(int* b, out Vector128<int> c0, out Vector128<int> c1, out Vector128<int> c2, out Vector128<int> c3)
+        where TWide : struct, IFlag
+    {
+        c0 = Vector128.Load(b); c1 = Vector128.Load(b + 4);
+        c2 = TWide.Value ? Vector128.Load(b + 8) : default; c3 = TWide.Value ? Vector128.Load(b + 12) : default;
+    }
+
+    /// <summary>One row's requantization and store, as a row of <see cref="EpilogueRows"/> (the group's parameters loaded again).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EpilogueRow<TWide, TFull, TReq>(DpTile* t, int n0, sbyte* d, Vector128<int> zp, Vector128<short> zp16, Vector128<sbyte> lo, Vector128<sbyte> hi,
+        Vector128<int> c0, Vector128<int> c1, Vector128<int> c2, Vector128<int> c3)
+        where TWide : struct, IFlag where TFull : struct, IFlag where TReq : struct, IRequant4
+    {
+        int width = TWide.Value ? 16 : 8;
+        int count = TFull.Value ? width : Math.Min(width, t->N - n0);
+        int* pm = t->Mult + n0, pl = t->Left + n0, pr = t->RNeg + n0;
+        bool wide = TWide.Value, lefts = TReq.ReadsLeftAndRightPos;
+        Finish16<TWide, TFull, TReq>(c0, c1, c2, c3,
+            Vector128.Load(pm), Vector128.Load(pm + 4), wide ? Vector128.Load(pm + 8) : default, wide ? Vector128.Load(pm + 12) : default,
+            lefts ? Vector128.Load(pl) : default, lefts ? Vector128.Load(pl + 4) : default,
+            lefts && wide ? Vector128.Load(pl + 8) : default, lefts && wide ? Vector128.Load(pl + 12) : default,
+            Vector128.Load(pr), Vector128.Load(pr + 4), wide ? Vector128.Load(pr + 8) : default, wide ? Vector128.Load(pr + 12) : default,
+            zp, zp16, lo, hi, d + n0, count);
+    }
+
+    /// <summary>Quad q of a 16-k block of the 6-row tile, for channels 0-7 (h = 0) or 8-15 (h = 1): two weight vectors (one LDP)
+    /// against lane q of each of the 6 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfSix<TWide>([ConstantExpected(Min = 0, Max = 3)] byte q, [ConstantExpected(Min = 0, Max = 1)] int h, sbyte* wk,
+        Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> x2, Vector128<sbyte> x3, Vector128<sbyte> x4, Vector128<sbyte> x5,
+        ref Vector128<int> l0, ref Vector128<int> r0, ref Vector128<int> l1, ref Vector128<int> r1, ref Vector128<int> l2, ref Vector128<int> r2,
+        ref Vector128<int> l3, ref Vector128<int> r3, ref Vector128<int> l4, ref Vector128<int> r4, ref Vector128<int> l5, ref Vector128<int> r5)
+        where TWide : struct, IFlag
+    {
+        int o = q * 4 * (TWide.Value ? 16 : 8) + h * 32;
+        Vector128<sbyte> w0 = Vector128.Load(wk + o), w1 = Vector128.Load(wk + o + 16);
+        Rows4<Yes>(q, w0, x0, x1, x2, x3, ref l0, ref l1, ref l2, ref l3);
+        l4 = Dp.DotProductBySelectedQuadruplet(l4, w0, x4, q);
+        l5 = Dp.DotProductBySelectedQuadruplet(l5, w0, x5, q);
+        Rows4<Yes>(q, w1, x0, x1, x2, x3, ref r0, ref r1, ref r2, ref r3);
+        r4 = Dp.DotProductBySelectedQuadruplet(r4, w1, x4, q);
+        r5 = Dp.DotProductBySelectedQuadruplet(r5, w1, x5, q);
     }
 
     /// <summary>Every row's accumulators start from the group's (zero-point folded) bias: the plan's copy for each row

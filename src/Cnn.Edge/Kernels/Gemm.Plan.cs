@@ -38,6 +38,10 @@ internal sealed class GemmPlan
     /// one 16-byte vector holds 4 channels x 4 k and SDOT by element multiplies it by 4 k of one row of A.</summary>
     public readonly bool Dp16;
     public const int NRDp = 16;
+    /// <summary>Dp16 with K ≥ <see cref="Six16MinK"/>: pointwise rows streamed in 6-row tiles (<see cref="Int8Gemm"/>'s 6x16 SDOT
+    /// tile: 24 accumulators, each weight vector shared by 6 rows), then 4-row tiles for the rest.</summary>
+    public readonly bool Six16;
+    public const int Six16MinK = 96;
     /// <summary>AdvSimd with K ≤ <see cref="SmlalMaxK"/>: int16 weights (in the bytes of <see cref="W"/>) laid out [16 channels][K8][channel]
     /// (K8 = K rounded up to 8; the last group 8 wide when at most 8 channels remain) for <see cref="Int8Gemm"/>'s 4x16
     /// SMLAL-by-element tiles: no horizontal reduction and a 16-channel epilogue, which pays where K is small (Cortex-A72
@@ -80,6 +84,7 @@ internal sealed class GemmPlan
         int np = (n + Avx2Gemm.NB - 1) / Avx2Gemm.NB * Avx2Gemm.NB; // ≥ Groups * NR; the AVX2 and NEON 4x16 kernels read 16 channels at a time
         bool avx2 = isa == KernelIsa.Avx2;
         Dp16 = isa == KernelIsa.AdvSimdDp;
+        Six16 = Dp16 && k >= Six16MinK;
         K8 = (k + 7) / 8 * 8;
         KFull16 = k / KBlock * KBlock;
         TailQuads = (k - KFull16 + 3) / 4;

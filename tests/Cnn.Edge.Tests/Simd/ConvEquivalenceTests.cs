@@ -89,6 +89,32 @@ public class ConvEquivalenceTests
         Assert.Equal(outputs.Length * depths.Length, cases);
     }
 
+    /// <summary>
+    /// Large-K pointwise layers (K ≥ <see cref="GemmPlan.Six16MinK"/>: the 6-row SDOT tiles of <see cref="GemmPlan.Six16"/>, then
+    /// 4-row tiles, then the last rows copied or repeated): every pixel count 1-20 (whole 6-row tiles, a 4-row tile after them,
+    /// and 1-3 rows left), for K in whole 16-k blocks and with 1-3 quads or a part of a quad of a last block, and channel counts
+    /// with a last group of 9-15, exactly 8 or 1-7 channels; each requantization variant, some cases in several channel parts.
+    /// </summary>
+    [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
+    public void PointwiseLargeKTilesMatchReferenceOverEveryRowCount(KernelIsa isa)
+    {
+        SkipUnlessSupported(isa);
+        var rng = new Random(57 + (int)isa);
+        (int K, int N)[] shapes = [(96, 16), (100, 25), (104, 8), (108, 5), (131, 48), (160, 21)];
+        int cases = 0;
+        foreach ((int cin, int cout) in shapes)
+            for (int pixels = 1; pixels <= 20; pixels++)
+            {
+                int h = pixels % 2 == 0 && cases % 3 == 0 ? 2 : 1, w = pixels / h;
+                var s = ConvShape(1, h, w, cin, cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+                int maxLog2 = (cases % 3) switch { 0 => 2, 1 => 0, _ => -1 };
+                int parts = cases % 5 == 4 ? rng.Next(2, 4) : 0;
+                CheckConv2D(isa, rng, s, $"pointwise K={cin} N={cout} {h}x{w} (multipliers below 2^{maxLog2}, parts {parts})", maxLog2, channelParts: parts);
+                cases++;
+            }
+        Assert.Equal(shapes.Length * 20, cases);
+    }
+
     [Theory, MemberData(nameof(OptimizedIsas), MemberType = typeof(SimdTestUtil))]
     public void FullyConnectedMatchesReferenceOverRandomShapes(KernelIsa isa)
     {
